@@ -1,0 +1,88 @@
+"""Discrete-time state blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from bdsim.components import Clock, SampledBlock
+
+from lstmds_sim.blocks._ports import block_label, check_finite
+from lstmds_sim.validation import ShapeError, as_float_array
+
+
+class UnitDelay(SampledBlock):
+    r"""
+    :blockname:`UNITDELAY`
+
+    Unit delay :math:`y(k) = x(k-1)`, :math:`y(0) = x_0` (Simulink's Unit Delay, :math:`z^{-1}`).
+
+    :inputs: 1
+    :outputs: 1
+    :states: size of x0
+
+    .. list-table::
+        :header-rows: 1
+
+        *   - Port type
+            - Port number
+            - Types
+            - Description
+        *   - Input
+            - 0
+            - ndarray (n,) or (B, n)
+            - :math:`x(k)`, the shape of ``x0`` (a batch of B rows allowed when ``x0`` is (n,))
+        *   - Output
+            - 0
+            - ndarray, shape of the state
+            - :math:`x(k-1)`
+
+    The state keeps its shape: a vector, or a batch x vector array. Run it with
+    :func:`lstmds_sim.run`, which gives exact discrete-time semantics: the
+    input at step 0 reaches the output at step 1 (an accumulator fed 1, 10,
+    100 outputs 1, 11, 111).
+    """
+
+    nin = 1
+    nout = 1
+
+    def __init__(self, clock: Clock, x0: Any = 0.0, **blockargs: Any) -> None:
+        """
+        :param clock: clock that sets the sample time
+        :type clock: Clock
+        :param x0: initial state, (n,) or (B, n), defaults to 0
+        :type x0: array_like, optional
+        :param blockargs: common block options
+        :type blockargs: dict
+        """
+        x0 = as_float_array(x0, f"UNITDELAY block '{blockargs.get('name')}': x0")
+        if x0.ndim == 0:
+            x0 = x0.reshape(1)
+        if x0.ndim > 2:
+            raise ShapeError(
+                f"UNITDELAY block '{blockargs.get('name')}': x0 has shape {x0.shape}, expected (n,) or (B, n)"
+            )
+        super().__init__(clock=clock, x0=x0.ravel(), **blockargs)
+        self.x0 = check_finite(self, "x0", x0)
+
+    def getstate0(self) -> np.ndarray:
+        return self.x0.copy()
+
+    def output(self, t: float, inputs: list[Any], x: np.ndarray) -> list[Any]:
+        if x.shape != self.x0.shape and x.size == self.x0.size:
+            x = x.reshape(self.x0.shape)  # flat state vector from bdsim's own runner
+        return [x]
+
+    def next(self, t: float, inputs: list[Any], x: np.ndarray) -> np.ndarray:
+        u = np.asarray(inputs[0], dtype=float)
+        if u.shape != x.shape:
+            n = self.x0.shape[-1]
+            if not (u.ndim == 2 and u.shape[-1] == n and (x.ndim == 1 or x.shape[0] == u.shape[0])) \
+                    and not (x.ndim == 2 and u.shape == (n,)):
+                batch = f" or (B, {n})" if self.x0.ndim == 1 else ""
+                raise ShapeError(
+                    f"{block_label(self)}: input 0 has shape {u.shape}, expected {x.shape}{batch} "
+                    "(the shape of the initial state x0)"
+                )
+            u = np.broadcast_to(u, np.broadcast_shapes(u.shape, x.shape))
+        return check_finite(self, "input 0 (next state)", np.array(u, dtype=float))

@@ -1,0 +1,80 @@
+"""Source blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from bdsim.components import Clock, SourceBlock
+
+from lstmds_sim.validation import ShapeError, check_finite, as_float_array
+
+
+class SequenceEndError(IndexError):
+    """A SEQUENCE block was asked for a sample past the end of its data."""
+
+
+class Sequence(SourceBlock):
+    r"""
+    :blockname:`SEQUENCE`
+
+    Emit sample k of an array at step k (Simulink's From Workspace).
+
+    :inputs: 0
+    :outputs: 1
+    :states: 0
+
+    .. list-table::
+        :header-rows: 1
+
+        *   - Port type
+            - Port number
+            - Types
+            - Description
+        *   - Output
+            - 0
+            - ndarray (n,) or (B, n)
+            - :math:`u(k)`: ``data[k]``, or ``data[:, k]`` for batched data
+
+    ``data`` is (T, n), or (B, T, n) for a batch of B sequences; a 1-D array
+    of length T is one channel (T, 1). Step k is the clock tick at
+    ``t = k T``; asking for k >= T raises an error saying so.
+    """
+
+    nin = 0
+    nout = 1
+
+    def __init__(self, data: Any, clock: Clock, **blockargs: Any) -> None:
+        """
+        :param data: samples, (T, n) or batched (B, T, n)
+        :type data: array_like
+        :param clock: clock that sets the sample time
+        :type clock: Clock
+        :param blockargs: common block options
+        :type blockargs: dict
+        """
+        super().__init__(**blockargs)
+        what = f"SEQUENCE block '{self.name}': data"
+        data = as_float_array(data, what)
+        if data.ndim == 1:
+            data = data[:, None]
+        if data.ndim not in (2, 3) or data.shape[-2] == 0:
+            raise ShapeError(f"{what} has shape {data.shape}, expected (T, n) or (B, T, n) with T >= 1")
+        self.data = check_finite(data, what)
+        self.clock = clock
+        # samples laid out step-major so that each step's batch slice is contiguous
+        self._steps = np.ascontiguousarray(np.moveaxis(data, -2, 0)) if data.ndim == 3 else data
+
+    @property
+    def n_samples(self) -> int:
+        """T, the number of samples."""
+        return self.data.shape[-2]
+
+    def output(self, t: float, inputs: list[Any], x: Any) -> list[Any]:
+        k = int(round((t - self.clock.offset) / self.clock.T))
+        if not 0 <= k < self.n_samples:
+            raise SequenceEndError(
+                f"SEQUENCE block '{self.name}': step {k} (t = {t:g}) is past the end of its "
+                f"{self.n_samples} samples; run fewer steps or give more data"
+            )
+        return [self._steps[k]]

@@ -1,0 +1,99 @@
+"""Step-by-step cross-check of the block diagram against the matrix implementation.
+
+The diagram (:func:`lstmds_sim.diagram.lstm_diagram`) and the matrix recursion
+(:func:`lstmds_sim.matrix.simulate`) are run on the same input and initial
+states; every probed signal of every layer (delay outputs, pre-activations,
+gates, products, states) and the output are compared at every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .diagram import lstm_diagram
+from .engine import run
+from .matrix import simulate
+from .params import LSTMParams, as_layers
+
+#: Signals compared inside every layer (wire names of :mod:`lstmds_sim.diagram`).
+COMPARED = ("h_prev", "c_prev", "z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o", "f*c", "i*g", "c", "tanh(c)", "h")
+
+
+@dataclass
+class CrossCheck:
+    """Largest absolute difference, over all steps and batch rows, of each signal."""
+
+    errors: dict[str, float]
+    steps: int
+    batch: int | None
+
+    @property
+    def worst(self) -> tuple[str, float]:
+        """The signal with the largest error and that error."""
+        name = max(self.errors, key=self.errors.get)
+        return name, self.errors[name]
+
+    def passed(self, tol: float = 1e-12) -> bool:
+        return self.worst[1] <= tol
+
+    def table(self) -> str:
+        """A two-column text table, signal and max |diagram - matrix|."""
+        width = max(len(k) for k in self.errors)
+        lines = [f"{'signal':<{width}}  max |diagram - matrix|"]
+        lines += [f"{k:<{width}}  {v:.3e}" for k, v in self.errors.items()]
+        return "\n".join(lines)
+
+
+def _previous(trajectory: np.ndarray, initial: np.ndarray, batched: bool) -> np.ndarray:
+    """x(k-1) for k = 0..T-1 given x(0..T-1) and x(-1) = initial."""
+    axis = 1 if batched else 0
+    first = np.expand_dims(np.broadcast_to(initial, trajectory.take(0, axis=axis).shape), axis)
+    return np.concatenate([first, trajectory.take(range(trajectory.shape[axis] - 1), axis=axis)], axis=axis)
+
+
+def reference_signals(layer: LSTMParams, trace: dict, h0, c0, batched: bool) -> dict[str, np.ndarray]:
+    """The matrix implementation's value of every compared signal of one layer."""
+    n = layer.n_units
+    z = trace["z"]
+    ref = {f"z_{g}": z[..., k * n : (k + 1) * n] for k, g in enumerate("ifgo")}
+    ref.update({g: trace[g] for g in "ifgo"})
+    ref["c"], ref["h"] = trace["c"], trace["h"]
+    ref["c_prev"] = _previous(trace["c"], c0, batched)
+    ref["h_prev"] = _previous(trace["h"], h0, batched)
+    ref["f*c"] = trace["f"] * ref["c_prev"]
+    ref["i*g"] = trace["i"] * trace["g"]
+    ref["tanh(c)"] = np.tanh(trace["c"])
+    return ref
+
+
+def crosscheck(
+    params: LSTMParams | Sequence[LSTMParams],
+    u,
+    *,
+    h0=None,
+    c0=None,
+    form: str = "direct",
+    subsystems: bool | None = None,
+    Ts: float = 1.0,
+) -> CrossCheck:
+    """Run the diagram and the matrix implementation on ``u`` and compare every signal at every step."""
+    layers = as_layers(params)
+    u = np.asarray(u, dtype=float)
+    bd, prefixes = lstm_diagram(layers, u, Ts=Ts, h0=h0, c0=c0, form=form, subsystems=subsystems)
+    probes = [p + s for p in prefixes for s in COMPARED]
+    result = run(bd, probes=probes)
+    # the initial states the diagram actually used (broadcast to the batch)
+    h0s = [bd.blocknames[f"{p}hidden state"].x0 for p in prefixes]
+    c0s = [bd.blocknames[f"{p}cell state"].x0 for p in prefixes]
+    reference = simulate(layers, u, h0s, c0s, form=form, trace=True)
+    batched = u.ndim == 3
+    errors: dict[str, float] = {}
+    for layer, prefix, trace, h0_, c0_ in zip(layers, prefixes, reference.trace, h0s, c0s):
+        ref = reference_signals(layer, trace, h0_, c0_, batched)
+        for name in COMPARED:
+            errors[prefix + name] = float(np.max(np.abs(result[prefix + name] - ref[name])))
+    errors["y"] = float(np.max(np.abs(result.recorders["y"] - reference.y)))
+    return CrossCheck(errors=errors, steps=u.shape[-2], batch=u.shape[0] if batched else None)

@@ -1,0 +1,227 @@
+"""bdsim as the diagram engine, with exact discrete-time semantics.
+
+:func:`blockdiagram` gives a bdsim ``BlockDiagram`` whose factory methods include
+this project's blocks (``bd.HADAMARD``, ``bd.UNITDELAY``, ...), created quietly.
+:func:`run` executes a discrete-time diagram step by step over bdsim's compiled
+schedule: at step k (t = k Ts) every block's output is evaluated in dataflow
+order, sinks record, and then every delay takes its input as its next state.
+So the input at step 0 takes effect, and ``y(k) = x(k-1)``, ``y(0) = x0``
+(bdsim's own clocked runner first ticks at t = Ts and drops the input at t = 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from .validation import NonFiniteError, ShapeError
+
+os.environ.setdefault("BDSIM_NO_TOOLBOXES", "1")
+
+_SIM = None
+OUR_BLOCKS = ("HADAMARD", "SIGMOID", "TANH", "MATGAIN", "UNITDELAY", "SEQUENCE", "RECORDER", "LSTM")
+
+
+class DiagramError(RuntimeError):
+    """A diagram could not be compiled or run; the message names the block."""
+
+
+def simulator():
+    """The shared bdsim ``BDSim`` object, created quietly with this package's blocks loaded."""
+    global _SIM
+    if _SIM is None:
+        import bdsim
+
+        library = bdsim.BDSim._blocklibrary
+        if library is not None and not all(name in library for name in OUR_BLOCKS):
+            bdsim.BDSim._blocklibrary = None  # loaded earlier without our package: load again
+        with contextlib.redirect_stdout(io.StringIO()):
+            _SIM = bdsim.BDSim(
+                banner=False, packages="lstmds_sim", toolboxes=False, sysargs=False,
+                graphics=False, progress=False,
+            )
+        missing = [name for name in OUR_BLOCKS if name not in bdsim.BDSim._blocklibrary]
+        if missing:
+            raise ImportError(
+                f"bdsim did not find the lstmds_sim blocks {missing}: install the project "
+                "with `pip install .` so that lstmds_sim/blocks/ exists in site-packages"
+            )
+    return _SIM
+
+
+def blockdiagram(name: str = "main"):
+    """A new bdsim ``BlockDiagram`` with bdsim's blocks and ours as factory methods.
+
+    Our blocks' factories raise their own exceptions (shape errors name the
+    block, port and expected shape) instead of bdsim's generic creation error.
+    """
+    sim = simulator()
+    bd = sim.blockdiagram(name)
+    for blockname in OUR_BLOCKS:
+        cls = sim._resolve_block_class(blockname)
+
+        def factory(*args, _cls=cls, **kwargs):
+            return _cls(*args, bd=bd, **kwargs)
+
+        factory.__doc__ = cls.__doc__
+        setattr(bd, blockname, factory)
+    bd.connect = _naming_connect(bd.connect, bd)
+    return bd
+
+
+def _naming_connect(connect, bd):
+    """bdsim 1.4's ``connect(..., name=)`` drops the name (``add_wire`` is called without it): keep it."""
+
+    def named_connect(start, *ends, name=None):
+        first = len(bd.wirelist)
+        connect(start, *ends, name=name)
+        for w in bd.wirelist[first:]:
+            w.name = name
+
+    named_connect.__doc__ = connect.__doc__
+    return named_connect
+
+
+def compile_diagram(bd) -> None:
+    """Compile ``bd`` once (quietly); subsystems are flattened into "name/block" blocks."""
+    if getattr(bd, "compiled", False):
+        return
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            bd.compile(evaluate=False)
+    except RuntimeError as err:
+        raise DiagramError(f"diagram '{bd.name}' does not compile: {err}\n{out.getvalue()}") from None
+    unconnected = [line.strip() for line in out.getvalue().splitlines() if "ERROR" in line]
+    if unconnected:
+        raise DiagramError("\n".join(unconnected))
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` returns: step times, probed signals and recorder contents.
+
+    Signals are (T, ...) or, batched, (B, T, n) (batch first).
+    """
+
+    t: np.ndarray
+    signals: dict[str, np.ndarray] = field(default_factory=dict)
+    recorders: dict[str, np.ndarray] = field(default_factory=dict)
+    final_states: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in self.signals:
+            return self.signals[name]
+        if name in self.recorders:
+            return self.recorders[name]
+        raise KeyError(f"no probe or recorder named {name!r}; have {sorted(self.signals) + sorted(self.recorders)}")
+
+
+def signal_names(bd) -> dict[str, tuple]:
+    """Every probe-able signal of a compiled diagram: name -> (block, port).
+
+    A signal is named by its wire name (prefixed with the subsystem path, e.g.
+    ``"lstm1/z_i"``) and by its source block's name (``"lstm1/Wi"``, or
+    ``"name[1]"`` for output port 1).
+    """
+    compile_diagram(bd)
+    names: dict[str, tuple] = {}
+    for b in bd.blocklist:
+        for port in range(b.nout):
+            names[b.name if port == 0 else f"{b.name}[{port}]"] = (b, port)
+    for w in bd.wirelist:
+        if w.name:
+            prefix = w.start.block.name.rpartition("/")[0]
+            names[f"{prefix}/{w.name}" if prefix else w.name] = (w.start.block, w.start.port)
+    return names
+
+
+def _record(values: list[np.ndarray]) -> np.ndarray:
+    out = np.stack(values, axis=0)
+    return np.moveaxis(out, 0, 1) if out.ndim == 3 else out
+
+
+def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=None) -> RunResult:
+    """Run a discrete-time diagram for ``steps`` steps with exact unit-delay semantics.
+
+    Parameters
+    ----------
+    bd : bdsim BlockDiagram (from :func:`blockdiagram`)
+    steps : number of steps; default: the length of the shortest SEQUENCE source.
+    probes : signal names to keep every step (see :func:`signal_names`);
+        ``"*"`` keeps all named wires.
+    progress : optional callable ``progress(k)`` called after each step.
+    """
+    from bdsim.components import SinkBlock
+
+    compile_diagram(bd)
+    blocks = bd.blocklist
+    continuous = [b.name for b in blocks if b.blockclass == "continuous"]
+    if continuous:
+        raise DiagramError(
+            f"blocks {continuous} have continuous states; lstmds runs discrete-time diagrams: "
+            "use sampled blocks (a plant subsystem that integrates over each sample period)"
+        )
+    stateful = [b for b in blocks if b.hasstate]
+    periods = {b._clock.T for b in stateful} | {b.clock.T for b in blocks if b.type == "sequence"}
+    if len(periods) > 1:
+        raise DiagramError(f"diagram '{bd.name}' mixes sample times {sorted(periods)}; use one clock")
+    Ts = periods.pop() if periods else 1.0
+    if steps is None:
+        lengths = [b.n_samples for b in blocks if b.type == "sequence"]
+        if not lengths:
+            raise ValueError("give the number of steps: the diagram has no SEQUENCE source to take it from")
+        steps = min(lengths)
+    steps = int(steps)
+    if steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps}")
+
+    available = signal_names(bd)
+    probes = list(probes)
+    if "*" in probes:
+        probes = [n for n in available if any(w.name and n.endswith(w.name) for w in bd.wirelist)]
+    unknown = [p for p in probes if p not in available]
+    if unknown:
+        raise KeyError(f"unknown signal(s) {unknown}; named signals are: {sorted(available)}")
+    probe_slots = [(name, *available[name]) for name in probes]
+
+    plan = [b for group in bd.plan for b in group]
+    sinks = [b for b in blocks if isinstance(b, SinkBlock)]
+    state = {b: b.getstate0() for b in stateful}
+    for b in sinks:
+        if hasattr(b, "clear"):
+            b.clear()
+    kept: dict[str, list] = {name: [] for name in probes}
+
+    block = None
+    k = 0
+    try:
+        for k in range(steps):
+            t = k * Ts
+            for block in plan:
+                block._publish_output_values(block.output(t, block.inport_values, state.get(block)))
+            for block in sinks:
+                block.step(t, block.inport_values)
+            for name, b, port in probe_slots:
+                kept[name].append(np.array(b._output_values[port], dtype=float))
+            for block in stateful:
+                state[block] = block.next(t, block.inport_values, state[block])
+            if progress is not None:
+                progress(k)
+    except (ShapeError, NonFiniteError, IndexError) as err:
+        err.add_note(f"(at step {k}, t = {k * Ts:g}, in diagram '{bd.name}')")
+        raise
+    except Exception as err:
+        where = f"{block.type.upper()} block '{block.name}'" if block is not None else "the diagram"
+        raise DiagramError(f"{where} failed at step {k} (t = {k * Ts:g}): {type(err).__name__}: {err}") from err
+
+    result = RunResult(t=np.arange(steps) * Ts)
+    result.signals = {name: _record(v) for name, v in kept.items()}
+    result.recorders = {b.name: b.data for b in sinks if b.type == "recorder"}
+    result.final_states = {b.name: state[b] for b in stateful}
+    return result

@@ -1,0 +1,310 @@
+"""A neutral graph of a block diagram, and the feedback loops in it.
+
+A ``bdsim`` block diagram is a set of blocks joined by wires.  For drawing
+and for analysis we only need who feeds whom, so this module turns a
+diagram into three small immutable records:
+
+* :class:`Node` -- one block (its name, a label to draw, its kind, and
+  whether it holds discrete state, i.e. is a *delay*);
+* :class:`Edge` -- one wire, from an output port to an input port;
+* :class:`DiagramGraph` -- all nodes and edges of one diagram.
+
+A discrete-time dynamical system such as an LSTM layer is a diagram whose
+cycles are all broken by delays (``x[k+1] = f(x[k], u[k])``): a cycle
+without a delay would be an *algebraic loop*, which has no well-defined
+value.  :func:`find_feedback_loops` finds, for every delay, the loop that
+it closes -- in an LSTM, the inner cell-state loop and the outer
+hidden-state loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+__all__ = [
+    "Node",
+    "Edge",
+    "DiagramGraph",
+    "FeedbackLoop",
+    "graph_from_blockdiagram",
+    "find_feedback_loops",
+    "feedback_edge_indices",
+    "to_networkx",
+]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One block of a diagram.
+
+    Attributes
+    ----------
+    id : str
+        Unique identifier: the block's full name, e.g. ``"lstm1/cell state"``.
+    label : str
+        Text to draw in the block's box; a second line (after ``"\\n"``)
+        is drawn smaller, e.g. ``"Wi\\ngain"``.
+    kind : str
+        Block type in lower case: ``"gain"``, ``"sum"``, ``"unitdelay"``, ...
+    is_delay : bool
+        True for blocks that hold discrete state (unit delays, zero-order
+        holds).  Their output at step ``k`` depends only on inputs at steps
+        before ``k``, so they are what breaks a feedback cycle.
+    """
+
+    id: str
+    label: str
+    kind: str
+    is_delay: bool = False
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One wire, from output port ``src_port`` of ``src`` to input port
+    ``dst_port`` of ``dst``.
+
+    Attributes
+    ----------
+    src, dst : str
+        Node ids.
+    src_port, dst_port : int
+        Port numbers, counted from 0.
+    label : str or None
+        The wire's name, if it has one.
+    """
+
+    src: str
+    dst: str
+    src_port: int = 0
+    dst_port: int = 0
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class DiagramGraph:
+    """All blocks and wires of one diagram.
+
+    Attributes
+    ----------
+    name : str
+        Name of the diagram (used as default title when drawing).
+    nodes : tuple of Node
+        The blocks, with unique ids.
+    edges : tuple of Edge
+        The wires; every end must name a node in ``nodes``.
+
+    Raises
+    ------
+    ValueError
+        If two nodes share an id or an edge names an unknown node.
+    """
+
+    name: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+    def __post_init__(self) -> None:
+        # Accept lists for convenience but store tuples (hashable, immutable).
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+        object.__setattr__(self, "edges", tuple(self.edges))
+        seen: set[str] = set()
+        for node in self.nodes:
+            if node.id in seen:
+                raise ValueError(f"diagram {self.name!r}: duplicate node id {node.id!r}")
+            seen.add(node.id)
+        for i, edge in enumerate(self.edges):
+            for end in (edge.src, edge.dst):
+                if end not in seen:
+                    raise ValueError(
+                        f"diagram {self.name!r}: edge {i} ({edge.src!r} -> {edge.dst!r}) "
+                        f"refers to unknown node {end!r}"
+                    )
+
+    def node(self, node_id: str) -> Node:
+        """Return the node with id ``node_id`` (``KeyError`` if absent)."""
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"diagram {self.name!r} has no node {node_id!r}")
+
+    @property
+    def delays(self) -> tuple[str, ...]:
+        """Ids of the delay nodes, in node order."""
+        return tuple(n.id for n in self.nodes if n.is_delay)
+
+
+@dataclass(frozen=True)
+class FeedbackLoop:
+    """The feedback loop closed by one delay.
+
+    Attributes
+    ----------
+    delay : str
+        Id of the delay node that closes the loop.
+    nodes : frozenset of str
+        Ids of the nodes on the loop (the delay included).
+    edges : frozenset of int
+        Indices into ``graph.edges`` of the edges on the loop.
+    """
+
+    delay: str
+    nodes: frozenset[str]
+    edges: frozenset[int]
+
+
+# --------------------------------------------------------------------------- #
+# from bdsim
+# --------------------------------------------------------------------------- #
+
+
+def _short_name(full_name: str) -> str:
+    """``"lstm1/cell state"`` -> ``"cell state"``."""
+    return full_name.rsplit("/", 1)[-1]
+
+
+def _wire_label(wire: Any) -> str | None:
+    """The wire's name; failing that, the name of the output port it starts at.
+
+    ``bdsim`` 1.4 drops the ``name=`` given to ``BlockDiagram.connect``
+    (``add_wire`` resets it), so output-port names (``outnames=``) are the
+    reliable way to label signals.
+    """
+    if getattr(wire, "name", None):
+        return str(wire.name)
+    names = getattr(wire.start.block, "_outport_names", None)
+    if names and wire.start.port < len(names) and names[wire.start.port]:
+        return str(names[wire.start.port])
+    return None
+
+
+def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
+    """Build a :class:`DiagramGraph` from a ``bdsim`` ``BlockDiagram``.
+
+    Subsystems are only flattened by ``bd.compile()``, so an uncompiled
+    diagram is compiled first (``evaluate=False``, its chatter discarded).
+    Blocks inside a subsystem then have names like ``"lstm1/cell state"``;
+    the subsystem's INPORT/OUTPORT blocks remain as pass-through nodes.
+
+    Parameters
+    ----------
+    bd : bdsim.BlockDiagram
+        The diagram.
+
+    Returns
+    -------
+    DiagramGraph
+        One node per block (``is_delay`` for ``blockclass == "sampled"``),
+        one edge per wire, in the diagram's own order.
+
+    Raises
+    ------
+    RuntimeError
+        If ``bdsim`` cannot compile the diagram (its message is passed on).
+    """
+    if not getattr(bd, "compiled", False):
+        chatter = io.StringIO()
+        with contextlib.redirect_stdout(chatter):
+            bd.compile(evaluate=False)
+
+    nodes = []
+    for block in bd.blocklist:
+        name = str(block.name)
+        kind = str(block.type).lower()
+        nodes.append(
+            Node(
+                id=name,
+                label=f"{_short_name(name)}\n{kind}",
+                kind=kind,
+                is_delay=block.blockclass == "sampled",
+            )
+        )
+    edges = [
+        Edge(
+            src=str(w.start.block.name),
+            dst=str(w.end.block.name),
+            src_port=int(w.start.port),
+            dst_port=int(w.end.port),
+            label=_wire_label(w),
+        )
+        for w in bd.wirelist
+    ]
+    return DiagramGraph(name=str(getattr(bd, "name", "") or "diagram"), nodes=tuple(nodes), edges=tuple(edges))
+
+
+# --------------------------------------------------------------------------- #
+# feedback loops
+# --------------------------------------------------------------------------- #
+
+
+def to_networkx(graph: DiagramGraph) -> nx.MultiDiGraph:
+    """The graph as a ``networkx.MultiDiGraph`` whose edge keys are the
+    indices into ``graph.edges``."""
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(n.id for n in graph.nodes)
+    for i, e in enumerate(graph.edges):
+        g.add_edge(e.src, e.dst, key=i)
+    return g
+
+
+def feedback_edge_indices(graph: DiagramGraph) -> frozenset[int]:
+    """Indices of the edges that run *into* a delay node.
+
+    Removing them leaves a graph without delay-closed cycles; drawn left to
+    right, they are the edges that point backwards.
+    """
+    delays = set(graph.delays)
+    return frozenset(i for i, e in enumerate(graph.edges) if e.dst in delays)
+
+
+def _loop_closed_by(graph: DiagramGraph, delay: str) -> FeedbackLoop | None:
+    """The loop closed by ``delay``, or None if it closes none.
+
+    An edge ``u -> v`` is on the loop when, with all *other* delays removed,
+    ``u`` is reachable from the delay (or is it) and the delay is reachable
+    from ``v`` (or is it).  Then ``delay -> ... -> u -> v -> ... -> delay``
+    is a closed walk through the delay; in a diagram without algebraic loops
+    every such edge lies on a simple cycle through the delay.
+    """
+    others = set(graph.delays) - {delay}
+    g = to_networkx(graph)
+    g.remove_nodes_from(others)
+    after = nx.descendants(g, delay) | {delay}
+    before = nx.ancestors(g, delay) | {delay}
+    edges = frozenset(
+        i
+        for i, e in enumerate(graph.edges)
+        if e.src not in others and e.dst not in others and e.src in after and e.dst in before
+    )
+    if not edges:
+        return None
+    nodes = frozenset(graph.edges[i].src for i in edges) | frozenset(graph.edges[i].dst for i in edges)
+    return FeedbackLoop(delay=delay, nodes=nodes, edges=edges)
+
+
+def find_feedback_loops(graph: DiagramGraph) -> list[FeedbackLoop]:
+    """Find the feedback loop closed by each delay.
+
+    The loop closed by delay ``D`` is made of all edges lying on a directed
+    cycle that passes through ``D`` and through no other delay.  Delays that
+    close no loop (e.g. a delay on a feed-forward path) yield nothing, and so
+    does a cycle without any delay (an algebraic loop, which ``bdsim``
+    refuses anyway).
+
+    Parameters
+    ----------
+    graph : DiagramGraph
+        The diagram.
+
+    Returns
+    -------
+    list of FeedbackLoop
+        Sorted by number of nodes, then by delay id: in an LSTM the inner
+        cell-state loop comes before the outer hidden-state loop.
+    """
+    loops = [loop for d in graph.delays if (loop := _loop_closed_by(graph, d)) is not None]
+    return sorted(loops, key=lambda loop: (len(loop.nodes), loop.delay))

@@ -1,0 +1,233 @@
+"""LSTM parameters: one layer with an optional fully connected output layer.
+
+Gates are stacked ``[i; f; g; o]`` (input, forget, cell candidate, output) as in
+MATLAB's ``lstmLayer`` and PyTorch's ``nn.LSTM``::
+
+    W  : (4 Nn, Ni)   input weights
+    R  : (4 Nn, Nn)   recurrent weights
+    b  : (4 Nn,)      bias (PyTorch: bias_ih + bias_hh)
+    F  : (No, Nn)     output layer ("FC layer"; Bonassi's C), or None for y = h
+    bF : (No,)        output bias (Bonassi's b_y)
+
+Layers in series are a list of :class:`LSTMParams`; an intermediate layer usually
+has ``F=None`` and passes its hidden state on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .validation import ShapeError, as_float_array, matrix
+
+GATES = ("i", "f", "g", "o")
+
+
+@dataclass(frozen=True, eq=False)
+class LSTMParams:
+    """Weights of one LSTM layer and its output layer, validated on construction."""
+
+    W: np.ndarray
+    R: np.ndarray
+    b: np.ndarray
+    F: np.ndarray | None = None
+    bF: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        R = as_float_array(self.R, "R (recurrent weights)")
+        if R.ndim != 2 or R.shape[0] != 4 * R.shape[1]:
+            raise ShapeError(
+                f"R (recurrent weights) has shape {R.shape}, expected (4*Nn, Nn): "
+                "the four gate blocks [i; f; g; o] of shape (Nn, Nn) stacked row-wise"
+            )
+        nn = R.shape[1]
+        W = matrix(self.W, (4 * nn, None), f"W (input weights, Nn={nn})")
+        object.__setattr__(self, "W", W)
+        object.__setattr__(self, "R", matrix(R, (4 * nn, nn), "R (recurrent weights)"))
+        object.__setattr__(self, "b", matrix(np.ravel(self.b), (4 * nn,), f"b (bias, Nn={nn})"))
+        if self.F is None:
+            if self.bF is not None:
+                raise ValueError("bF (output bias) given without F (output weights): pass both")
+        else:
+            F = np.asarray(self.F, dtype=float)
+            if F.ndim == 1:
+                F = F.reshape(1, -1)
+            F = matrix(F, (None, nn), f"F (output weights, Nn={nn})")
+            bF = np.zeros(F.shape[0]) if self.bF is None else np.ravel(self.bF)
+            object.__setattr__(self, "F", F)
+            object.__setattr__(self, "bF", matrix(bF, (F.shape[0],), f"bF (output bias, No={F.shape[0]})"))
+        for name in ("W", "R", "b", "F", "bF"):
+            arr = getattr(self, name)
+            if arr is not None:
+                arr.setflags(write=False)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_units(self) -> int:
+        """Nn, the number of hidden units (cells)."""
+        return self.R.shape[1]
+
+    @property
+    def n_inputs(self) -> int:
+        """Ni, the input width."""
+        return self.W.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        """No, the output width (Nn when there is no output layer)."""
+        return self.n_units if self.F is None else self.F.shape[0]
+
+    @property
+    def n_params(self) -> int:
+        """Learnable parameters: 4 Nn Ni + 4 Nn^2 + 4 Nn, plus No Nn + No for the output layer."""
+        n = count_params(self.n_inputs, self.n_units)
+        if self.F is not None:
+            n += self.F.size + self.bF.size
+        return n
+
+    def gate(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``(W_g, R_g, b_g)`` of gate ``name`` in ``'ifgo'``."""
+        k = GATES.index(name)
+        rows = slice(k * self.n_units, (k + 1) * self.n_units)
+        return self.W[rows], self.R[rows], self.b[rows]
+
+    def replace(self, **changes) -> "LSTMParams":
+        """A copy with some arrays replaced (validated again)."""
+        fields = {k: getattr(self, k) for k in ("W", "R", "b", "F", "bF")}
+        fields.update(changes)
+        return LSTMParams(**fields)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays by name (``F``/``bF`` omitted when there is no output layer)."""
+        out = {"W": self.W, "R": self.R, "b": self.b}
+        if self.F is not None:
+            out.update(F=self.F, bF=self.bF)
+        return out
+
+    # ------------------------------------------------------------- construction
+    @classmethod
+    def random(
+        cls,
+        n_inputs: int,
+        n_units: int,
+        n_outputs: int | None = None,
+        *,
+        rng: np.random.Generator | int | None = None,
+        low: float = 0.0,
+        high: float = 1.0,
+        output_bias: bool = False,
+    ) -> "LSTMParams":
+        """Weights drawn uniformly from [low, high) (the example uses uniform(0, 1))."""
+        rng = np.random.default_rng(rng)
+        W = rng.uniform(low, high, (4 * n_units, n_inputs))
+        R = rng.uniform(low, high, (4 * n_units, n_units))
+        b = rng.uniform(low, high, 4 * n_units)
+        if n_outputs is None:
+            return cls(W, R, b)
+        F = rng.uniform(low, high, (n_outputs, n_units))
+        bF = rng.uniform(low, high, n_outputs) if output_bias else np.zeros(n_outputs)
+        return cls(W, R, b, F, bF)
+
+    @classmethod
+    def from_matlab(cls, source, *, output_weights: str = "Weights", output_bias: str = "Bias") -> "LSTMParams":
+        """Import from a MATLAB ``.mat`` file (path) or a dict of its variables.
+
+        LSTM arrays are named as the layer's properties: ``InputWeights``,
+        ``RecurrentWeights``, ``Bias``; an optional fully connected layer may be
+        stored as ``FC_Weights``/``FC_Bias`` or as ``F``/``bF``.
+        """
+        if isinstance(source, (str, Path)):
+            from scipy.io import loadmat
+
+            source = loadmat(source)
+        data = {k: v for k, v in source.items() if not k.startswith("__")}
+        missing = [k for k in ("InputWeights", "RecurrentWeights", "Bias") if k not in data]
+        if missing:
+            raise KeyError(
+                f"MATLAB data lacks {', '.join(missing)}; save the lstmLayer's "
+                "InputWeights, RecurrentWeights and Bias under those names"
+            )
+        F = data.get("FC_" + output_weights, data.get("F"))
+        bF = data.get("FC_" + output_bias, data.get("bF"))
+        return cls(data["InputWeights"], data["RecurrentWeights"], data["Bias"], F, None if F is None else bF)
+
+    @classmethod
+    def from_torch(cls, state_dict: Mapping, *, layer: int = 0, output_prefix: str | None = None) -> "LSTMParams":
+        """Import from PyTorch ``nn.LSTM`` state-dict arrays (tensors or arrays; torch not needed).
+
+        Uses ``weight_ih_l{layer}``, ``weight_hh_l{layer}`` and
+        ``bias_ih_l{layer} + bias_hh_l{layer}``.  With ``output_prefix`` (say
+        ``"fc."``) an ``nn.Linear``'s ``weight``/``bias`` become F and bF.
+        """
+
+        def get(key):
+            if key not in state_dict:
+                raise KeyError(f"state dict lacks {key!r} (keys: {sorted(state_dict)})")
+            value = state_dict[key]
+            if hasattr(value, "detach"):
+                value = value.detach().cpu().numpy()
+            return np.asarray(value, dtype=float)
+
+        W = get(f"weight_ih_l{layer}")
+        R = get(f"weight_hh_l{layer}")
+        b = np.zeros(R.shape[0])
+        for key in (f"bias_ih_l{layer}", f"bias_hh_l{layer}"):
+            if key in state_dict:
+                b = b + get(key)
+        F = bF = None
+        if output_prefix is not None:
+            F = get(output_prefix + "weight")
+            bF = get(output_prefix + "bias") if output_prefix + "bias" in state_dict else None
+        return cls(W, R, b, F, bF)
+
+    # ----------------------------------------------------------------- storage
+    def save(self, path, *, overwrite: bool = False) -> Path:
+        """Save to ``.npz`` with keys ``W R b F bF``; refuses to replace a file unless ``overwrite``."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it or choose another name")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **self.arrays())
+        return path
+
+    @classmethod
+    def load(cls, path) -> "LSTMParams":
+        """Load parameters saved by :meth:`save` (or any ``.npz`` with those keys)."""
+        with np.load(path) as data:
+            missing = [k for k in ("W", "R", "b") if k not in data.files]
+            if missing:
+                raise KeyError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
+            arrays = {k: data[k] for k in ("W", "R", "b", "F", "bF") if k in data.files}
+        return cls(**arrays)
+
+    def __repr__(self) -> str:
+        return (
+            f"LSTMParams(Ni={self.n_inputs}, Nn={self.n_units}, No={self.n_outputs}, "
+            f"output_layer={self.F is not None}, n_params={self.n_params})"
+        )
+
+
+def count_params(n_inputs: int, n_units: int) -> int:
+    """Learnable parameters of one LSTM layer: 4 Nn Ni + 4 Nn^2 + 4 Nn."""
+    return 4 * n_units * n_inputs + 4 * n_units * n_units + 4 * n_units
+
+
+def as_layers(params: "LSTMParams | Sequence[LSTMParams]") -> tuple[LSTMParams, ...]:
+    """Normalise one layer or a sequence of layers in series, checking that widths chain."""
+    layers = (params,) if isinstance(params, LSTMParams) else tuple(params)
+    if not layers:
+        raise ValueError("need at least one LSTM layer")
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, LSTMParams):
+            raise TypeError(f"layer {k} is {type(layer).__name__}, expected LSTMParams")
+        if k and layer.n_inputs != layers[k - 1].n_outputs:
+            raise ValueError(
+                f"layer {k} expects {layer.n_inputs} inputs but layer {k - 1} outputs "
+                f"{layers[k - 1].n_outputs}; make W of layer {k} have {layers[k - 1].n_outputs} columns"
+            )
+    return layers

@@ -1,0 +1,90 @@
+"""Argument checking shared by the library and the block adapters.
+
+Every check raises an exception whose message names the thing that is wrong
+(a block and port, a matrix, a parameter), what was expected, and how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+class ShapeError(ValueError):
+    """An array or signal has the wrong shape."""
+
+
+class NonFiniteError(ValueError):
+    """An array or signal holds NaN or infinity."""
+
+
+def as_float_array(value, what: str) -> np.ndarray:
+    """Return ``value`` as a float64 array, refusing non-numeric input."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{what} must be numeric, got {type(value).__name__}: {err}") from None
+    return arr
+
+
+def check_finite(arr: np.ndarray, what: str) -> np.ndarray:
+    """Refuse NaN and infinity, naming the first offending index."""
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        index = tuple(int(i) for i in bad)
+        raise NonFiniteError(
+            f"{what} contains a non-finite value ({arr[index]!r} at index {index}); "
+            "replace NaN/inf with finite numbers before simulating"
+        )
+    return arr
+
+
+def fmt_shape(shape: Sequence[int | str | None]) -> str:
+    """Format an expected shape; ``None`` or a string stands for a free size."""
+    parts = ["any" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def check_shape(arr: np.ndarray, expected: Sequence[int | str | None], what: str) -> np.ndarray:
+    """Check ``arr.shape`` against ``expected`` (``None``/str entries match any size)."""
+    ok = arr.ndim == len(expected) and all(
+        not isinstance(e, int) or e == s for e, s in zip(expected, arr.shape)
+    )
+    if not ok:
+        raise ShapeError(f"{what} has shape {tuple(arr.shape)}, expected {fmt_shape(expected)}")
+    return arr
+
+
+def matrix(value, shape: Sequence[int | str | None], what: str) -> np.ndarray:
+    """Convert, shape-check and finiteness-check a parameter array."""
+    arr = as_float_array(value, what)
+    check_shape(arr, shape, what)
+    return check_finite(arr, what)
+
+
+def signal(value, width: int, what: str, *, allow_batch: bool = True) -> np.ndarray:
+    """Check a signal of ``width`` channels: shape (width,) or, batched, (B, width)."""
+    arr = as_float_array(value, what)
+    if arr.ndim == 0 and width == 1:
+        arr = arr.reshape(1)
+    ok = arr.shape[-1:] == (width,) and (arr.ndim == 1 or (allow_batch and arr.ndim == 2))
+    if not ok:
+        expected = f"({width},) or (B, {width})" if allow_batch else f"({width},)"
+        raise ShapeError(f"{what} has shape {tuple(arr.shape)}, expected {expected}")
+    return check_finite(arr, what)
+
+
+def open_interval(value: float, name: str, low: float = 0.0, high: float = 1.0) -> float:
+    """Refuse a parameter outside the open interval (low, high)."""
+    v = float(value)
+    if not (low < v < high) or not np.isfinite(v):
+        raise ValueError(f"{name} must lie strictly between {low:g} and {high:g}, got {value!r}")
+    return v
+
+
+def positive_int(value, name: str) -> int:
+    """Refuse anything but a positive integer."""
+    if isinstance(value, bool) or int(value) != value or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
