@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from .engine import blockdiagram
-from .matrix import FORMS
+from .matrix import FORMS, per_layer
 from .params import GATES, LSTMParams, as_layers
 from .validation import ShapeError, as_float_array
 
@@ -137,8 +137,8 @@ def lstm_diagram(
     layers = as_layers(params)
     if subsystems is None:
         subsystems = len(layers) > 1
-    h0s = _per_layer(h0, len(layers))
-    c0s = _per_layer(c0, len(layers))
+    h0s = per_layer(h0, len(layers), "h0")
+    c0s = per_layer(c0, len(layers), "c0")
     bd = blockdiagram(name)
     clock = bd.clock(Ts, "s")
     signal = bd.SEQUENCE(u, clock, name="u")
@@ -168,13 +168,3 @@ def lstm_diagram(
 def _layer_form(form: str, j: int, n: int) -> str:
     """Only the last layer's output is read from its state in the state-space form."""
     return form if j == n - 1 else "direct"
-
-
-def _per_layer(x, n: int) -> list:
-    if x is None:
-        return [None] * n
-    if n == 1:
-        return [x]
-    if len(x) != n:
-        raise ValueError(f"give one initial state per layer: got {len(x)} for {n} layers")
-    return list(x)

@@ -91,17 +91,30 @@ def _output_columns(layer: LSTMParams, h: np.ndarray) -> np.ndarray:
     return h if layer.F is None else np.dot(layer.F, h) + layer.bF.reshape((-1,) + (1,) * (h.ndim - 1))
 
 
-def _initial_states(values, layers, batch_shape, name):
+def per_layer(values, n_layers: int, name: str) -> list:
+    """Split initial states given for ``n_layers`` layers into a list, one entry per layer.
+
+    One layer takes an array (or a one-element list of arrays); several layers
+    take a list with one array (or None) per layer.
+    """
     if values is None:
-        return [np.zeros(batch_shape + (L.n_units,)) for L in layers]
-    if len(layers) == 1 and isinstance(values, (list, tuple)) and len(values) == 1 and np.ndim(values[0]) >= 1:
-        values = values[0]  # a one-layer list of states
-    if len(layers) == 1 or not isinstance(values, (list, tuple)):
-        values = [values]
-    if len(values) != len(layers):
-        raise ValueError(f"{name}: got {len(values)} initial states for {len(layers)} layers")
+        return [None] * n_layers
+    if n_layers == 1:
+        if isinstance(values, (list, tuple)) and len(values) == 1 and np.ndim(values[0]) >= 1:
+            return [values[0]]
+        return [values]
+    if not isinstance(values, (list, tuple)) or len(values) != n_layers:
+        raise ValueError(f"{name}: give a list of {n_layers} initial states, one per layer")
+    return list(values)
+
+
+def _initial_states(values, layers, batch_shape, name):
     states = []
+    values = per_layer(values, len(layers), name)
     for k, (v, L) in enumerate(zip(values, layers)):
+        if v is None:
+            states.append(np.zeros(batch_shape + (L.n_units,)))
+            continue
         what = f"{name} (layer {k}, Nn={L.n_units})"
         arr = check_finite(as_float_array(v, what), what)
         if arr.shape[-1:] != (L.n_units,) or arr.ndim > 2 or (arr.ndim == 2 and arr.shape[:1] != batch_shape):

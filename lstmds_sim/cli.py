@@ -1,0 +1,91 @@
+"""The ``lstmds`` command: run a lab, list the labs, render a diagram.
+
+    lstmds list
+    lstmds run lstm_layer --out out/lstm_layer
+    lstmds render lstm_layer --out out/render
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+
+def lab_names() -> list[str]:
+    """Names of the diagram scripts (labs) that ``lstmds run`` knows."""
+    from . import diagrams
+
+    return sorted(m.name for m in pkgutil.iter_modules(diagrams.__path__) if not m.name.startswith("_"))
+
+
+def load_lab(name: str):
+    names = lab_names()
+    if name not in names:
+        raise SystemExit(f"lstmds: no lab named {name!r}; labs: {', '.join(names)}")
+    return importlib.import_module(f"lstmds_sim.diagrams.{name}")
+
+
+def _summary(module) -> str:
+    doc = (module.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def cmd_list(args) -> int:
+    for name in lab_names():
+        print(f"{name:<20} {_summary(load_lab(name))}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    load_lab(args.name).main(args.lab_args)
+    return 0
+
+
+def cmd_render(args) -> int:
+    from .graph import find_feedback_loops, graph_from_blockdiagram
+    from .lab import OutputDir, use_headless_backend
+    from .render import render
+
+    use_headless_backend()
+    module = load_lab(args.name)
+    if not hasattr(module, "build_diagram"):
+        raise SystemExit(f"lstmds: lab {args.name!r} has no diagram to render")
+    bd = module.build_diagram()
+    out = OutputDir(args.out)
+    stem = out.path(f"{args.name}.svg").with_suffix("")
+    out.path(f"{args.name}.png")
+    graph = graph_from_blockdiagram(bd)
+    loops = find_feedback_loops(graph)
+    paths = render(graph, stem, title=args.title or f"{args.name}: feedback loops")
+    for loop in loops:
+        print(f"loop closed by '{loop.delay}': {len(loop.nodes)} blocks")
+    out.write_results(f"render {args.name}", {
+        "diagram": args.name,
+        "blocks": len(graph.nodes),
+        "loops": [{"delay": loop.delay, "blocks": sorted(loop.nodes)} for loop in loops],
+    })
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="lstmds", description="LSTM as a dynamical system: block-diagram labs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the labs").set_defaults(func=cmd_list)
+    p_run = sub.add_parser("run", help="run a lab (diagram script); options after the name go to the lab")
+    p_run.add_argument("name")
+    p_run.add_argument("lab_args", nargs=argparse.REMAINDER)
+    p_run.set_defaults(func=cmd_run)
+    p_render = sub.add_parser("render", help="draw a lab's diagram with its feedback loops (SVG and PNG)")
+    p_render.add_argument("name")
+    p_render.add_argument("--out", default="out/render", help="folder (default: %(default)s)")
+    p_render.add_argument("--title", default=None)
+    p_render.set_defaults(func=cmd_render)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

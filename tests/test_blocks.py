@@ -1,0 +1,166 @@
+"""The block library: exact discrete-time semantics, element-wise maths, clear errors."""
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+import lstmds_sim as L
+from lstmds_sim.engine import OUR_BLOCKS
+
+
+def accumulator(inputs, x0=0.0):
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    src = bd.SEQUENCE(inputs, clock, name="u")
+    add = bd.SUM("++", name="add")
+    delay = bd.UNITDELAY(clock, x0=x0, name="memory")
+    rec = bd.RECORDER(name="y")
+    bd.connect(src, add[0], name="u")
+    bd.connect(delay, add[1], name="x_prev")
+    bd.connect(add, delay, rec, name="x")
+    return bd
+
+
+def test_library_loads_our_blocks_with_bdsim_ones():
+    library = L.simulator().block_library
+    for name in OUR_BLOCKS + ("GAIN", "SUM", "CONSTANT", "SUBSYSTEM"):
+        assert name in library
+    assert library["HADAMARD"]["package"] == "lstmds_sim"
+    for name in OUR_BLOCKS:  # bdsim-style docstrings with a ports table
+        doc = library[name]["doc"]
+        assert f":blockname:`{name}`" in doc and "Port type" in doc
+
+
+def test_accumulator_takes_the_input_at_step_zero():
+    result = L.run(accumulator([1.0, 10.0, 100.0]), probes=["x_prev"])
+    np.testing.assert_array_equal(result.recorders["y"][:, 0], [1.0, 11.0, 111.0])
+    np.testing.assert_array_equal(result["x_prev"][:, 0], [0.0, 1.0, 11.0])  # y(k) = x(k-1), y(0) = x0
+
+
+def test_unit_delay_initial_condition_and_vector_state():
+    inputs = np.array([[1.0, 2.0], [10.0, 20.0], [100.0, 200.0]])
+    result = L.run(accumulator(inputs, x0=[5.0, -5.0]))
+    np.testing.assert_array_equal(result.recorders["y"], np.cumsum(inputs, axis=0) + [5.0, -5.0])
+
+
+def test_batched_accumulator_keeps_batch_first(rng):
+    inputs = rng.standard_normal((7, 4, 3))  # B=7 sequences, T=4 steps, 3 channels
+    x0 = rng.standard_normal((7, 3))
+    result = L.run(accumulator(inputs, x0=x0))
+    assert result.recorders["y"].shape == (7, 4, 3)
+    np.testing.assert_allclose(result.recorders["y"], np.cumsum(inputs, axis=1) + x0[:, None, :], rtol=0, atol=1e-14)
+
+
+def test_unbatched_initial_state_broadcasts_over_a_batch(rng):
+    inputs = rng.standard_normal((5, 3, 2))
+    result = L.run(accumulator(inputs, x0=[1.0, 2.0]))
+    np.testing.assert_allclose(result.recorders["y"], np.cumsum(inputs, axis=1) + [1.0, 2.0], atol=1e-14)
+
+
+def test_sequence_past_its_end_is_a_clear_error():
+    bd = accumulator([1.0, 2.0])
+    with pytest.raises(IndexError, match=r"SEQUENCE block 'u': step 2 .* past the end of its 2 samples"):
+        L.run(bd, steps=3)
+
+
+def test_steps_default_to_the_sequence_length():
+    assert L.run(accumulator(np.ones(6))).recorders["y"].shape == (6, 1)
+
+
+def test_non_finite_sequence_data_is_refused():
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    with pytest.raises(L.NonFiniteError, match=r"SEQUENCE block 'u': data contains a non-finite value"):
+        bd.SEQUENCE([1.0, np.nan], clock, name="u")
+    with pytest.raises(L.NonFiniteError, match="UNITDELAY block 'd'"):
+        bd.UNITDELAY(clock, x0=[np.inf], name="d")
+
+
+def unary(block_name, value, **kwargs):
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    src = bd.SEQUENCE(np.asarray(value)[None] if np.ndim(value) < 2 else np.asarray(value)[:, None], clock, name="u")
+    block = getattr(bd, block_name)(name="block", **kwargs)
+    rec = bd.RECORDER(name="y")
+    bd.connect(src, block, name="u")
+    bd.connect(block, rec, name="y")
+    out = L.run(bd).recorders["y"]
+    return out[0] if out.ndim == 2 else out[:, 0]
+
+
+def test_sigmoid_and_tanh_blocks_match_scipy_and_numpy(rng):
+    x = rng.normal(scale=8.0, size=50)
+    np.testing.assert_allclose(unary("SIGMOID", x), expit(x), rtol=0, atol=3e-16)
+    np.testing.assert_allclose(unary("TANH", x), np.tanh(x), rtol=0, atol=0)
+
+
+def test_matgain_is_k_times_u_also_batched(rng):
+    K = rng.standard_normal((3, 4))
+    u = rng.standard_normal(4)
+    np.testing.assert_allclose(unary("MATGAIN", u, K=K), K @ u, rtol=1e-15, atol=1e-15)
+    batch = rng.standard_normal((6, 4))
+    np.testing.assert_allclose(unary("MATGAIN", batch, K=K), batch @ K.T, rtol=1e-15, atol=1e-15)
+
+
+def test_matgain_wrong_input_width_names_block_port_and_shape(rng):
+    with pytest.raises(L.ShapeError, match=r"MATGAIN block 'block': input 0 has shape \(3,\), expected \(4,\) or \(B, 4\)"):
+        unary("MATGAIN", np.ones(3), K=np.ones((2, 4)))
+
+
+def hadamard(a, b, nin=2):
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    had = bd.HADAMARD(nin=nin, name="prod")
+    for port, value in enumerate([a, b] + [b] * (nin - 2)):
+        bd.connect(bd.SEQUENCE(np.asarray(value)[None], clock, name=f"s{port}"), had[port], name=f"x{port}")
+    rec = bd.RECORDER(name="y")
+    bd.connect(had, rec, name="y")
+    return L.run(bd).recorders["y"][0]
+
+
+def test_hadamard_is_element_wise_unlike_bdsim_prod(rng):
+    a, b = rng.standard_normal(5), rng.standard_normal(5)
+    np.testing.assert_array_equal(hadamard(a, b), a * b)
+    np.testing.assert_array_equal(hadamard(a, b, nin=3), a * b * b)
+
+
+def test_hadamard_shape_mismatch_names_the_port():
+    with pytest.raises(L.ShapeError, match=r"HADAMARD block 'prod': input 1 has shape \(3,\), expected \(2,\) like input 0"):
+        hadamard(np.ones(2), np.ones(3))
+
+
+def test_unit_delay_input_shape_mismatch_is_named():
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    src = bd.SEQUENCE(np.ones((3, 4)), clock, name="u")
+    delay = bd.UNITDELAY(clock, x0=np.zeros(3), name="cell state")
+    bd.connect(src, delay, name="u")
+    bd.connect(delay, bd.RECORDER(name="y"), name="y")
+    with pytest.raises(L.ShapeError, match=r"UNITDELAY block 'cell state': input 0 has shape \(4,\), expected \(3,\)"):
+        L.run(bd)
+
+
+def test_failures_in_bdsim_blocks_name_the_block():
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    add = bd.SUM("++", name="mismatched sum")
+    bd.connect(bd.SEQUENCE(np.ones((2, 2)), clock, name="a"), add[0], name="a")
+    bd.connect(bd.SEQUENCE(np.ones((2, 3)), clock, name="b"), add[1], name="b")
+    bd.connect(add, bd.RECORDER(name="y"), name="y")
+    with pytest.raises(L.DiagramError, match="SUM block 'mismatched sum' failed at step 0"):
+        L.run(bd)
+
+
+def test_algebraic_loop_is_refused():
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    add = bd.SUM("++", name="add")
+    bd.connect(bd.SEQUENCE(np.ones(3), clock, name="u"), add[0])
+    bd.connect(add, add[1])
+    with pytest.raises(L.DiagramError, match="does not compile"):
+        L.run(bd)
+
+
+def test_unknown_probe_lists_the_signals():
+    with pytest.raises(KeyError, match="x_prev"):
+        L.run(accumulator([1.0]), probes=["nonexistent"])

@@ -1,0 +1,67 @@
+"""The block diagram equals the matrix implementation, signal by signal and step by step (<= 1e-12)."""
+
+import numpy as np
+import pytest
+
+from lstmds_sim import LSTMParams
+from lstmds_sim.crosscheck import COMPARED, crosscheck
+
+TOL = 1e-12
+
+
+def random_stack(rng, n_layers):
+    ni = int(rng.integers(1, 9))
+    layers = []
+    for j in range(n_layers):
+        nn = int(rng.integers(1, 9))
+        last = j == n_layers - 1
+        layers.append(LSTMParams.random(ni, nn, int(rng.integers(1, 9)) if last else None, rng=rng,
+                                        low=-1.5, high=1.5, output_bias=last and bool(rng.integers(2))))
+        ni = nn
+    return layers
+
+
+def random_states(rng, layers, batch):
+    shape = lambda n: (batch, n) if batch and rng.integers(2) else (n,)
+    return ([rng.uniform(-1, 1, shape(L.n_units)) for L in layers], [rng.uniform(-1, 1, shape(L.n_units)) for L in layers])
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("form", ["direct", "statespace"])
+def test_random_sizes_layers_forms_and_initial_states(seed, form):
+    rng = np.random.default_rng(seed)
+    n_layers = 1 + seed % 3
+    layers = random_stack(rng, n_layers)
+    batch = [None, 1, 5][seed % 3]
+    steps = 12
+    u = rng.standard_normal((batch, steps, layers[0].n_inputs) if batch else (steps, layers[0].n_inputs))
+    h0, c0 = random_states(rng, layers, batch)
+    check = crosscheck(layers, u, h0=h0, c0=c0, form=form, subsystems=bool(seed % 2) if n_layers > 1 else None)
+    assert len(check.errors) == n_layers * len(COMPARED) + 1
+    assert check.passed(TOL), check.table()
+
+
+@pytest.mark.parametrize("subsystems", [False, True])
+def test_scenario_sized_batch(subsystems):
+    rng = np.random.default_rng(7)
+    layers = [LSTMParams.random(1, 5, rng=rng, low=-1, high=1), LSTMParams.random(5, 5, 1, rng=rng, low=-1, high=1)]
+    u = rng.uniform(-1, 1, (2964, 6, 1))
+    h0 = [rng.uniform(-0.1, 0.1, (2964, 5)), rng.uniform(-0.1, 0.1, (2964, 5))]
+    c0 = [rng.uniform(-0.1, 0.1, (2964, 5)), rng.uniform(-0.1, 0.1, (2964, 5))]
+    check = crosscheck(layers, u, h0=h0, c0=c0, form="statespace", subsystems=subsystems)
+    assert check.batch == 2964
+    assert check.passed(TOL), check.table()
+
+
+def test_a_wrong_diagram_would_be_caught(rng):
+    """The comparison is not vacuous: perturbing one weight in the reference shows up in the errors."""
+    p = LSTMParams.random(2, 3, 1, rng=rng)
+    u = rng.standard_normal((8, 2))
+    from lstmds_sim import run, simulate
+    from lstmds_sim.diagram import lstm_diagram
+
+    bd, _ = lstm_diagram(p, u)
+    y = run(bd).recorders["y"]
+    R = p.R.copy()
+    R[4, 0] += 1e-9  # forget gate of unit 2
+    assert np.abs(y - simulate(p.replace(R=R), u).y).max() > 1e-12
