@@ -233,7 +233,8 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
         )
         for w in bd.wirelist
     ]
-    return DiagramGraph(name=str(getattr(bd, "name", "") or "diagram"), nodes=tuple(nodes), edges=tuple(edges))
+    name = str(getattr(bd, "name", "") or "diagram")
+    return DiagramGraph(name=name, nodes=tuple(nodes), edges=tuple(edges))
 
 
 # --------------------------------------------------------------------------- #

@@ -6,11 +6,13 @@ The picture is made in two steps:
    position (y, top to bottom).  It is a small version of the classic
    *layered* (Sugiyama) graph drawing method:
 
-   * **break cycles** -- every edge into a delay is a *feedback* edge and
-     is set aside (it will be drawn backwards); what is left is acyclic;
-   * **columns** -- a block's column is the length of the longest path to
-     it from a source; sources (constants, inputs, delays) are then moved
-     right, next to the first block they feed;
+   * **break cycles** -- every edge into a delay that closes a cycle is a
+     *feedback* edge and is set aside (it will be drawn backwards); what is
+     left is acyclic;
+   * **columns** -- blocks go into columns so that every remaining edge
+     points right and wires are as short as possible (the longest path
+     from a source is a first answer; the shortest-wire one moves sources
+     such as constants, inputs and delays next to the blocks they feed);
    * **waypoints** -- an edge spanning several columns gets an invisible
      waypoint in every column it crosses, so that it is routed *between*
      the boxes rather than through them;
@@ -42,6 +44,7 @@ import matplotlib
 import networkx as nx
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.colors import to_hex
+from matplotlib.transforms import Affine2D
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend_handler import HandlerTuple
@@ -49,7 +52,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, PathPatch
 from matplotlib.path import Path
 
-from .graph import DiagramGraph, FeedbackLoop, feedback_edge_indices, find_feedback_loops, graph_from_blockdiagram
+from .graph import (
+    DiagramGraph,
+    FeedbackLoop,
+    feedback_edge_indices,
+    find_feedback_loops,
+    graph_from_blockdiagram,
+    to_networkx,
+)
 
 __all__ = ["layout", "render", "LOOP_COLOURS"]
 
@@ -102,12 +112,22 @@ class _Plan:
 
 
 def _backward_edges(graph: DiagramGraph) -> frozenset[int]:
-    """Edges to draw backwards: those into delays, plus (for diagrams with
-    algebraic cycles, which bdsim would refuse) one edge per leftover cycle."""
-    back = set(feedback_edge_indices(graph))
-    g = nx.MultiDiGraph()
-    g.add_nodes_from(n.id for n in graph.nodes)
-    g.add_edges_from((e.src, e.dst, i) for i, e in enumerate(graph.edges) if i not in back)
+    """Edges to draw backwards.
+
+    These are the edges into a delay that close a cycle (they come from a
+    block the delay itself feeds); an edge into a delay on a feed-forward
+    path (a pure time shift) stays a forward edge.  For diagrams with
+    algebraic cycles, which bdsim would refuse, one more edge per leftover
+    cycle is added, so that the rest is acyclic.
+    """
+    full = to_networkx(graph)
+    back = set()
+    for i in feedback_edge_indices(graph):
+        e = graph.edges[i]
+        if e.src == e.dst or e.src in nx.descendants(full, e.dst):
+            back.add(i)
+    g = full.copy()
+    g.remove_edges_from((graph.edges[i].src, graph.edges[i].dst, i) for i in back)
     while True:
         try:
             cycle = nx.find_cycle(g)
@@ -128,19 +148,53 @@ def _port_counts(graph: DiagramGraph) -> tuple[dict[str, int], dict[str, int]]:
     return n_in, n_out
 
 
-def _assign_columns(graph: DiagramGraph, back: frozenset[int]) -> dict[str, int]:
-    """Longest path from the sources, then sources moved next to their first consumer."""
-    rank = {n.id: k for k, n in enumerate(graph.nodes)}
+def _longest_path_columns(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Column = length of the longest path from a source (a feasible start)."""
+    rank = {v: k for k, v in enumerate(nodes)}
     g = nx.DiGraph()
-    g.add_nodes_from(rank)
-    g.add_edges_from((e.src, e.dst) for i, e in enumerate(graph.edges) if i not in back)
+    g.add_nodes_from(nodes)
+    g.add_edges_from(edges)
     col: dict[str, int] = {}
     for v in nx.lexicographical_topological_sort(g, key=rank.__getitem__):
         col[v] = max((col[u] + 1 for u in g.predecessors(v)), default=0)
-    for v in rank:
-        if g.in_degree(v) == 0 and g.out_degree(v) > 0:
-            col[v] = min(col[w] for w in g.successors(v)) - 1
     return col
+
+
+def _assign_columns(graph: DiagramGraph, back: frozenset[int]) -> dict[str, int]:
+    """Columns for the nodes, given the edges drawn backwards.
+
+    Starting from longest-path columns, the columns are chosen to make the
+    wires as short as possible: minimise the total number of columns the
+    forward edges span, subject to every forward edge going at least one
+    column to the right; among equally short layouts, prefer blocks to the
+    left.  This is the layering step of graphviz' *dot*, solved here as a
+    small linear program (its constraint matrix is totally unimodular, so
+    the simplex method returns whole numbers).  It moves sources -- inputs,
+    constants, delays -- next to the blocks they feed, and keeps a second
+    layer's recurrent gains next to that layer rather than at the far left.
+    """
+    from scipy.optimize import linprog  # imported here: only the layout needs it
+
+    nodes = [n.id for n in graph.nodes]
+    edges = [(e.src, e.dst) for i, e in enumerate(graph.edges) if i not in back and e.src != e.dst]
+    col = _longest_path_columns(nodes, edges)
+    if not edges:
+        return col
+    index = {v: k for k, v in enumerate(nodes)}
+    n = len(nodes)
+    tie_break = 1.0 / (n * (n + 1))  # small enough never to cost a whole column of wire
+    cost = [tie_break] * n
+    a_ub = [[0.0] * n for _ in edges]
+    for row, (u, v) in zip(a_ub, edges):
+        cost[index[v]] += 1.0  # the edge's span is x[v] - x[u]
+        cost[index[u]] -= 1.0
+        row[index[u]], row[index[v]] = 1.0, -1.0  # x[u] - x[v] <= -1
+    result = linprog(cost, A_ub=a_ub, b_ub=[-1.0] * len(edges), bounds=(0, None), method="highs-ds")
+    if result.status != 0:  # cannot happen for an acyclic graph; keep the longest-path columns
+        return col
+    x = {v: int(round(result.x[index[v]])) for v in nodes}
+    used = sorted(set(x.values()))  # close up empty columns, if any
+    return {v: used.index(c) for v, c in x.items()}
 
 
 def _port_offset(port: int, n_ports: int) -> float:
@@ -323,7 +377,8 @@ def layout(graph: DiagramGraph) -> dict[str, tuple[float, float]]:
         Node id -> ``(x, y)``: ``x`` is the column (0 = leftmost, an int
         stored as float) and ``y`` the row position, increasing downwards,
         with 0 at the top.  For every edge that does not run into a delay,
-        ``x(src) < x(dst)`` (unless the diagram has an algebraic cycle).
+        ``x(src) < x(dst)`` (unless the diagram has an algebraic cycle);
+        so does an edge into a delay that closes no cycle.
     """
     if not graph.nodes:
         return {}
@@ -348,7 +403,13 @@ _CORNER_IN = 0.09
 _NAME_PT = 9.0
 _KIND_PT = 7.0
 _WIRE_PT = 6.5
-_HEADER_IN = 0.95  # room for title and legend
+_TITLE_IN = 0.6  # room for the title
+_LEGEND_IN = 0.35  # room for the legend
+
+# Same input, same bytes: fixed SVG ids, text kept as text (searchable,
+# smaller), and no time stamps or version strings in the files.
+_RC = {"svg.hashsalt": "lstmds-sim", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
+_NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}
 
 _EDGE_GREY = "#505050"
 _BOX_EDGE = "#303030"
@@ -460,8 +521,9 @@ class _Scene:
     height: float
 
 
-def _build_scene(graph: DiagramGraph, plan: _Plan) -> _Scene:
-    """Turn the abstract layout into boxes and edge routes in inches."""
+def _build_scene(graph: DiagramGraph, plan: _Plan, header: float) -> _Scene:
+    """Turn the abstract layout into boxes and edge routes in inches,
+    leaving ``header`` inches on top for the title and legend."""
     n_back = len(plan.back)
     left_margin = 0.2 + _FEEDBACK_IN + _TRACK_IN * n_back
     lefts, widths = _column_geometry(plan, graph, left_margin)
@@ -547,10 +609,10 @@ def _build_scene(graph: DiagramGraph, plan: _Plan) -> _Scene:
         xs += list(p.vertices[:, 0])
         ys += list(p.vertices[:, 1])
     x0, x1 = min(min(xs), 0.0) - 0.35, max(xs) + 0.45
-    y0, y1 = min(ys) - 0.35, max(ys) + 0.3 + _HEADER_IN
+    y0, y1 = min(ys) - 0.35, max(ys) + 0.3 + header
     shift = (-x0, -y0)
     boxes = {k: (x + shift[0], y + shift[1], w, h) for k, (x, y, w, h) in boxes.items()}
-    paths = {k: p.transformed(matplotlib.transforms.Affine2D().translate(*shift)) for k, p in paths.items()}
+    paths = {k: p.transformed(Affine2D().translate(*shift)) for k, p in paths.items()}
     ports_out = {k: (x + shift[0], y + shift[1]) for k, (x, y) in ports_out.items()}
     branches = [(x + shift[0], y + shift[1]) for x, y in branches]
     return _Scene(boxes, paths, ports_out, branches, x1 - x0, y1 - y0)
@@ -654,13 +716,12 @@ def _draw_boxes(ax: Any, graph: DiagramGraph, scene: _Scene, delay_colour: dict[
         )
         main, kind = _split_label(node.label)
         cx, cy = x + w / 2, y + h / 2
+        centred = {"ha": "center", "va": "center", "color": text, "zorder": 4}
         if kind:
-            ax.text(cx, cy + 0.07, main, ha="center", va="center", fontsize=_NAME_PT, color=text, zorder=4)
-            ax.text(
-                cx, cy - 0.12, kind, ha="center", va="center", fontsize=_KIND_PT, style="italic", color=text, zorder=4
-            )
+            ax.text(cx, cy + 0.07, main, fontsize=_NAME_PT, **centred)
+            ax.text(cx, cy - 0.12, kind, fontsize=_KIND_PT, style="italic", **centred)
         else:
-            ax.text(cx, cy, main, ha="center", va="center", fontsize=_NAME_PT, color=text, zorder=4)
+            ax.text(cx, cy, main, fontsize=_NAME_PT, **centred)
 
 
 def _draw_wire_labels(ax: Any, graph: DiagramGraph, scene: _Scene) -> None:
@@ -675,24 +736,27 @@ def _draw_wire_labels(ax: Any, graph: DiagramGraph, scene: _Scene) -> None:
         if not _wire_label_width(e.label):
             continue
         x, y = scene.ports_out[key]
-        ax.text(x + 0.05, y + 0.03, e.label, ha="left", va="bottom", fontsize=_WIRE_PT, color="#333333", zorder=5)
+        style = {"ha": "left", "va": "bottom", "fontsize": _WIRE_PT, "color": "#333333", "zorder": 5}
+        ax.text(x + 0.05, y + 0.03, e.label, **style)
 
 
-def _draw_legend(ax: Any, graph: DiagramGraph, loops: Sequence[FeedbackLoop], colours: Sequence[str], scene: _Scene) -> None:
+def _draw_legend(
+    ax: Any, graph: DiagramGraph, loops: Sequence[FeedbackLoop], colours: Sequence[str], scene: _Scene
+) -> None:
+    """One legend entry per loop, plus one for edges on several loops."""
     handles: list[Any] = []
     labels: list[str] = []
     for loop, colour in zip(loops, colours):
         handles.append(Line2D([], [], color=colour, lw=2.3))
-        name = graph.node(loop.delay).id.rsplit("/", 1)[-1]
         n = len(loop.nodes)
-        labels.append(f"loop closed by '{name}' ({n} block{'' if n == 1 else 's'})")
+        labels.append(f"loop closed by '{loop.delay}' ({n} block{'' if n == 1 else 's'})")
     member = _loop_membership(graph, loops)
     if any(len(ks) > 1 for ks in member.values()):
         ks = next(ks for _, ks in sorted(member.items()) if len(ks) > 1)
-        handles.append(
-            (Line2D([], [], color=colours[ks[0]], lw=2.3), Line2D([], [], color=colours[ks[1]], lw=2.3, ls=(0, (3, 3))))
-        )
-        labels.append("signal on two loops")
+        solid = Line2D([], [], color=colours[ks[0]], lw=2.3)
+        dashed = Line2D([], [], color=colours[ks[1]], lw=2.3, ls=(0, (3, 3)))
+        handles.append((solid, dashed))
+        labels.append("signal on several loops")
     if not handles:
         return
     ax.legend(
@@ -710,6 +774,7 @@ def _draw_legend(ax: Any, graph: DiagramGraph, loops: Sequence[FeedbackLoop], co
 
 
 def _as_graph(diagram: Any) -> DiagramGraph:
+    """A DiagramGraph as is; a bdsim BlockDiagram converted."""
     if isinstance(diagram, DiagramGraph):
         return diagram
     if hasattr(diagram, "blocklist") and hasattr(diagram, "wirelist"):
@@ -717,9 +782,20 @@ def _as_graph(diagram: Any) -> DiagramGraph:
     raise TypeError(f"render() needs a DiagramGraph or a bdsim BlockDiagram, not {type(diagram).__name__}")
 
 
+def _check_loops(graph: DiagramGraph, loops: Sequence[FeedbackLoop]) -> None:
+    """Loops passed in by the caller must belong to this graph."""
+    ids = {n.id for n in graph.nodes}
+    for loop in loops:
+        if loop.delay not in ids or not loop.nodes <= ids:
+            raise ValueError(f"loop closed by {loop.delay!r} names blocks not in diagram {graph.name!r}")
+        if any(not 0 <= i < len(graph.edges) for i in loop.edges):
+            raise ValueError(f"loop closed by {loop.delay!r} has edge indices outside diagram {graph.name!r}")
+
+
 def _draw(graph: DiagramGraph, title: str, loops: Sequence[FeedbackLoop]) -> Figure:
+    """The whole picture, on a Figure of just the right size (1 data unit = 1 inch)."""
     plan = _plan(graph)
-    scene = _build_scene(graph, plan)
+    scene = _build_scene(graph, plan, _TITLE_IN + (_LEGEND_IN if loops else 0.0))
     fig = Figure(figsize=(scene.width, scene.height))
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
@@ -800,17 +876,17 @@ def render(
         raise ValueError(f"unknown image format(s) {unknown}; matplotlib can write {sorted(supported)}")
     if loops is None:
         loops = find_feedback_loops(graph)
+    _check_loops(graph, loops)
 
     stem = pathlib.Path(path)
     if stem.suffix.lstrip(".").lower() in supported:  # "out/lstm.svg" -> "out/lstm"
         stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    with matplotlib.rc_context({"svg.hashsalt": "lstmds-sim", "svg.fonttype": "none", "font.family": "DejaVu Sans"}):
+    with matplotlib.rc_context(_RC):
         fig = _draw(graph, graph.name if title is None else title, loops)
         for fmt in formats:
             target = stem.with_name(f"{stem.name}.{fmt}")
-            metadata = {"Date": None} if fmt in ("svg", "pdf") else {"Software": None} if fmt == "png" else None
-            fig.savefig(target, format=fmt, dpi=dpi, metadata=metadata, facecolor="white")
+            fig.savefig(target, format=fmt, dpi=dpi, metadata=_NO_DATE.get(fmt), facecolor="white")
             written.append(target)
     return written

@@ -181,6 +181,9 @@ def test_delay_on_a_feedforward_path_closes_no_loop() -> None:
         [("u", "z"), ("u", "s"), ("z", "s"), ("s", "y")],
     )
     assert find_feedback_loops(g) == []
+    # ... and is drawn as a plain forward edge.
+    pos = layout(g)
+    assert pos["u"][0] < pos["z"][0] < pos["s"][0]
 
 
 def test_two_independent_loops() -> None:
@@ -195,7 +198,8 @@ def test_two_independent_loops() -> None:
             ("z2", "unitdelay"),
             ("y", "recorder"),
         ],
-        [("u", "s1"), ("z1", "s1"), ("s1", "z1"), ("s1", "k"), ("k", "s2"), ("z2", "s2"), ("s2", "z2"), ("s2", "y")],
+        [("u", "s1"), ("z1", "s1"), ("s1", "z1"), ("s1", "k")]
+        + [("k", "s2"), ("z2", "s2"), ("s2", "z2"), ("s2", "y")],
     )
     loops = find_feedback_loops(g)
     assert [(loop.delay, set(loop.nodes)) for loop in loops] == [("z1", {"s1", "z1"}), ("z2", {"s2", "z2"})]
@@ -248,6 +252,25 @@ def test_layout_puts_delays_next_to_their_consumers() -> None:
     assert pos["u"][0] == 0
 
 
+def test_layout_keeps_a_recurrent_branch_next_to_its_loop() -> None:
+    # A long input chain u -> k1 -> k2 -> k3 -> s, and a loop s -> z -> r -> s.
+    # Longest-path columns would put z and r at the far left; shortest wires
+    # put them right before s.
+    g = _graph(
+        "late loop",
+        [("u", "constant"), ("k1", "gain"), ("k2", "gain"), ("k3", "gain"), ("s", "sum"), ("z", "unitdelay")]
+        + [("r", "gain"), ("y", "recorder")],
+        [("u", "k1"), ("k1", "k2"), ("k2", "k3"), ("k3", "s"), ("r", "s"), ("s", "z"), ("z", "r"), ("s", "y")],
+    )
+    pos = layout(g)
+    assert [pos[v][0] for v in ("u", "k1", "k2", "k3", "s", "y")] == [0, 1, 2, 3, 4, 5]
+    assert pos["r"][0] == 3 and pos["z"][0] == 2
+
+
+def test_layout_of_empty_graph_is_empty() -> None:
+    assert layout(DiagramGraph("nothing", (), ())) == {}
+
+
 def test_layout_is_deterministic() -> None:
     assert layout(lstm_graph()) == layout(lstm_graph())
 
@@ -294,7 +317,15 @@ def test_render_rejects_empty_diagram_and_bad_arguments(tmp_path: pathlib.Path) 
         render(lstm_graph(), tmp_path / "x", formats=("bmpx",))
     with pytest.raises(TypeError, match="DiagramGraph or a bdsim BlockDiagram"):
         render("not a diagram", tmp_path / "x")
+    stranger = FeedbackLoop("z9", frozenset({"z9"}), frozenset({0}))
+    with pytest.raises(ValueError, match="not in diagram"):
+        render(lstm_graph(), tmp_path / "x", loops=[stranger])
     assert not list(tmp_path.iterdir())
+
+
+def test_render_drops_an_image_suffix_from_the_stem(tmp_path: pathlib.Path) -> None:
+    g = _graph("chain", [("u", "constant"), ("y", "recorder")], [("u", "y")])
+    assert render(g, tmp_path / "chain.png", formats=("png",)) == [tmp_path / "chain.png"]
 
 
 # --------------------------------------------------------------------------- #
