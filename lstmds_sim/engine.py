@@ -24,7 +24,7 @@ from .validation import NonFiniteError, ShapeError
 os.environ.setdefault("BDSIM_NO_TOOLBOXES", "1")
 
 _SIM = None
-OUR_BLOCKS = ("HADAMARD", "SIGMOID", "TANH", "MATGAIN", "UNITDELAY", "SEQUENCE", "RECORDER", "LSTM")
+OUR_BLOCKS = ("HADAMARD", "SIGMOID", "TANH", "MATGAIN", "UNITDELAY", "SEQUENCE", "RECORDER", "LSTM", "DSS")
 
 
 class DiagramError(RuntimeError):

@@ -1,0 +1,99 @@
+"""Linear discrete-time systems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from bdsim.components import Clock, SampledBlock
+
+from lstmds_sim.blocks._ports import block_label, check_finite, check_width
+from lstmds_sim.validation import ShapeError, as_float_array, matrix
+
+
+class DSS(SampledBlock):
+    r"""
+    :blockname:`DSS`
+
+    Discrete-time state space :math:`x(k+1) = A x(k) + B u(k)`, :math:`y(k) = C x(k) + D u(k)` (Simulink's Discrete State-Space), batched.
+
+    :inputs: 1
+    :outputs: 1
+    :states: n (or B x n)
+
+    .. list-table::
+        :header-rows: 1
+
+        *   - Port type
+            - Port number
+            - Types
+            - Description
+        *   - Input
+            - 0
+            - ndarray (m,) or (B, m)
+            - :math:`u(k)`
+        *   - Output
+            - 0
+            - ndarray (p,) or (B, p)
+            - :math:`y(k) = C x(k) + D u(k)`
+
+    With a non-zero D the block has direct feedthrough (bdsim schedules it
+    after its input). Run it with :func:`lstmds_sim.run`: ``x(0) = x0`` and the
+    input at step 0 acts, as in ``scipy.signal.dlsim``.
+    """
+
+    nin = 1
+    nout = 1
+
+    def __init__(self, A: Any, B: Any, C: Any, D: Any = None, clock: Clock = None, x0: Any = None,
+                 **blockargs: Any) -> None:
+        """
+        :param A: state matrix, n x n
+        :type A: array_like
+        :param B: input matrix, n x m
+        :type B: array_like
+        :param C: output matrix, p x n
+        :type C: array_like
+        :param D: feedthrough matrix, p x m, defaults to zeros
+        :type D: array_like, optional
+        :param clock: clock that sets the sample time
+        :type clock: Clock
+        :param x0: initial state, (n,) or (B, n), defaults to zeros
+        :type x0: array_like, optional
+        :param blockargs: common block options
+        :type blockargs: dict
+        """
+        name = f"DSS block '{blockargs.get('name')}'"
+        if clock is None:
+            raise ValueError(f"{name}: give the clock (bd.clock(Ts)) that sets the sample time")
+        A = np.atleast_2d(as_float_array(A, f"{name}: A"))
+        n = A.shape[0]
+        A = matrix(A, (n, n), f"{name}: A")
+        B = matrix(np.reshape(B, (n, -1)) if np.ndim(B) < 2 else B, (n, None), f"{name}: B (n = {n} states)")
+        C = matrix(np.reshape(C, (-1, n)) if np.ndim(C) < 2 else C, (None, n), f"{name}: C (n = {n} states)")
+        m, p = B.shape[1], C.shape[0]
+        D = np.zeros((p, m)) if D is None else as_float_array(D, f"{name}: D")
+        if D.ndim < 2 and D.size == p * m:
+            D = D.reshape(p, m)
+        D = matrix(D, (p, m), f"{name}: D (p = {p} outputs, m = {m} inputs)")
+        x0 = np.zeros(n) if x0 is None else as_float_array(x0, f"{name}: x0")
+        if x0.shape[-1:] != (n,) or x0.ndim > 2:
+            raise ShapeError(f"{name}: x0 has shape {x0.shape}, expected ({n},) or (B, {n})")
+        super().__init__(clock=clock, x0=x0.ravel(), feedthrough=bool(np.any(D)), **blockargs)
+        self.A, self.B, self.C, self.D = A, B, C, D
+        self.x0 = check_finite(self, "x0", x0)
+
+    def getstate0(self) -> np.ndarray:
+        return self.x0.copy()
+
+    def output(self, t: float, inputs: list[Any], x: np.ndarray) -> list[Any]:
+        if x.shape != self.x0.shape and x.size == self.x0.size:
+            x = x.reshape(self.x0.shape)  # flat state vector from bdsim's own runner
+        y = np.dot(x, self.C.T)
+        if self._feedthrough:
+            y = y + np.dot(check_width(self, 0, inputs[0], self.B.shape[1]), self.D.T)
+        return [y]
+
+    def next(self, t: float, inputs: list[Any], x: np.ndarray) -> np.ndarray:
+        u = check_width(self, 0, inputs[0], self.B.shape[1])
+        return check_finite(self, "next state", np.dot(x, self.A.T) + np.dot(u, self.B.T))

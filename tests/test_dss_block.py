@@ -1,0 +1,66 @@
+"""The linear reference diagram: discrete state-space blocks against scipy.signal.dlsim (<= 1e-12)."""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+import lstmds_sim as L
+
+
+def stable_system(rng, n, m, p):
+    A = rng.standard_normal((n, n))
+    A *= 0.9 / max(abs(np.linalg.eigvals(A)))
+    return A, rng.standard_normal((n, m)), rng.standard_normal((p, n)), rng.standard_normal((p, m))
+
+
+def dss_diagram(A, B, C, D, u, x0=None, Ts=0.01, block="DSS"):
+    bd = L.blockdiagram()
+    clock = bd.clock(Ts, "s")
+    src = bd.SEQUENCE(u, clock, name="u")
+    if block == "DSS":
+        plant = bd.DSS(A, B, C, D, clock=clock, x0=x0, name="plant")
+    else:  # bdsim's own sampled state-space block, run by our runner
+        plant = bd.LTI_SS_S(clock, A, B, C, D, x0=x0, name="plant")
+    bd.connect(src, plant, name="u")
+    bd.connect(plant, bd.RECORDER(name="y"), name="y")
+    return bd
+
+
+@pytest.mark.parametrize("n, m, p", [(2, 1, 1), (4, 1, 1), (3, 2, 3), (6, 3, 2), (5, 3, 1)])
+def test_dss_block_matches_dlsim(rng, n, m, p):
+    A, B, C, D = stable_system(rng, n, m, p)
+    u = rng.standard_normal((60, m))
+    x0 = rng.standard_normal(n)
+    _, y_ref, _ = signal.dlsim((A, B, C, D, 0.01), u, x0=x0)
+    y = L.run(dss_diagram(A, B, C, D, u, x0)).recorders["y"]
+    np.testing.assert_allclose(y, y_ref.reshape(60, p), rtol=0, atol=1e-12 * max(1.0, np.abs(y_ref).max()))
+
+
+def test_batched_dss_equals_one_sequence_at_a_time(rng):
+    A, B, C, D = stable_system(rng, 4, 2, 2)
+    u = rng.standard_normal((9, 30, 2))
+    x0 = rng.standard_normal((9, 4))
+    y = L.run(dss_diagram(A, B, C, D, u, x0)).recorders["y"]
+    assert y.shape == (9, 30, 2)
+    for k in range(9):
+        _, y_ref, _ = signal.dlsim((A, B, C, D, 0.01), u[k], x0=x0[k])
+        np.testing.assert_allclose(y[k], y_ref, rtol=0, atol=1e-12 * np.abs(y_ref).max())
+
+
+def test_bdsims_sampled_state_space_block_runs_exactly_too(rng):
+    A, B, C, D = stable_system(rng, 3, 1, 1)
+    u = rng.standard_normal((40, 1))
+    _, y_ref, _ = signal.dlsim((A, B, C, D, 0.01), u)
+    y = L.run(dss_diagram(A, B, C, D, u, x0=np.zeros(3), block="LTI_SS_S")).recorders["y"]
+    np.testing.assert_allclose(np.ravel(y), np.ravel(y_ref), rtol=0, atol=1e-12 * np.abs(y_ref).max())
+
+
+def test_dss_shape_errors_name_the_matrix():
+    bd = L.blockdiagram()
+    clock = bd.clock(0.01, "s")
+    with pytest.raises(L.ShapeError, match=r"DSS block 'plant': B \(n = 2 states\) has shape \(3, 1\), expected \(2, any\)"):
+        bd.DSS(np.eye(2), np.ones((3, 1)), np.ones((1, 2)), clock=clock, name="plant")
+    with pytest.raises(L.ShapeError, match=r"D \(p = 1 outputs, m = 1 inputs\) has shape \(2, 2\)"):
+        bd.DSS(np.eye(2), np.ones((2, 1)), np.ones((1, 2)), np.ones((2, 2)), clock=clock, name="plant2")
+    with pytest.raises(ValueError, match="give the clock"):
+        bd.DSS(np.eye(2), np.ones((2, 1)), np.ones((1, 2)), name="plant3")
