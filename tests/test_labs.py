@@ -77,3 +77,33 @@ def test_render_command_finds_the_two_lstm_loops(tmp_path, capsys):
 def test_unknown_lab_is_a_clear_error():
     with pytest.raises(SystemExit, match="no lab named 'nope'"):
         cli.main(["run", "nope"])
+
+
+def test_lstm_vs_linear_lab(tmp_path, capsys):
+    out = tmp_path / "lab2"
+    cli.main(["run", "lstm_vs_linear", "--out", str(out)])
+    results = json.loads((out / "results.json").read_text())
+    reference = results["reference_system"]
+    assert reference["n_states"] == 4 and reference["D"] == [[0.0]]
+    assert abs(reference["steady_state_gain"][0][0] - 5e5 * 4 / (106 * 2504)) < 1e-9
+    # the LSTM with computed weights reproduces the system: ~1e-6 against an output norm of ~50
+    assert results["norm_difference"] < 1e-5 * results["norm_y_true"]
+    # error shrinks like scale^2 from 1e-2 to 1e-5, for both constructions
+    for row in results["accuracy_table"][1:5]:
+        assert 80 < row["ratio_n+m"] < 120 and 80 < row["ratio_n"] < 120
+    # cubic error term: tripling the input multiplies the error by about 27
+    assert 24 < results["linearity_test"]["ratio"] < 30
+    trip = results["round_trip"]
+    assert trip["max_relative_frequency_response_difference"] < 1e-9
+    assert trip["extracted"]["n_states"] == 5
+    for name in ("response", "accuracy", "pzmap", "diagram"):
+        assert (out / f"lstm_vs_linear_{name}.png").exists()
+    assert "norm(y_net - y_true)" in capsys.readouterr().out
+
+
+def test_lstm_vs_linear_is_one_diagram_with_both_systems():
+    from lstmds_sim.diagrams.lstm_vs_linear import build_diagram
+
+    bd = build_diagram()
+    types = [b.type for b in bd.blocklist]
+    assert types.count("dss") == 1 and types.count("unitdelay") == 2 and types.count("sequence") == 1

@@ -1,0 +1,611 @@
+"""Linear discrete-time systems and the LSTM that imitates one (sections 2 and 3 of the example).
+
+Plain functions over arrays ``(A, B, C, D)`` of the system::
+
+    x(k+1) = A x(k) + B u(k)          A: (n, n)   B: (n, m)
+    y(k)   = C x(k) + D u(k)          C: (p, n)   D: (p, m)
+
+What is here
+------------
+* :func:`reference_system` -- the example's plant: continuous zpk (zero -4, poles
+  -9+-5j and -2+-50j, gain 5e5) discretised with a zero-order hold at Ts = 0.01.
+* :func:`check_system`, :func:`steady_state_gain`, :func:`discrete_zpk`,
+  :func:`zpk_channels`, :func:`format_zpk`, :func:`describe`,
+  :func:`frequency_response` -- checking and describing a system.
+* :func:`random_stable_system` -- random stable MIMO systems for tests.
+* :func:`lstm_from_linear` -- LSTM weights that make the layer behave like the
+  linear system (every gate saturated, every tanh in its linear region).
+* :func:`linear_from_lstm` -- the linear system read back from any LSTM weights.
+* :func:`reproduced_system` -- the linear system that :func:`lstm_from_linear`'s
+  LSTM really reproduces (it differs from ``(A, B, C, D)`` for ``units="n"``).
+
+Why the LSTM construction works
+-------------------------------
+With gate biases ``+100`` (input and output gates) and ``-100`` (forget gate) the
+gates are 1, 0 and 1 to double precision, so one step of the layer reduces to
+``c(k) = tanh(z_g)`` and ``h(k) = tanh(c(k))``.  When ``z_g`` is small (``scale``
+small) both tanh are the identity up to a cubic term, and::
+
+    h(k) ~= z_g(k) = W_g u(k) + R_g h(k-1)
+
+which is a linear recursion.  With ``W_g = scale [B; I]`` and ``R_g = blkdiag(A, 0)``
+the hidden state is ``h(k) = scale [x(k+1); u(k)]``: the LSTM carries the *next*
+state.  The output layer must therefore undo one step of the dynamics,
+``x(k) = A^-1 (x(k+1) - B u(k))``, which is why ``F`` contains ``A^-1`` and A must be
+invertible.  The error of the approximation is the cubic term of
+``tanh(tanh(z)) = z - 2 z^3 / 3 + ...``: relative to the output it shrinks like
+``scale^2``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import numpy as np
+import scipy.linalg
+import scipy.signal
+
+from .params import LSTMParams
+from .validation import ShapeError, as_float_array, check_finite
+
+__all__ = [
+    "REFERENCE_ZPK", "check_system", "describe", "discrete_zpk", "format_zpk",
+    "frequency_response", "linear_from_lstm", "lstm_from_linear", "random_stable_system",
+    "reference_system", "reference_system_continuous", "reproduced_system",
+    "steady_state_gain", "zpk_channels",
+]
+
+#: The example's continuous-time plant: (zeros, poles, gain).
+REFERENCE_ZPK: tuple[tuple[complex, ...], tuple[complex, ...], float] = (
+    (-4.0,),
+    (-9 + 5j, -9 - 5j, -2 + 50j, -2 - 50j),
+    5e5,
+)
+
+#: Systems whose A has a larger 2-norm condition number are refused by :func:`lstm_from_linear`.
+MAX_COND = 1e12
+
+UNITS = ("n+m", "n")
+
+System = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+# --------------------------------------------------------------------------- the reference plant
+def reference_system_continuous() -> scipy.signal.ZerosPolesGain:
+    """The example's continuous-time plant as a ``scipy.signal.ZerosPolesGain``.
+
+    ``H(s) = 5e5 (s + 4) / ((s^2 + 18 s + 106) (s^2 + 4 s + 2504))``: 4 poles, one
+    zero, relative degree 3, DC gain ``5e5 * 4 / (106 * 2504) ~= 7.535``.
+    """
+    zeros, poles, gain = REFERENCE_ZPK
+    return scipy.signal.ZerosPolesGain(list(zeros), list(poles), gain)
+
+
+def reference_system(Ts: float = 0.01) -> scipy.signal.StateSpace:
+    """The example's plant discretised with a zero-order hold at sample time ``Ts``.
+
+    Returns a discrete ``scipy.signal.StateSpace`` (``dt = Ts``) with A (4, 4),
+    B (4, 1), C (1, 4) and D (1, 1).  The realisation is scipy's controller
+    canonical form of the continuous model (``zpk2ss``), discretised exactly
+    (``cont2discrete``, method ``"zoh"``); D is 0 because the continuous model is
+    strictly proper.  Another realisation of the same transfer function has
+    other state coordinates, hence other LSTM weights and another size of the
+    tanh error (which depends on the size of x, not of y).
+    """
+    Ts = _positive(Ts, "Ts (sample time)")
+    return reference_system_continuous().to_ss().to_discrete(Ts, method="zoh")
+
+
+# --------------------------------------------------------------------------- checking
+def check_system(A, B, C, D) -> System:
+    """Validate a state-space system and return its matrices as float arrays.
+
+    Parameters
+    ----------
+    A, B, C, D : array_like
+        Shapes (n, n), (n, m), (p, n), (p, m).  A scalar D is accepted for a
+        single-input single-output system.
+
+    Returns
+    -------
+    (A, B, C, D) : tuple of ndarray (float64)
+
+    Raises
+    ------
+    ShapeError
+        A matrix has the wrong shape; the message names it, its shape and the
+        shape it should have.
+    NonFiniteError
+        A matrix holds NaN or infinity.
+    """
+    A = as_float_array(A, "A")
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ShapeError(f"A has shape {A.shape}, expected a square (n, n) matrix with n >= 1")
+    n = A.shape[0]
+    B = as_float_array(B, "B")
+    if B.ndim != 2 or B.shape[0] != n or B.shape[1] == 0:
+        hint = "; write a single input as a column, e.g. B.reshape(-1, 1)" if B.ndim == 1 else ""
+        raise ShapeError(f"B has shape {B.shape}, expected ({n}, m) to match A ({n} x {n}){hint}")
+    C = as_float_array(C, "C")
+    if C.ndim != 2 or C.shape[1] != n or C.shape[0] == 0:
+        hint = "; write a single output as a row, e.g. C.reshape(1, -1)" if C.ndim == 1 else ""
+        raise ShapeError(f"C has shape {C.shape}, expected (p, {n}) to match A ({n} x {n}){hint}")
+    m, p = B.shape[1], C.shape[0]
+    D = as_float_array(D, "D")
+    if D.ndim == 0 and p == m == 1:
+        D = D.reshape(1, 1)
+    if D.shape != (p, m):
+        raise ShapeError(
+            f"D has shape {D.shape}, expected (p, m) = ({p}, {m}) to match C ({p} x {n}) and B ({n} x {m})"
+        )
+    return tuple(check_finite(X, name) for X, name in zip((A, B, C, D), "ABCD"))
+
+
+def _positive(value: float, name: str) -> float:
+    """Refuse anything but a finite number > 0."""
+    v = float(value)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def condition_number(A) -> float:
+    """2-norm condition number ``sigma_max / sigma_min`` of A (``inf`` when A is singular)."""
+    s = scipy.linalg.svdvals(np.asarray(A, dtype=float))
+    return float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+
+
+# --------------------------------------------------------------------------- describing
+def steady_state_gain(A, B, C, D) -> np.ndarray:
+    """Steady-state (DC) gain ``C (I - A)^-1 B + D`` of a discrete-time system, shape (p, m).
+
+    It is the transfer function at ``z = 1``: the final value of the step response
+    of a stable system.
+
+    Raises
+    ------
+    ValueError
+        A has an eigenvalue at (or numerically at) ``z = 1``: an integrator, whose
+        steady-state gain is infinite.
+    """
+    A, B, C, D = check_system(A, B, C, D)
+    n = A.shape[0]
+    distance = float(np.min(np.abs(np.linalg.eigvals(A) - 1.0)))
+    if distance < 1e-10 * max(1.0, np.linalg.norm(A, 2)):
+        raise ValueError(
+            f"the system has a pole at z = 1 (closest eigenvalue of A is {distance:.2e} away): "
+            "an integrator has no finite steady-state gain, since I - A is singular"
+        )
+    return C @ np.linalg.solve(np.eye(n) - A, B) + D
+
+
+def _siso_zeros(A: np.ndarray, b: np.ndarray, c: np.ndarray, d: float) -> np.ndarray:
+    """Finite invariant zeros of one channel, from the Rosenbrock pencil.
+
+    ``z`` is a zero when ``[[A - z I, b], [c, d]]`` loses rank: the generalised
+    eigenvalues of ``([[A, b], [c, d]], [[I, 0], [0, 0]])``.  The pencil has
+    ``n + 1`` eigenvalues; the ones at infinity (as many as the relative
+    degree) are dropped.  ``M`` is balanced first (a diagonal similarity, which
+    leaves ``N`` and the eigenvalues unchanged): badly scaled realisations such
+    as scipy's ``zpk2ss`` output otherwise lose digits.
+    """
+    n = A.shape[0]
+    M = np.block([[A, b[:, None]], [c[None, :], np.array([[d]])]])
+    M, _ = scipy.linalg.matrix_balance(M, permute=False)
+    N = np.zeros((n + 1, n + 1))
+    N[:n, :n] = np.eye(n)
+    alpha, beta = scipy.linalg.eig(M, N, right=False, homogeneous_eigvals=True)
+    finite = np.abs(beta) > 1e-12 * np.abs(alpha)
+    return alpha[finite] / beta[finite]
+
+
+def _siso_gain(A, b, c, d, zeros, poles) -> float:
+    """Gain k of ``H(z) = k prod(z - z_i) / prod(z - p_i)``, from H at a point that is no pole or zero."""
+    radius = 1.0 + max([abs(x) for x in (*zeros, *poles)], default=0.0)
+    for angle in (0.3, 1.1, 2.3):  # a few points on a circle outside every pole and zero
+        z0 = 2 * radius * np.exp(1j * angle)
+        H = c @ np.linalg.solve(z0 * np.eye(A.shape[0]) - A, b) + d
+        ratio = np.prod(z0 - np.asarray(poles)) / np.prod(z0 - np.asarray(zeros))
+        k = H * ratio
+        if np.isfinite(k):
+            return float(k.real)
+    return 0.0  # pragma: no cover - needs a pathological system
+
+
+def discrete_zpk(A, B, C, D, dt: float, *, output: int | None = None, input: int | None = None):
+    """Zeros, poles and gain of a single-input single-output discrete-time system.
+
+    ``H(z) = C (zI - A)^-1 B + D = k prod(z - zeros) / prod(z - poles)``.
+
+    Parameters
+    ----------
+    A, B, C, D : array_like
+        The system (see :func:`check_system`).
+    dt : float
+        Sample time (> 0); the zpk form does not depend on it, it is checked so
+        that a continuous model (``dt`` None or 0) is not passed by mistake.
+    output, input : int, optional
+        For a multi-input or multi-output system, the channel (row of C, column
+        of B) to describe.
+
+    Returns
+    -------
+    zeros : ndarray (complex)
+        Invariant zeros of the channel.  No minimal realisation is computed, so
+        a mode that the channel cannot see (or excite) shows up as a zero that
+        cancels its pole.
+    poles : ndarray (complex)
+        Eigenvalues of A.
+    gain : float
+
+    Raises
+    ------
+    NotImplementedError
+        For a MIMO system without ``output`` and ``input``: a zpk form exists
+        per channel.  Pass ``output=i, input=j`` or use :func:`zpk_channels`.
+    """
+    _positive(dt, "dt (sample time)")
+    A, B, C, D = check_system(A, B, C, D)
+    p, m = D.shape
+    if output is None and input is None:
+        if (p, m) != (1, 1):
+            raise NotImplementedError(
+                f"the system has {p} outputs and {m} inputs; the zpk form is per channel: "
+                "pass output=i and input=j, or call zpk_channels() for all of them"
+            )
+        output = input = 0
+    if output is None or input is None:
+        raise ValueError("give both output and input (or neither, for a SISO system)")
+    if not (0 <= output < p and 0 <= input < m):
+        raise IndexError(f"channel (output={output}, input={input}) does not exist: {p} outputs, {m} inputs")
+    b, c, d = B[:, input], C[output], float(D[output, input])
+    poles = np.linalg.eigvals(A).astype(complex)
+    zeros = _siso_zeros(A, b, c, d)
+    ctrb = _controllability(A, b)
+    markov = c @ ctrb  # c b, c A b, ...: all zero (and d = 0) means H(z) = 0
+    if d == 0 and np.linalg.norm(markov) <= 1e-14 * np.linalg.norm(c) * np.linalg.norm(ctrb):
+        return np.zeros(0, complex), poles, 0.0
+    return zeros, poles, _siso_gain(A, b, c, d, zeros, poles)
+
+
+def _controllability(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``[b, A b, ..., A^(n-1) b]`` (used to detect an identically zero transfer function)."""
+    cols = [b]
+    for _ in range(A.shape[0] - 1):
+        cols.append(A @ cols[-1])
+    return np.column_stack(cols)
+
+
+def zpk_channels(A, B, C, D, dt: float) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]]:
+    """:func:`discrete_zpk` of every channel, keyed ``(output, input)``."""
+    A, B, C, D = check_system(A, B, C, D)
+    p, m = D.shape
+    return {(i, j): discrete_zpk(A, B, C, D, dt, output=i, input=j) for i in range(p) for j in range(m)}
+
+
+def _num(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits, without an exponent unless it is very large or small."""
+    x = float(x)
+    if x == 0:
+        return "0"
+    if 1e-4 <= abs(x) < 1e7:
+        return np.format_float_positional(x, precision=digits, unique=False, fractional=False, trim="-")
+    return f"{x:.{digits}g}"
+
+
+#: Roots closer to the origin than this are written as ``z`` (numerical zeros are ~1e-16, not 0).
+ORIGIN_TOL = 1e-10
+
+
+def _linear_factor(root: float, var: str, digits: int) -> str:
+    """``(z-0.9)``, ``(z+0.1)`` or ``z`` for a root at the origin."""
+    if abs(root) <= ORIGIN_TOL:
+        return var
+    sign = "-" if root > 0 else "+"
+    return f"({var}{sign}{_num(abs(root), digits)})"
+
+
+def _quadratic_factor(root: complex, var: str, digits: int) -> str:
+    """``(z^2 - 1.8z + 0.81)`` for the pair ``root``, ``conj(root)``."""
+    a1, a0 = -2 * root.real, abs(root) ** 2
+    text = f"({var}^2"
+    s1 = _num(abs(a1), digits)
+    if s1 not in ("0", "-0"):
+        text += f" {'-' if a1 < 0 else '+'} {'' if s1 == '1' else s1}{var}"
+    return text + f" + {_num(a0, digits)})"
+
+
+def _factors(roots: Iterable[complex], var: str, digits: int, tol: float = 1e-9) -> list[str]:
+    """Factors of ``prod(var - r)`` with real coefficients, conjugate pairs as quadratics.
+
+    Roots at the origin come first (as ``z``), then the other real roots (largest
+    first), then the pairs (largest modulus first); repeated factors are written once with a power, ``(z-0.5)^2``.
+    """
+    roots = [complex(r) for r in np.ravel(np.asarray(list(roots), dtype=complex))]
+    real = sorted((r.real for r in roots if abs(r.imag) <= tol * max(1.0, abs(r))), reverse=True)
+    real.sort(key=lambda r: abs(r) > ORIGIN_TOL)  # roots at the origin ("z") first
+    upper = [r for r in roots if r.imag > tol * max(1.0, abs(r))]
+    lower = [r for r in roots if r.imag < -tol * max(1.0, abs(r))]
+    for r in upper:  # pair every upper root with its closest conjugate
+        if not lower:
+            raise ValueError(f"root {r} has no complex-conjugate partner: the coefficients are not real")
+        partner = min(lower, key=lambda q: abs(q - r.conjugate()))
+        if abs(partner - r.conjugate()) > 1e-6 * max(1.0, abs(r)):
+            raise ValueError(f"root {r} has no complex-conjugate partner: the coefficients are not real")
+        lower.remove(partner)
+    if lower:
+        raise ValueError(f"root {lower[0]} has no complex-conjugate partner: the coefficients are not real")
+    texts = [_linear_factor(r, var, digits) for r in real]
+    texts += [_quadratic_factor(r, var, digits) for r in sorted(upper, key=abs, reverse=True)]
+    grouped: list[str] = []  # merge equal neighbours into powers
+    counts: list[int] = []
+    for t in texts:
+        if grouped and grouped[-1] == t:
+            counts[-1] += 1
+        else:
+            grouped.append(t)
+            counts.append(1)
+    return [t if k == 1 else f"{t}^{k}" for t, k in zip(grouped, counts)]
+
+
+def format_zpk(z, p, k: float, dt: float | None = None, var: str = "z", *, digits: int = 4) -> str:
+    """A readable one-line zero-pole-gain form, in the style of MATLAB's ``zpk`` display.
+
+    Complex-conjugate roots are paired into quadratics with real coefficients::
+
+        >>> format_zpk([0.9608, -0.1234], [0.9, 0.9, 0.9 + 0.1j, 0.9 - 0.1j], 0.0123)
+        '0.0123 (z-0.9608) (z+0.1234) / ((z-0.9)^2 (z^2 - 1.8z + 0.82))'
+
+    Parameters
+    ----------
+    z, p : array_like
+        Zeros and poles (complex roots must come in conjugate pairs).
+    k : float
+        Gain; omitted when it is 1 and there are zeros.
+    dt : float, optional
+        Sample time, appended as ``"  (Ts = 0.01)"``.
+    var : str
+        The variable, ``"z"`` (discrete time) or ``"s"`` (continuous time).
+    digits : int
+        Significant digits of every number.
+    """
+    num = _factors(z, var, digits)
+    den = _factors(p, var, digits)
+    gain = _num(float(np.real(k)), digits)
+    if not num:
+        text = gain
+    elif gain == "1":
+        text = " ".join(num)
+    elif gain == "-1":
+        text = "-" + " ".join(num)
+    else:
+        text = gain + " " + " ".join(num)
+    if den:
+        text += " / " + (den[0] if len(den) == 1 else "(" + " ".join(den) + ")")
+    if dt is not None:
+        text += f"  (Ts = {_num(dt, digits)})"
+    return text
+
+
+def _complex_list(values) -> list[list[float]]:
+    """Complex numbers as JSON-friendly ``[re, im]`` pairs."""
+    return [[float(np.real(v)), float(np.imag(v))] for v in np.ravel(values)]
+
+
+def describe(A, B, C, D, dt: float) -> dict:
+    """What the example prints about a system, as a JSON-friendly dict.
+
+    Keys: ``n_states``, ``n_inputs``, ``n_outputs``, ``dt``, ``D`` (nested
+    lists), ``steady_state_gain`` (nested lists, or None with a pole at z = 1),
+    ``poles`` (``[re, im]`` pairs), ``stable`` (all poles inside the unit
+    circle), and ``channels``: one entry per (output, input) pair with its
+    ``zeros``, ``gain`` and ``zpk`` string.  A SISO system also has ``zeros``,
+    ``gain`` and ``zpk`` at the top level.
+    """
+    A, B, C, D = check_system(A, B, C, D)
+    poles = np.linalg.eigvals(A)
+    try:
+        ssg = steady_state_gain(A, B, C, D).tolist()
+    except ValueError:
+        ssg = None
+    channels = []
+    for (i, j), (zeros, pls, gain) in zpk_channels(A, B, C, D, dt).items():
+        channels.append({
+            "output": i, "input": j, "zeros": _complex_list(zeros), "gain": gain,
+            "zpk": format_zpk(zeros, pls, gain, dt),
+        })
+    out = {
+        "n_states": A.shape[0], "n_inputs": B.shape[1], "n_outputs": C.shape[0], "dt": float(dt),
+        "D": D.tolist(), "steady_state_gain": ssg, "poles": _complex_list(poles),
+        "stable": bool(np.all(np.abs(poles) < 1)), "channels": channels,
+    }
+    if len(channels) == 1:
+        out.update({key: channels[0][key] for key in ("zeros", "gain", "zpk")})
+    json.dumps(out)  # fail here, not in the caller, if something is not serialisable
+    return out
+
+
+def frequency_response(A, B, C, D, dt: float, w) -> np.ndarray:
+    """``H(e^{j w dt}) = C (e^{j w dt} I - A)^-1 B + D`` at angular frequencies ``w`` (rad/s).
+
+    Returns
+    -------
+    ndarray (len(w), p, m), complex
+    """
+    dt = _positive(dt, "dt (sample time)")
+    A, B, C, D = check_system(A, B, C, D)
+    w = np.atleast_1d(as_float_array(w, "w (angular frequencies)"))
+    n = A.shape[0]
+    H = np.empty((w.size, C.shape[0], B.shape[1]), complex)
+    for k, z in enumerate(np.exp(1j * w * dt)):
+        H[k] = C @ np.linalg.solve(z * np.eye(n) - A, B) + D
+    return H
+
+
+# --------------------------------------------------------------------------- random systems
+def random_stable_system(
+    n_states: int, n_inputs: int, n_outputs: int, rng: np.random.Generator | int | None = None,
+    *, radius: float = 0.9,
+) -> System:
+    """A random stable discrete-time system with an invertible, well-conditioned A.
+
+    The eigenvalues are drawn with moduli in ``[0.3 radius, radius)`` (about half of
+    them in complex-conjugate pairs) and placed in a real block-diagonal matrix
+    that is transformed by a random, well-conditioned T: ``A = T Lambda T^-1``.
+    Hence every pole lies inside the circle of ``radius``, none is near 0, and the
+    condition number of A stays moderate (below about 1e3).  B, C and D are
+    standard normal.
+
+    Returns
+    -------
+    (A, B, C, D) with shapes (n, n), (n, m), (p, n), (p, m)
+    """
+    rng = np.random.default_rng(rng)
+    if not 0 < radius <= 1:
+        raise ValueError(f"radius must lie in (0, 1] for a stable system, got {radius!r}")
+    n, m, p = (int(v) for v in (n_states, n_inputs, n_outputs))
+    if min(n, m, p) < 1:
+        raise ValueError(f"need at least one state, input and output, got n={n}, m={m}, p={p}")
+    Lam = np.zeros((n, n))
+    k = 0
+    while k < n:
+        r = radius * rng.uniform(0.3, 1.0)
+        if k + 1 < n and rng.random() < 0.5:  # a complex pair r e^{+-j theta}
+            theta = rng.uniform(0.1, np.pi - 0.1)
+            Lam[k : k + 2, k : k + 2] = r * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+            k += 2
+        else:
+            Lam[k, k] = r * rng.choice([-1.0, 1.0])
+            k += 1
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    T = Q * rng.uniform(0.5, 2.0, n)  # columns scaled: cond(T) <= 4
+    A = T @ Lam @ np.linalg.inv(T)
+    return A, rng.standard_normal((n, m)), rng.standard_normal((p, n)), rng.standard_normal((p, m))
+
+
+# --------------------------------------------------------------------------- LSTM <-> linear
+def _check_invertible(A: np.ndarray, max_cond: float) -> None:
+    cond = condition_number(A)
+    if not cond <= max_cond:
+        raise ValueError(
+            f"A has condition number {cond:.3g} (limit max_cond = {max_cond:.3g}): A must be invertible "
+            "because the output layer F contains A^-1. The LSTM's hidden state holds "
+            "scale*(A x(k) + B u(k)) = scale*x(k+1), one step ahead, and recovering y(k) = C x(k) + D u(k) "
+            "needs x(k) = A^-1 (x(k+1) - B u(k)). A singular A (a pole at z = 0, e.g. a pure delay) "
+            "loses x(k) for good; an ill-conditioned one amplifies the tanh error by up to the condition number"
+        )
+
+
+def lstm_from_linear(
+    A, B, C, D, *, scale: float = 1e-3, gate_bias: float = 100.0, units: str = "n+m", max_cond: float = MAX_COND,
+) -> LSTMParams:
+    """LSTM weights that make one layer (plus output layer) imitate the linear system.
+
+    Gates are stacked ``[i; f; g; o]``; only the cell-candidate gate g has
+    non-zero weights, the biases hold the input and output gates open and the
+    forget gate shut.  With ``units="n+m"`` (``Nn = n + m``)::
+
+        W  = scale * [0; 0; [B; I_m]; 0]
+        R  = [0; 0; blkdiag(A, 0_m); 0]
+        b  = [+gate_bias; -gate_bias; 0; +gate_bias]
+        F  = [C A^-1,  D - C A^-1 B] / scale,    bF = 0
+
+    so that ``h(k) ~= scale [x(k+1); u(k)]`` and ``y(k) ~= C x(k) + D u(k)``.
+
+    With ``units="n"`` (``Nn = n``): ``W_g = scale B``, ``R_g = A``,
+    ``F = C A^-1 / scale``.  Then ``h(k) ~= scale x(k+1)`` and
+    ``y(k) ~= C A^-1 x(k+1) = C x(k) + C A^-1 B u(k)``: the LSTM realises
+    ``(A, B, C, C A^-1 B)`` -- D is replaced by ``C A^-1 B``, whatever D was.
+    Its transfer function is ``H(z) - H(0)``, which vanishes at z = 0, so it
+    equals the original only when ``D = C A^-1 B``.  :func:`reproduced_system`
+    returns the system each variant imitates.
+
+    Parameters
+    ----------
+    A, B, C, D : array_like
+        The discrete-time system (see :func:`check_system`).
+    scale : float
+        Size of the signals inside the LSTM (> 0).  The tanh error relative to the
+        output shrinks like ``scale^2``; too small a scale loses precision to the
+        ``1/scale`` in F.
+    gate_bias : float
+        Bias that saturates the gates (sigmoid(100) is 1 in double precision).
+    units : ``"n+m"`` or ``"n"``
+    max_cond : float
+        Largest accepted 2-norm condition number of A.
+
+    Raises
+    ------
+    ValueError
+        A is singular or its condition number exceeds ``max_cond``; ``scale`` or
+        ``gate_bias`` is not a finite positive number; unknown ``units``.
+    """
+    A, B, C, D = check_system(A, B, C, D)
+    scale = _positive(scale, "scale")
+    gate_bias = _positive(gate_bias, "gate_bias")
+    if units not in UNITS:
+        raise ValueError(f"units must be one of {UNITS}, got {units!r}")
+    _check_invertible(A, max_cond)
+    n, m = B.shape
+    CAinv = np.linalg.solve(A.T, C.T).T  # C A^-1 without forming the inverse
+    if units == "n+m":
+        Wg = scale * np.vstack([B, np.eye(m)])
+        Rg = scipy.linalg.block_diag(A, np.zeros((m, m)))
+        F = np.hstack([CAinv, D - CAinv @ B]) / scale
+    else:
+        Wg = scale * B
+        Rg = A
+        F = CAinv / scale
+    nn = Rg.shape[0]
+    W = np.vstack([np.zeros((2 * nn, m)), Wg, np.zeros((nn, m))])
+    R = np.vstack([np.zeros((2 * nn, nn)), Rg, np.zeros((nn, nn))])
+    b = np.concatenate([np.full(nn, gate_bias), np.full(nn, -gate_bias), np.zeros(nn), np.full(nn, gate_bias)])
+    return LSTMParams(W, R, b, F, np.zeros(F.shape[0]))
+
+
+def reproduced_system(A, B, C, D, *, units: str = "n+m") -> System:
+    """The linear system that :func:`lstm_from_linear`'s LSTM imitates (as scale -> 0).
+
+    ``units="n+m"``: ``(A, B, C, D)`` itself.  ``units="n"``: ``(A, B, C, C A^-1 B)``.
+    """
+    A, B, C, D = check_system(A, B, C, D)
+    if units not in UNITS:
+        raise ValueError(f"units must be one of {UNITS}, got {units!r}")
+    if units == "n+m":
+        return A, B, C, D
+    return A, B, C, C @ np.linalg.solve(A, B)
+
+
+def linear_from_lstm(params: LSTMParams, *, scale: float = 1e-3) -> System:
+    """The linear system in an LSTM's cell-candidate weights (section 3 of the example).
+
+    ``Ann = R_g``, ``Bnn = W_g / scale``, ``Cnn = scale F Ann``, ``Dnn = scale F Bnn``.
+
+    This is the layer's small-signal model when the input and output gates are
+    open (1), the forget gate shut (0) and ``b_g`` negligible: then
+    ``h(k) ~= R_g h(k-1) + W_g u(k)`` and, with the state ``xi(k) = h(k-1) / scale``,
+    ``xi(k+1) = Ann xi(k) + Bnn u(k)``, ``y(k) = F h(k) = Cnn xi(k) + Dnn u(k)``.
+    It can be applied to any weights with an output layer (trained ones, too):
+    the gate weights, the biases and the output bias bF are ignored, so judge
+    whether the gates really are saturated before trusting the result.  The
+    transfer function ``z F (zI - R_g)^-1 W_g`` does not depend on ``scale``;
+    ``scale`` only chooses the state coordinates.  Its factor ``z`` puts a zero
+    at the origin in every channel, cancelled only by a pole at the origin
+    (a singular R_g, like the ``blkdiag(A, 0)`` of :func:`lstm_from_linear`).
+
+    Returns
+    -------
+    (Ann, Bnn, Cnn, Dnn) with shapes (Nn, Nn), (Nn, Ni), (No, Nn), (No, Ni)
+    """
+    if not isinstance(params, LSTMParams):
+        raise TypeError(f"params is {type(params).__name__}, expected LSTMParams")
+    if params.F is None:
+        raise ValueError("params has no output layer F: y = F h is needed to read C and D; pass LSTMParams(..., F=...)")
+    scale = _positive(scale, "scale")
+    Wg, Rg, _ = params.gate("g")
+    Ann = np.array(Rg)
+    Bnn = np.array(Wg) / scale
+    Cnn = scale * params.F @ Ann
+    Dnn = scale * params.F @ Bnn
+    return Ann, Bnn, Cnn, Dnn
