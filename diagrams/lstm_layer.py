@@ -47,7 +47,6 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    from lstmds_sim.render import render
 
     out = OutputDir(args.out)
     params, h0, c0, u = example(args.seed)
@@ -89,9 +88,7 @@ def main(argv=None) -> dict:
     out.savefig(fig, "lstm_layer_output")
     plt.close(fig)
 
-    picture = out.path("lstm_layer_diagram.svg").with_suffix("")
-    out.path("lstm_layer_diagram.png")
-    render(bd, picture, title="LSTM layer: inner loop (cell state) and outer loop (hidden state)")
+    out.render(bd, "lstm_layer_diagram", title="LSTM layer: inner loop (cell state) and outer loop (hidden state)")
 
     results = {
         "sizes": {"Nn": N_UNITS, "Ni": N_INPUTS, "No": N_OUTPUTS, "Ts": TS, "samples": N_SAMPLES, "seed": args.seed},

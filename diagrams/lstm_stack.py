@@ -51,7 +51,6 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    from lstmds_sim.render import render
 
     out = OutputDir(args.out)
     layers, u = example(args.seed)
@@ -87,9 +86,7 @@ def main(argv=None) -> dict:
     ax.grid(alpha=0.3)
     out.savefig(fig, "lstm_stack_output")
     plt.close(fig)
-    picture = out.path("lstm_stack_diagram.svg").with_suffix("")
-    out.path("lstm_stack_diagram.png")
-    render(bd, picture, title="two LSTM layers in series: each layer has its own two loops")
+    out.render(bd, "lstm_stack_diagram", title="two LSTM layers in series: each layer has its own two loops")
 
     results = {
         "sizes": SIZES,

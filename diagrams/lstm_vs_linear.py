@@ -160,11 +160,8 @@ def main(argv=None) -> dict:
     out.savefig(fig, "lstm_vs_linear_pzmap")
     plt.close(fig)
 
-    picture = out.path("lstm_vs_linear_diagram.svg").with_suffix("")
-    out.path("lstm_vs_linear_diagram.png")
-    from lstmds_sim.render import render
-
-    render(build_diagram(u, params, system), picture, title="linear reference (DSS) and LSTM with computed weights, same input")
+    out.render(build_diagram(u, params, system), "lstm_vs_linear_diagram",
+               title="linear reference (DSS) and LSTM with computed weights, same input")
 
     results = {
         "Ts": TS, "samples": N_SAMPLES, "scale": SCALE, "seed": args.seed,

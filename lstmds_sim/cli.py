@@ -46,7 +46,6 @@ def cmd_run(args) -> int:
 def cmd_render(args) -> int:
     from .graph import find_feedback_loops, graph_from_blockdiagram
     from .lab import OutputDir, use_headless_backend
-    from .render import render
 
     use_headless_backend()
     module = load_lab(args.name)
@@ -54,11 +53,9 @@ def cmd_render(args) -> int:
         raise SystemExit(f"lstmds: lab {args.name!r} has no diagram to render")
     bd = module.build_diagram()
     out = OutputDir(args.out)
-    stem = out.path(f"{args.name}.svg").with_suffix("")
-    out.path(f"{args.name}.png")
     graph = graph_from_blockdiagram(bd)
     loops = find_feedback_loops(graph)
-    paths = render(graph, stem, title=args.title or f"{args.name}: feedback loops")
+    paths = out.render(graph, args.name, title=args.title or f"{args.name}: feedback loops")
     for loop in loops:
         print(f"loop closed by '{loop.delay}': {len(loop.nodes)} blocks")
     out.write_results(f"render {args.name}", {

@@ -67,6 +67,14 @@ class OutputDir:
             paths.append(target)
         return paths
 
+    def render(self, diagram, stem: str, *, title: str | None = None) -> list[Path]:
+        """Draw a block diagram with its feedback loops as ``stem.svg`` and ``stem.png``."""
+        from .render import render
+
+        for fmt in ("svg", "png"):
+            self.path(f"{stem}.{fmt}")
+        return render(diagram, self.root / stem, title=title, formats=("svg", "png"))
+
     def write_results(self, lab: str, results: dict[str, Any]) -> Path:
         """Write ``results.json`` with the numbers the lab reports and the files it wrote."""
         from . import __version__
