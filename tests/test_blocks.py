@@ -164,3 +164,26 @@ def test_algebraic_loop_is_refused():
 def test_unknown_probe_lists_the_signals():
     with pytest.raises(KeyError, match="x_prev"):
         L.run(accumulator([1.0]), probes=["nonexistent"])
+
+
+def test_lstm_subsystem_blocks_stack_inside_a_larger_diagram(rng):
+    """Two LSTM blocks in series between a gain and a recorder equal the matrix implementation."""
+    first = L.LSTMParams.random(2, 4, rng=rng, low=-1, high=1)
+    second = L.LSTMParams.random(4, 3, 1, rng=rng, low=-1, high=1)
+    u = rng.standard_normal((25, 2))
+    h0 = rng.uniform(-1, 1, 3)
+    bd = L.blockdiagram()
+    clock = bd.clock(0.5, "s")
+    src = bd.SEQUENCE(u, clock, name="u")
+    scale = bd.GAIN(2.0, name="pre-gain")
+    lstm1 = bd.LSTM(first, clock, name="lstm1")
+    lstm2 = bd.LSTM(second, clock, h0=h0, form="statespace", name="lstm2")
+    bd.connect(src, scale, name="u")
+    bd.connect(scale, lstm1, name="2u")
+    bd.connect(lstm1, lstm2, name="h1")
+    bd.connect(lstm2, bd.RECORDER(name="y"), name="y")
+    result = L.run(bd, probes=["lstm2/c", "lstm1/z_f"])
+    ref = L.simulate([first, second], 2.0 * u, h0=[None, h0], form="statespace", trace=True)
+    np.testing.assert_allclose(result.recorders["y"], ref.y, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result["lstm2/c"], ref.trace[1]["c"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result["lstm1/z_f"], ref.trace[0]["z"][:, 4:8], rtol=0, atol=1e-12)
