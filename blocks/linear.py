@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SampledBlock
 
-from lstmds_sim.blocks._ports import block_label, check_finite, check_width
+from lstmds_sim.blocks._ports import check_finite, check_width
 from lstmds_sim.validation import ShapeError, as_float_array, matrix
 
 
