@@ -50,7 +50,7 @@ from .params import LSTMParams
 from .validation import ShapeError, as_float_array, check_finite
 
 __all__ = [
-    "REFERENCE_ZPK", "check_system", "describe", "discrete_zpk", "format_zpk",
+    "REFERENCE_ZPK", "balanced_realization", "check_system", "describe", "discrete_zpk", "format_zpk",
     "frequency_response", "linear_from_lstm", "lstm_from_linear", "random_stable_system",
     "reference_system", "reference_system_continuous", "reproduced_system",
     "steady_state_gain", "zpk_channels",
@@ -68,6 +68,8 @@ MAX_COND = 1e12
 
 UNITS = ("n+m", "n")
 
+REALIZATIONS = ("canonical", "balanced")
+
 System = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -82,19 +84,56 @@ def reference_system_continuous() -> scipy.signal.ZerosPolesGain:
     return scipy.signal.ZerosPolesGain(list(zeros), list(poles), gain)
 
 
-def reference_system(Ts: float = 0.01) -> scipy.signal.StateSpace:
+def reference_system(Ts: float = 0.01, *, realization: str = "canonical") -> scipy.signal.StateSpace:
     """The example's plant discretised with a zero-order hold at sample time ``Ts``.
 
     Returns a discrete ``scipy.signal.StateSpace`` (``dt = Ts``) with A (4, 4),
-    B (4, 1), C (1, 4) and D (1, 1).  The realisation is scipy's controller
-    canonical form of the continuous model (``zpk2ss``), discretised exactly
-    (``cont2discrete``, method ``"zoh"``); D is 0 because the continuous model is
-    strictly proper.  Another realisation of the same transfer function has
-    other state coordinates, hence other LSTM weights and another size of the
-    tanh error (which depends on the size of x, not of y).
+    B (4, 1), C (1, 4) and D (1, 1); D is 0 because the continuous model is
+    strictly proper.  A state-space realisation is not unique:
+
+    * ``"canonical"``: scipy's controller canonical form of the continuous model
+      (``zpk2ss``), discretised exactly (``cont2discrete``, ``"zoh"``).  Its states
+      differ in size by ten orders of magnitude (B ~ 1e-10 ... 1e-2, C ~ 2e6,
+      cond(A) ~ 7e6), so the LSTM's output weights reach ~2e9.
+    * ``"balanced"``: the same discrete system in balanced coordinates
+      (:func:`balanced_realization`, MATLAB's ``balreal``): every state equally
+      controllable and observable, cond(A) ~ 1.2, output weights ~1.6e3.
+
+    Other state coordinates mean other LSTM weights and another size of the tanh
+    error (which depends on the size of x, not of y) -- and a very different
+    training landscape (see the ``training_basin`` lab).
     """
     Ts = _positive(Ts, "Ts (sample time)")
-    return reference_system_continuous().to_ss().to_discrete(Ts, method="zoh")
+    if realization not in REALIZATIONS:
+        raise ValueError(f"realization must be one of {REALIZATIONS}, got {realization!r}")
+    sys = reference_system_continuous().to_ss().to_discrete(Ts, method="zoh")
+    if realization == "balanced":
+        return scipy.signal.StateSpace(*balanced_realization(sys.A, sys.B, sys.C, sys.D), dt=Ts)
+    return sys
+
+
+def balanced_realization(A, B, C, D) -> System:
+    """The balanced realisation of a stable, minimal discrete-time system (MATLAB's ``balreal``).
+
+    With the Gramians ``Wc = A Wc A' + B B'`` and ``Wo = A' Wo A + C' C``, the
+    state transformation ``x = T xb`` makes both equal to ``diag(hsv)``, the Hankel
+    singular values: each state is as easy to reach as to observe.  Computed
+    with Cholesky factors ``Wc = Lc Lc'``, ``Wo = Lo Lo'`` and the SVD
+    ``Lo' Lc = U S V'``: ``T = Lc V S^-1/2``, ``T^-1 = S^-1/2 U' Lo'``.
+    """
+    A, B, C, D = check_system(A, B, C, D)
+    if np.any(np.abs(np.linalg.eigvals(A)) >= 1):
+        raise ValueError("a balanced realisation needs a stable system (all poles inside the unit circle)")
+    Wc = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T)
+    Wo = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C)
+    try:
+        Lc, Lo = np.linalg.cholesky(Wc), np.linalg.cholesky(Wo)
+    except np.linalg.LinAlgError:
+        raise ValueError("a balanced realisation needs a minimal system (controllable and observable)") from None
+    U, hsv, Vt = np.linalg.svd(Lo.T @ Lc)
+    T = Lc @ Vt.T / np.sqrt(hsv)
+    T_inv = (U / np.sqrt(hsv)).T @ Lo.T
+    return T_inv @ A @ T, T_inv @ B, C @ T, D.copy()
 
 
 # --------------------------------------------------------------------------- checking

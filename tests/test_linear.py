@@ -444,3 +444,33 @@ def test_extraction_is_the_small_signal_model_of_arbitrary_weights():
     # H(z) = z F (zI - R_g)^-1 W_g: a zero at the origin in every channel (R_g is invertible here)
     for z, _, _ in zpk_channels(An, Bn, Cn, Dn, TS).values():
         assert np.min(np.abs(z)) < 1e-10
+
+
+# --------------------------------------------------------------------------- balanced realisation
+def test_balanced_realization_has_equal_diagonal_gramians_and_the_same_transfer_function():
+    import scipy.linalg
+
+    from lstmds_sim.linear import balanced_realization
+
+    canonical = reference_system(0.01)
+    A, B, C, D = balanced_realization(canonical.A, canonical.B, canonical.C, canonical.D)
+    Wc = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T)
+    Wo = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C)
+    np.testing.assert_allclose(Wc, Wo, atol=1e-9 * np.abs(Wc).max())
+    np.testing.assert_allclose(Wc, np.diag(np.diag(Wc)), atol=1e-9 * np.abs(Wc).max())
+    assert np.all(np.diff(np.diag(Wc)) <= 0)  # Hankel singular values, decreasing
+    w = np.logspace(-1, np.log10(np.pi / 0.01), 100)
+    H = frequency_response(canonical.A, canonical.B, canonical.C, canonical.D, 0.01, w)
+    np.testing.assert_allclose(frequency_response(A, B, C, D, 0.01, w), H, rtol=1e-10, atol=1e-12 * np.abs(H).max())
+    assert np.linalg.cond(A) < 10 < 1e6 < np.linalg.cond(canonical.A)
+    balanced = reference_system(0.01, realization="balanced")
+    np.testing.assert_allclose(balanced.A, A)
+
+
+def test_balanced_realization_refuses_unstable_or_unknown():
+    from lstmds_sim.linear import balanced_realization
+
+    with pytest.raises(ValueError, match="stable system"):
+        balanced_realization(np.diag([1.2, 0.5]), np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1)))
+    with pytest.raises(ValueError, match="realization must be one of"):
+        reference_system(0.01, realization="modal")

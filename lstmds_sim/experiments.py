@@ -1,0 +1,75 @@
+"""Measurements shared by the training labs (section 4 of the example): data, errors, what moved.
+
+Plain functions: a linear system is ``(A, B, C, D)`` with sample time ``Ts``;
+responses of the true system come from ``scipy.signal.dlsim`` (the independent
+reference), those of the LSTM from :func:`lstmds_sim.matrix.simulate`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from .linear import describe, linear_from_lstm
+from .matrix import simulate
+from .params import GATES, LSTMParams
+
+
+def linear_response(system, u, Ts: float) -> np.ndarray:
+    """y of the linear system for input u (T, m), zero initial state."""
+    A, B, C, D = system
+    _, y, _ = signal.dlsim((A, B, C, D, Ts), u)
+    return y.reshape(len(u), C.shape[0])
+
+
+def linear_dataset(system, n_samples: int, Ts: float, seed: int):
+    """Input ``randn(n_samples, m)`` (seeded) and the system's response from rest."""
+    u = np.random.default_rng(seed).standard_normal((n_samples, system[1].shape[1]))
+    return u, linear_response(system, u, Ts)
+
+
+def validation_errors(params: LSTMParams, system, u, Ts: float) -> dict:
+    """Norm of the LSTM's difference from the system on ``u``, and the 3u linearity test.
+
+    ``ratio_3u`` is error(3u) / error(u): 3 for an error that scales with the
+    signal (a wrong linear model), 27 for the cubic tanh term of a good one.
+    """
+    y = linear_response(system, u, Ts)
+    error = float(np.linalg.norm(simulate(params, u).y - y))
+    error3 = float(np.linalg.norm(simulate(params, 3 * u).y - 3 * y))
+    return {"norm_difference": error, "norm_y": float(np.linalg.norm(y)), "norm_difference_3u": error3,
+            "ratio_3u": error3 / error if error > 0 else float("nan")}
+
+
+def weight_changes(before: LSTMParams, after: LSTMParams) -> dict[str, float]:
+    """Largest absolute change of each weight block: W, R, b per gate, then F and bF."""
+    changes = {}
+    for index, name in enumerate(("W", "R", "b")):
+        for g in GATES:
+            changes[f"{name}_{g}"] = float(np.max(np.abs(after.gate(g)[index] - before.gate(g)[index])))
+    for name in ("F", "bF"):
+        a, b = getattr(before, name), getattr(after, name)
+        if a is not None:
+            changes[name] = float(np.max(np.abs(b - a)))
+    return changes
+
+
+def weight_distance(a: LSTMParams, b: LSTMParams) -> float:
+    """Euclidean distance between two parameter sets of the same shapes (all arrays together)."""
+    arrays_a, arrays_b = a.arrays(), b.arrays()
+    return float(np.sqrt(sum(np.sum((arrays_a[k] - arrays_b[k]) ** 2) for k in arrays_a)))
+
+
+def extracted_system(params: LSTMParams, scale: float, Ts: float) -> dict:
+    """The linear system read from the weights (section 3 formulas), described like the true one."""
+    return describe(*linear_from_lstm(params, scale=scale), Ts)
+
+
+def loss_summary(history: np.ndarray) -> dict:
+    """Where the loss curve has its minimum, and the final / initial ratio."""
+    finite = np.where(np.isfinite(history), history, np.inf)
+    best = int(np.argmin(finite))
+    return {
+        "initial_loss": float(history[0]), "final_loss": float(history[-1]), "best_epoch": best,
+        "best_loss": float(history[best]), "final_over_initial": float(history[-1] / history[0]),
+    }

@@ -1,0 +1,487 @@
+"""Identification data for the pH plant (Bonassi et al. 2020, section 4; defaults from the spec).
+
+The paper feeds the plant a multilevel pseudo-random signal (MPRS) on the base
+flow ``q3``, samples every ``Ts = 10 s``, adds white noise to the input and to the
+measured output, and records 4400 training and 2250 validation samples,
+normalised with the mean and the maximum deviation over the whole data set.
+Where the paper is silent the spec's values (later work of the same group) are
+used: ``q3`` in [12.5, 17] ml/s, levels held 76-110 samples, output noise
+sigma 0.01 pH, input jitter sigma 0.02 ml/s on the flow the plant receives.
+
+Choices made here where the paper is not precise
+------------------------------------------------
+* Training and validation are **two separate experiments**: two independent
+  MPRS realisations, each starting at rest (the steady state of its first
+  level).  Validation therefore tests the model on an input it has never seen
+  (not on the continuation of the training run).
+* The recorded input ``u`` is the *nominal* MPRS; the jitter only perturbs the
+  flow the plant actually receives (an unmeasured input disturbance).
+* Random streams: one :class:`numpy.random.SeedSequence` per ``seed``, spawned into
+  independent streams for the training input, validation input, jitter and
+  output noise, so the same seed gives identical data and changing a noise level
+  does not change the input.
+
+What is here
+------------
+* :func:`mprs`, :func:`mprs_batch` -- the multilevel pseudo-random signal.
+* :class:`IdentificationData` -- the data set, its normalisation, ``save``/``load``.
+* :func:`generate_identification_data` -- the experiment.
+* :func:`fit_percent`, :func:`fit_mean`, :func:`fit_paper`, :func:`fit_report` -- FIT in both definitions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .ph_plant import DEFAULT_PARAMS, DEFAULT_SUBSTEPS, PHParams, simulate_plant
+from .validation import ShapeError, as_float_array, check_finite, positive_int
+
+Q3_RANGE = (12.5, 17.0)
+"""Spec default range of the base flow [ml/s]."""
+
+HOLD = (76, 110)
+"""Spec default hold length of an MPRS level [samples]."""
+
+FORMAT_VERSION = 1
+
+
+# --------------------------------------------------------------------------- MPRS
+
+
+def _generator(rng) -> np.random.Generator:
+    """A numpy Generator from a Generator or an integer seed (None is refused: data must be seeded)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, bool) or not isinstance(rng, (int, np.integer, np.random.SeedSequence)):
+        raise TypeError(f"rng must be a numpy Generator or an integer seed, got {rng!r}")
+    return np.random.default_rng(rng)
+
+
+def mprs_batch(n_batch: int, n_samples: int, *, low: float = Q3_RANGE[0], high: float = Q3_RANGE[1],
+               hold_min: int = HOLD[0], hold_max: int = HOLD[1], rng) -> np.ndarray:
+    """``n_batch`` independent multilevel pseudo-random signals, vectorised.
+
+    Each signal is a staircase: a level drawn uniformly in ``[low, high]`` is held
+    for a number of samples drawn uniformly (integers) in ``[hold_min, hold_max]``,
+    then a new level, and so on; the last hold is cut at ``n_samples``.
+
+    Parameters
+    ----------
+    n_batch, n_samples : int
+        Number of signals and their length.
+    low, high : float
+        Range of the levels.
+    hold_min, hold_max : int
+        Range of the hold lengths [samples], both included.
+    rng : numpy.random.Generator or int
+        Random source (an integer is used as a seed).
+
+    Returns
+    -------
+    ndarray (n_batch, n_samples)
+    """
+    n_batch = positive_int(n_batch, "n_batch")
+    n_samples = positive_int(n_samples, "n_samples")
+    hold_min = positive_int(hold_min, "hold_min")
+    hold_max = positive_int(hold_max, "hold_max")
+    if hold_max < hold_min:
+        raise ValueError(f"hold_max ({hold_max}) must be >= hold_min ({hold_min})")
+    low, high = float(low), float(high)
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+        raise ValueError(f"the level range needs finite low <= high, got low={low!r}, high={high!r}")
+    gen = _generator(rng)
+    n_seg = -(-n_samples // hold_min)  # enough segments even if every hold is the shortest
+    holds = gen.integers(hold_min, hold_max, size=(n_batch, n_seg), endpoint=True)
+    levels = gen.uniform(low, high, size=(n_batch, n_seg))
+    # mark the first sample of every segment after the first, then count marks
+    starts = np.minimum(np.cumsum(holds, axis=1)[:, :-1], n_samples)
+    marks = np.zeros((n_batch, n_samples + 1), dtype=np.int64)
+    np.put_along_axis(marks, starts, 1, axis=1)
+    segment = np.cumsum(marks[:, :n_samples], axis=1)
+    return np.take_along_axis(levels, segment, axis=1)
+
+
+def mprs(n_samples: int, *, low: float = Q3_RANGE[0], high: float = Q3_RANGE[1],
+         hold_min: int = HOLD[0], hold_max: int = HOLD[1], rng) -> np.ndarray:
+    """One multilevel pseudo-random signal of ``n_samples`` samples (see :func:`mprs_batch`).
+
+    Equal to ``mprs_batch(1, n_samples, ..., rng=rng)[0]`` for the same random source.
+    """
+    return mprs_batch(1, n_samples, low=low, high=high, hold_min=hold_min, hold_max=hold_max, rng=rng)[0]
+
+
+# --------------------------------------------------------------------------- the data set
+
+
+def _centre_and_scale(x: np.ndarray, what: str) -> tuple[float, float]:
+    """Mean and maximum absolute deviation from it (the paper's normalisation)."""
+    mean = float(np.mean(x))
+    scale = float(np.max(np.abs(x - mean)))
+    if not scale > 0:
+        raise ValueError(f"{what} is constant: it cannot be normalised by its maximum deviation")
+    return mean, scale
+
+
+def _one_d(value, what: str) -> np.ndarray:
+    arr = check_finite(as_float_array(value, what), what)
+    if arr.ndim != 1:
+        raise ShapeError(f"{what} has shape {arr.shape}, expected (N,)")
+    return arr
+
+
+@dataclass
+class IdentificationData:
+    """Input/output data of the identification experiment, training part first.
+
+    Attributes
+    ----------
+    u : ndarray (N,)
+        Recorded (nominal) base flow q3 [ml/s], ``N = n_train + n_val``.
+    y : ndarray (N,)
+        Measured pH (with output noise).
+    n_train : int
+        The first ``n_train`` samples are the training experiment, the rest the
+        validation experiment (an independent experiment, see the module notes).
+    Ts : float
+        Sampling period [s].
+    seed : int or None
+        Seed of the random streams (None for data not made here).
+    input_jitter, output_noise : float
+        Standard deviations of the input jitter [ml/s] and output noise [pH].
+    q3_range : tuple of float
+        MPRS level range [ml/s].
+    hold : tuple of int
+        MPRS hold range [samples].
+    y_clean : ndarray (N,) or None
+        Noise-free pH (the plant's output before the measurement noise).
+    u_applied : ndarray (N,) or None
+        The flow the plant received (``u`` plus the jitter).
+    params : PHParams
+        Plant parameters used.
+    u_mean, u_scale, y_mean, y_scale : float
+        Normalisation (not arguments; computed over the WHOLE data set): the
+        mean and the maximum absolute deviation from it, so that the
+        normalised ``u`` and ``y`` lie in [-1, 1] and each reaches +-1.
+    """
+
+    u: np.ndarray
+    y: np.ndarray
+    n_train: int
+    Ts: float = 10.0
+    seed: int | None = None
+    input_jitter: float = 0.0
+    output_noise: float = 0.0
+    q3_range: tuple[float, float] = Q3_RANGE
+    hold: tuple[int, int] = HOLD
+    y_clean: np.ndarray | None = None
+    u_applied: np.ndarray | None = None
+    params: PHParams = DEFAULT_PARAMS
+    u_mean: float = field(init=False)
+    u_scale: float = field(init=False)
+    y_mean: float = field(init=False)
+    y_scale: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.u = _one_d(self.u, "u")
+        self.y = _one_d(self.y, "y")
+        if self.u.shape != self.y.shape:
+            raise ShapeError(f"u has {self.u.size} samples but y has {self.y.size}; they must match")
+        for name in ("y_clean", "u_applied"):
+            value = getattr(self, name)
+            if value is not None:
+                value = _one_d(value, name)
+                if value.shape != self.u.shape:
+                    raise ShapeError(f"{name} has {value.size} samples, expected {self.u.size}")
+                setattr(self, name, value)
+        self.n_train = positive_int(self.n_train, "n_train")
+        if self.n_train >= self.u.size:
+            raise ValueError(f"n_train ({self.n_train}) must leave validation samples (N = {self.u.size})")
+        self.Ts = float(self.Ts)
+        self.q3_range = tuple(float(v) for v in self.q3_range)
+        self.hold = tuple(int(v) for v in self.hold)
+        self.u_mean, self.u_scale = _centre_and_scale(self.u, "u")
+        self.y_mean, self.y_scale = _centre_and_scale(self.y, "y")
+
+    # ----- splits
+    @property
+    def n_val(self) -> int:
+        """Number of validation samples."""
+        return self.u.size - self.n_train
+
+    @property
+    def u_train(self) -> np.ndarray:
+        return self.u[: self.n_train]
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.y[: self.n_train]
+
+    @property
+    def u_val(self) -> np.ndarray:
+        return self.u[self.n_train :]
+
+    @property
+    def y_val(self) -> np.ndarray:
+        return self.y[self.n_train :]
+
+    @property
+    def split(self) -> np.ndarray:
+        """``"train"``/``"val"`` label of every sample."""
+        return np.where(np.arange(self.u.size) < self.n_train, "train", "val")
+
+    # ----- normalisation
+    def normalise_u(self, u) -> np.ndarray:
+        """``(u - u_mean) / u_scale``: flows [ml/s] to normalised units."""
+        return (np.asarray(u, dtype=np.float64) - self.u_mean) / self.u_scale
+
+    def denormalise_u(self, un) -> np.ndarray:
+        """Inverse of :meth:`normalise_u`."""
+        return np.asarray(un, dtype=np.float64) * self.u_scale + self.u_mean
+
+    def normalise_y(self, y) -> np.ndarray:
+        """``(y - y_mean) / y_scale``: pH to normalised units."""
+        return (np.asarray(y, dtype=np.float64) - self.y_mean) / self.y_scale
+
+    def denormalise_y(self, yn) -> np.ndarray:
+        """Inverse of :meth:`normalise_y`: normalised outputs back to pH."""
+        return np.asarray(yn, dtype=np.float64) * self.y_scale + self.y_mean
+
+    # ----- files
+    def _meta(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "description": "pH plant identification data (Bonassi et al. 2020, section 4); "
+                           "training and validation are two independent experiments",
+            "n_train": self.n_train, "Ts": self.Ts, "seed": self.seed,
+            "input_jitter": self.input_jitter, "output_noise": self.output_noise,
+            "q3_range": list(self.q3_range), "hold": list(self.hold),
+            "params": self.params.as_dict(),
+        }
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        cols = {"u_q3_ml_s": self.u, "y_pH": self.y}
+        if self.y_clean is not None:
+            cols["y_clean_pH"] = self.y_clean
+        if self.u_applied is not None:
+            cols["u_applied_ml_s"] = self.u_applied
+        return cols
+
+    def save(self, path, *, overwrite: bool = False) -> tuple[Path, Path]:
+        """Write the data to ``<path>.npz`` and ``<path>.csv`` (a suffix on ``path`` is replaced).
+
+        The ``.npz`` holds the arrays and a JSON string ``meta``; the ``.csv`` has
+        two comment lines (a title and ``# meta: {json}``), a header and one row per
+        sample (``k, t_s, split`` and the data columns), floats written to full
+        precision so that :meth:`load` round-trips exactly.
+
+        Raises
+        ------
+        FileExistsError
+            If either file exists and ``overwrite`` is False (nothing is written).
+        """
+        npz_path, csv_path = _paths(path)
+        if not overwrite:
+            for target in (npz_path, csv_path):
+                if target.exists():
+                    raise FileExistsError(
+                        f"{target} already exists; not overwriting it. Pass overwrite=True to replace it, "
+                        "or choose another path."
+                    )
+        npz_path.parent.mkdir(parents=True, exist_ok=True)
+        meta = json.dumps(self._meta())
+        cols = self._columns()
+        with open(npz_path, "wb") as fh:
+            np.savez(fh, meta=np.array(meta), **cols)
+        with open(csv_path, "w", newline="") as fh:
+            fh.write("# lstmds-sim identification data: pH plant driven by an MPRS on q3\n")
+            fh.write(f"# meta: {meta}\n")
+            writer = csv.writer(fh)
+            writer.writerow(["k", "t_s", "split", *cols])
+            split = self.split
+            for k in range(self.u.size):
+                writer.writerow([k, repr(k * self.Ts), split[k], *(repr(float(c[k])) for c in cols.values())])
+        return npz_path, csv_path
+
+    @classmethod
+    def load(cls, path) -> IdentificationData:
+        """Read data written by :meth:`save` from a ``.npz`` or ``.csv`` file (no suffix: ``.npz``)."""
+        path = Path(path)
+        if path.suffix not in (".npz", ".csv"):
+            path = path.with_suffix(".npz")
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                cols = {name: np.array(data[name]) for name in data.files if name != "meta"}
+        else:
+            meta, cols = _read_csv(path)
+        return cls(
+            u=cols["u_q3_ml_s"], y=cols["y_pH"], n_train=meta["n_train"], Ts=meta["Ts"], seed=meta["seed"],
+            input_jitter=meta["input_jitter"], output_noise=meta["output_noise"],
+            q3_range=tuple(meta["q3_range"]), hold=tuple(meta["hold"]),
+            y_clean=cols.get("y_clean_pH"), u_applied=cols.get("u_applied_ml_s"),
+            params=PHParams(**meta["params"]),
+        )
+
+
+def _paths(path) -> tuple[Path, Path]:
+    path = Path(path)
+    if path.suffix in (".npz", ".csv"):
+        path = path.with_suffix("")
+    return path.with_name(path.name + ".npz"), path.with_name(path.name + ".csv")
+
+
+def _read_csv(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    meta = None
+    with open(path, newline="") as fh:
+        lines = fh.readlines()
+    body = []
+    for line in lines:
+        if line.startswith("# meta:"):
+            meta = json.loads(line[len("# meta:"):])
+        elif not line.startswith("#"):
+            body.append(line)
+    if meta is None:
+        raise ValueError(f"{path} has no '# meta:' line; it was not written by IdentificationData.save")
+    rows = list(csv.reader(body))
+    header, rows = rows[0], rows[1:]
+    data_names = header[3:]
+    cols = {name: np.array([float(r[3 + i]) for r in rows]) for i, name in enumerate(data_names)}
+    return meta, cols
+
+
+# --------------------------------------------------------------------------- the experiment
+
+
+def generate_identification_data(*, n_train: int = 4400, n_val: int = 2250, Ts: float = 10.0, seed: int = 0,
+                                 q3_range: tuple[float, float] = Q3_RANGE, hold: tuple[int, int] = HOLD,
+                                 input_jitter: float = 0.02, output_noise: float = 0.01,
+                                 params: PHParams = DEFAULT_PARAMS,
+                                 substeps: int = DEFAULT_SUBSTEPS) -> IdentificationData:
+    """Run the identification experiments of Bonassi et al. (2020), section 4.
+
+    Two independent experiments (training, validation), each an MPRS on ``q3``
+    starting at the steady state of its first level.  The plant receives
+    ``u + jitter`` (white, sigma ``input_jitter`` ml/s, one value per sample, held
+    over the period); the recorded input is the nominal ``u``; the recorded output
+    is the sampled pH plus white noise of sigma ``output_noise``.  The same
+    ``seed`` gives identical data.
+
+    Parameters
+    ----------
+    n_train, n_val : int
+        Samples of the two experiments.
+    Ts : float
+        Sampling period [s].
+    seed : int
+        Seed of every random stream.
+    q3_range : (float, float)
+        MPRS level range [ml/s].
+    hold : (int, int)
+        MPRS hold range [samples].
+    input_jitter, output_noise : float
+        Noise standard deviations [ml/s], [pH] (>= 0).
+    params : PHParams
+        Plant parameters.
+    substeps : int
+        RK4 steps per sampling period (see :func:`~lstmds_sim.ph_plant.simulate_plant`).
+
+    Returns
+    -------
+    IdentificationData
+    """
+    n_train = positive_int(n_train, "n_train")
+    n_val = positive_int(n_val, "n_val")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    for name, value in (("input_jitter", input_jitter), ("output_noise", output_noise)):
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} is a standard deviation and must be finite and >= 0, got {value!r}")
+    low, high = q3_range
+    if low < 0:
+        raise ValueError(f"q3_range must lie in [0, inf) ml/s (a flow), got {q3_range!r}")
+    rng_u_train, rng_u_val, rng_jitter, rng_noise = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(4)
+    )
+    u_train = mprs(n_train, low=low, high=high, hold_min=hold[0], hold_max=hold[1], rng=rng_u_train)
+    u_val = mprs(n_val, low=low, high=high, hold_min=hold[0], hold_max=hold[1], rng=rng_u_val)
+    n = n_train + n_val
+    jitter = rng_jitter.normal(0.0, input_jitter, n) if input_jitter > 0 else np.zeros(n)
+    noise = rng_noise.normal(0.0, output_noise, n) if output_noise > 0 else np.zeros(n)
+
+    # both experiments in one batch (padded to the longer one; the padding is dropped)
+    length = max(n_train, n_val)
+    u_batch = np.stack([np.pad(u_train, (0, length - n_train), mode="edge"),
+                        np.pad(u_val, (0, length - n_val), mode="edge")])
+    jitter_batch = np.stack([np.pad(jitter[:n_train], (0, length - n_train)),
+                             np.pad(jitter[n_train:], (0, length - n_val))])
+    response = simulate_plant(u_batch, Ts=Ts, params=params, q3_jitter=jitter_batch,
+                              substeps=substeps, keep_states=False)
+    y_clean = np.concatenate([response.y[0, :n_train], response.y[1, :n_val]])
+    u = np.concatenate([u_train, u_val])
+    return IdentificationData(
+        u=u, y=y_clean + noise, n_train=n_train, Ts=Ts, seed=int(seed),
+        input_jitter=float(input_jitter), output_noise=float(output_noise),
+        q3_range=(float(low), float(high)), hold=(int(hold[0]), int(hold[1])),
+        y_clean=y_clean, u_applied=u + jitter, params=params,
+    )
+
+
+# --------------------------------------------------------------------------- FIT
+
+
+def fit_percent(y, yhat, *, subtract_mean: bool = True, skip: int = 0) -> float:
+    """FIT index in percent: ``100 (1 - ||y - yhat||_2 / ||y - c||_2)``.
+
+    Parameters
+    ----------
+    y, yhat : array_like (T,) or (T, ny)
+        Measured and predicted outputs (time first).
+    subtract_mean : bool
+        True: ``c = mean(y)`` over time, the FIT of the research group (100 % for a
+        perfect prediction, 0 % for predicting the mean).  False: ``c = 0``, the
+        formula printed as (12) in Bonassi et al. (2020), which depends on where
+        the output's zero lies (for pH data around 7 it is large even for poor
+        predictions; for normalised data of zero mean the two nearly agree).
+    skip : int
+        Leading samples left out (the initial transient of a model started
+        from a wrong state).
+
+    Returns
+    -------
+    float
+    """
+    y = check_finite(as_float_array(y, "y"), "y")
+    yhat = check_finite(as_float_array(yhat, "yhat"), "yhat")
+    if y.shape != yhat.shape or y.ndim not in (1, 2):
+        raise ShapeError(f"y {y.shape} and yhat {yhat.shape} must have the same shape, (T,) or (T, ny)")
+    skip = int(skip)
+    if not 0 <= skip < y.shape[0]:
+        raise ValueError(f"skip must be in [0, {y.shape[0]}), got {skip}")
+    y, yhat = y[skip:], yhat[skip:]
+    reference = y - y.mean(axis=0) if subtract_mean else y
+    denominator = np.linalg.norm(reference)
+    if denominator == 0:
+        raise ValueError("FIT is undefined: the reference output has zero norm"
+                         + (" (y is constant)" if subtract_mean else " (y is zero)"))
+    return float(100.0 * (1.0 - np.linalg.norm(y - yhat) / denominator))
+
+
+def fit_mean(y, yhat, *, skip: int = 0) -> float:
+    """FIT with the mean subtracted (the group's definition); see :func:`fit_percent`."""
+    return fit_percent(y, yhat, subtract_mean=True, skip=skip)
+
+
+def fit_paper(y, yhat, *, skip: int = 0) -> float:
+    """FIT as printed in Bonassi et al. (2020), eq. (12), without the mean; see :func:`fit_percent`."""
+    return fit_percent(y, yhat, subtract_mean=False, skip=skip)
+
+
+def fit_report(y, yhat, *, skip: int = 0) -> dict[str, float]:
+    """Both FIT definitions, named: ``{"fit_mean_percent": ..., "fit_paper_percent": ...}``."""
+    return {"fit_mean_percent": fit_mean(y, yhat, skip=skip), "fit_paper_percent": fit_paper(y, yhat, skip=skip)}
