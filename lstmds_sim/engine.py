@@ -24,7 +24,7 @@ from .validation import NonFiniteError, ShapeError
 os.environ.setdefault("BDSIM_NO_TOOLBOXES", "1")
 
 _SIM = None
-OUR_BLOCKS = ("HADAMARD", "SIGMOID", "TANH", "MATGAIN", "UNITDELAY", "SEQUENCE", "RECORDER", "LSTM", "DSS")
+OUR_BLOCKS = ("HADAMARD", "SIGMOID", "TANH", "MATGAIN", "UNITDELAY", "SEQUENCE", "RECORDER", "LSTM", "DSS", "PHPLANT")
 
 
 class DiagramError(RuntimeError):
@@ -213,10 +213,11 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
                 state[block] = block.next(t, block.inport_values, state[block])
             if progress is not None:
                 progress(k)
-    except (ShapeError, NonFiniteError, IndexError) as err:
-        err.add_note(f"(at step {k}, t = {k * Ts:g}, in diagram '{bd.name}')")
-        raise
     except Exception as err:
+        if isinstance(err, (ShapeError, NonFiniteError, IndexError)) or (block is not None and f"'{block.name}'" in str(err)):
+            # our blocks' errors already name the block and say how to fix it: keep their type
+            err.add_note(f"(at step {k}, t = {k * Ts:g}, in diagram '{bd.name}')")
+            raise
         where = f"{block.type.upper()} block '{block.name}'" if block is not None else "the diagram"
         raise DiagramError(f"{where} failed at step {k} (t = {k * Ts:g}): {type(err).__name__}: {err}") from err
 

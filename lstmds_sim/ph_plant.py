@@ -481,6 +481,48 @@ def _check_level(h: np.ndarray, step: int, Ts: float) -> None:
         )
 
 
+def _rk4_columns(s: np.ndarray, q_in: np.ndarray, w_in: np.ndarray, Ts: float, substeps: int,
+                 params: PHParams) -> np.ndarray:
+    """One sampling period of classical RK4 on a column-batched state (3, B); the hot path, no checks."""
+    dt = Ts / substeps
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for _ in range(substeps):
+            k1 = _rhs_columns(s, q_in, w_in, params)
+            k2 = _rhs_columns(s + (0.5 * dt) * k1, q_in, w_in, params)
+            k3 = _rhs_columns(s + (0.5 * dt) * k2, q_in, w_in, params)
+            k4 = _rhs_columns(s + dt * k3, q_in, w_in, params)
+            # s += dt/6 (k1 + 2 k2 + 2 k3 + k4), summed in place
+            k2 += k3
+            k2 *= 2.0
+            k1 += k2
+            k1 += k4
+            s = s + (dt / 6.0) * k1
+    return s
+
+
+def step_plant(x, q3, *, Ts: float = 10.0, params: PHParams = DEFAULT_PARAMS,
+               substeps: int = DEFAULT_SUBSTEPS) -> np.ndarray:
+    """The state one sampling period later, with the base flow held at ``q3`` (zero-order hold).
+
+    ``x`` is (3,) or (B, 3) = (h, Wa4, Wb4); ``q3`` a scalar or (B,) [ml/s], >= 0.
+    The same RK4 integration as :func:`simulate_plant`, one period at a time
+    (the ``PHPLANT`` block's state update).
+    """
+    x = check_finite(as_float_array(x, "x"), "x")
+    if x.ndim not in (1, 2) or x.shape[-1] != 3:
+        raise ShapeError(f"x has shape {x.shape}, expected (3,) or (B, 3) = (h, Wa4, Wb4)")
+    q3 = _check_flow(q3, "q3", "base flow")
+    cols = x.T.reshape(3, -1)
+    try:
+        q3 = np.broadcast_to(q3, cols.shape[1:])
+    except ValueError:
+        raise ShapeError(f"q3 has shape {np.shape(q3)}, expected a scalar or ({cols.shape[1]},) like x") from None
+    q_in, wa_in, wb_in = _inflow(params.q1, params.q2, q3, params)
+    s = _rk4_columns(cols, q_in, np.stack([wa_in, wb_in]), float(Ts), positive_int(substeps, "substeps"), params)
+    _check_level(s[0], 0, Ts)
+    return s.T.reshape(x.shape)
+
+
 def simulate_plant(q3_sequence, x0=None, *, Ts: float = 10.0, params: PHParams = DEFAULT_PARAMS,
                    q3_jitter=None, substeps: int = DEFAULT_SUBSTEPS,
                    keep_states: bool = True) -> PlantResponse:
@@ -568,26 +610,12 @@ def simulate_plant(q3_sequence, x0=None, *, Ts: float = 10.0, params: PHParams =
     w_in = np.stack([wa_in, wb_in], axis=1)  # (T, 2, B)
     states = np.empty((3, n_steps, n_batch)) if keep_states else None
     samples = np.empty((2, n_steps, n_batch))  # invariants at the sample instants
-    dt = Ts / substeps
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for k in range(n_steps):
-            samples[:, k] = s[1:]
-            if keep_states:
-                states[:, k] = s
-            qk = q_in[k]
-            wk = w_in[k]
-            for _ in range(substeps):
-                k1 = _rhs_columns(s, qk, wk, params)
-                k2 = _rhs_columns(s + (0.5 * dt) * k1, qk, wk, params)
-                k3 = _rhs_columns(s + (0.5 * dt) * k2, qk, wk, params)
-                k4 = _rhs_columns(s + dt * k3, qk, wk, params)
-                # s += dt/6 (k1 + 2 k2 + 2 k3 + k4), summed in place
-                k2 += k3
-                k2 *= 2.0
-                k1 += k2
-                k1 += k4
-                s = s + (dt / 6.0) * k1
-                _check_level(s[0], k, Ts)
+    for k in range(n_steps):
+        samples[:, k] = s[1:]
+        if keep_states:
+            states[:, k] = s
+        s = _rk4_columns(s, q_in[k], w_in[k], Ts, substeps, params)
+        _check_level(s[0], k, Ts)
 
     y = ph_from_invariants(samples[0].T, samples[1].T, params)  # (B, T)
     x = None if states is None else np.ascontiguousarray(states.transpose(2, 1, 0))  # (B, T, 3)
