@@ -1,0 +1,675 @@
+"""Input-to-state stability (ISS) of an LSTM and an analytic bound on its reachable set.
+
+Bonassi, Terzi, Farina, Scattolini (L4DC 2020), Theorem 4, for the LSTM in
+state-space form (eq. 2; ``x`` cell state, ``xi`` hidden state)::
+
+    x+  = sigmoid(Wf u + Uf xi + bf) * x + sigmoid(Wi u + Ui xi + bi) * tanh(Wc u + Uc xi + bc)
+    xi+ = sigmoid(Wo u + Uo xi + bo) * tanh(x+)
+    y   = C xi + by
+
+In this package's notation (:class:`~lstmds_sim.params.LSTMParams`) the gate
+``g`` of ``params.gate(g)`` is ``(W_g, U_g, b_g)`` with ``U = R`` rows,
+the candidate gate ``c`` of the paper is ``"g"``, ``C = F`` and ``by = bF``.
+
+**Inputs are assumed normalised to** ``[-1, 1]`` (the paper's (3a)).  The gate
+bounds ``sigma_g = sigmoid(|| [W_g U_g b_g] ||_inf)`` are the largest value the
+gate can take over the whole set ``|u| <= 1``, ``|xi| <= 1`` (the hidden state
+always lies in ``(-1, 1)``), so the conditions certify ISS for every input in
+that set, not only for the data the network was trained on.  With inputs in a
+smaller box ``|u| <= rho`` the same proof holds with the tighter
+``sigmoid(|| [rho W_g  U_g  b_g] ||_inf)`` (argument ``input_bound``).
+
+Contents
+--------
+:func:`gate_sigma`, :func:`iss_check` (Theorem 4 and the later single
+condition), :func:`iss_check_layers` (Remark 6), and, beyond the paper,
+guaranteed bounds on the reachable set: :func:`state_bound` (cell and hidden
+state), :func:`reachable_set_bound` (output, as a function of the input
+amplitude rho_u) and :func:`trivial_output_bound`.  They hold for every
+trajectory and complement the probabilistic bound of
+:mod:`lstmds_sim.scenario` (which is tighter but holds only with
+probability ``1 - eps``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .activations import sigmoid
+from .params import LSTMParams, as_layers
+
+CONDITIONS = ("theorem4", "single")
+METHODS = ("interval", "componentwise", "lyapunov")
+_NORM_NAMES = {1: "1", 2: "2", math.inf: "inf"}
+
+
+# --------------------------------------------------------------------------- norms
+def _sigmoid(t: float) -> float:
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+def _norm_order(ord) -> float:
+    """Accept 1, 2, inf (or "inf") as the order of an induced matrix norm."""
+    if isinstance(ord, str) and ord.lower() == "inf":
+        return math.inf
+    if ord in (1, 2) or ord == math.inf:
+        return math.inf if ord == math.inf else int(ord)
+    raise ValueError(f"uc_norm must be 1, 2 or 'inf' (induced matrix norm), got {ord!r}")
+
+
+def induced_norm(A, ord=1) -> float:
+    """Induced matrix norm: 1 = max column sum of |A|, inf = max row sum, 2 = largest singular value."""
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    return float(np.linalg.norm(A, _norm_order(ord)))
+
+
+def gate_norm(params: LSTMParams, gate: str, input_bound: float = 1.0) -> float:
+    """``|| [rho W_g  U_g  b_g] ||_inf``: the largest ``|W_g u + U_g xi + b_g|_inf`` over the box.
+
+    The maximum of row ``j`` of ``W u + U xi + b`` over ``|u| <= rho``,
+    ``|xi| <= 1`` is ``rho |W_j|_1 + |U_j|_1 + b_j``; the paper bounds the bias
+    entry by ``|b_j|`` (it stacks ``zeta = [u; xi; 1]`` and maximises over
+    ``zeta`` in ``[-1, 1]``), which gives the induced inf-norm of the stacked
+    matrix.  ``input_bound = 1`` is the paper's ``|| [W_g U_g b_g] ||_inf``.
+    """
+    W, U, b = params.gate(gate)
+    rows = input_bound * np.abs(W).sum(axis=1) + np.abs(U).sum(axis=1) + np.abs(b)
+    return float(rows.max())
+
+
+def gate_sigma(params: LSTMParams, gate: str, input_bound: float = 1.0) -> float:
+    """``sigma_g = sigmoid(|| [W_g U_g b_g] ||_inf)``: an upper bound on every entry of gate ``g``.
+
+    Parameters
+    ----------
+    params : LSTMParams
+    gate : ``"i"``, ``"f"`` or ``"o"`` (``"g"`` is accepted but is a tanh, not a sigmoid, in the LSTM)
+    input_bound : rho, the bound on ``|u|_inf`` (1 for inputs normalised to [-1, 1])
+    """
+    return _sigmoid(gate_norm(params, gate, input_bound))
+
+
+# --------------------------------------------------------------------------- Theorem 4
+@dataclass(frozen=True)
+class ISSReport:
+    """Outcome of :func:`iss_check` for one layer.
+
+    Attributes
+    ----------
+    condition : ``"theorem4"`` (the paper's pair (7)) or ``"single"``
+    sigma_i, sigma_f, sigma_o : gate bounds ``sigmoid(|| [W_g U_g b_g] ||_inf)``
+    uc_norm : the induced norm of ``U_c`` used in the condition (order ``uc_ord``)
+    uc_norm_1, uc_norm_2 : ``||U_c||_1`` (max column sum) and ``||U_c||_2`` (spectral), for reference
+    inequalities : the conditions as text, each ``... < 1``
+    lhs : their left-hand sides
+    margins : ``1 - lhs`` (positive where the inequality holds)
+    satisfied : every inequality holds
+    input_bound : rho, the bound on ``|u|_inf`` the sigmas were computed for
+    """
+
+    condition: str
+    sigma_i: float
+    sigma_f: float
+    sigma_o: float
+    uc_ord: str
+    uc_norm: float
+    uc_norm_1: float
+    uc_norm_2: float
+    inequalities: tuple[str, ...]
+    lhs: tuple[float, ...]
+    margins: tuple[float, ...]
+    satisfied: bool
+    input_bound: float = 1.0
+
+    @property
+    def margin(self) -> float:
+        """The smallest margin: positive iff the condition holds."""
+        return min(self.margins)
+
+    def as_dict(self) -> dict:
+        """Plain floats, strings, lists and a bool (``json.dumps`` ready)."""
+        out = asdict(self)
+        for key in ("inequalities", "lhs", "margins"):
+            out[key] = list(out[key])
+        out["margin"] = self.margin
+        return out
+
+
+def iss_check(
+    params: LSTMParams,
+    *,
+    condition: str = "theorem4",
+    uc_norm=None,
+    input_bound: float = 1.0,
+) -> ISSReport:
+    """Check the sufficient ISS condition of one LSTM layer.
+
+    ``condition="theorem4"`` is the paper's pair (7)::
+
+        (1 + sigma_o) sigma_f          < 1
+        (1 + sigma_o) sigma_i ||U_c||_1 < 1
+
+    proved with the ISS-Lyapunov function ``V = |x|_1 + |xi|_1``.
+
+    ``condition="single"`` is the less conservative condition of later work by
+    the same group::
+
+        sigma_f + sigma_o sigma_i ||U_c||_2 < 1
+
+    Sketch of why it suffices (for any induced norm p): elementwise
+    ``|x+| <= sigma_f |x| + sigma_i |U_c xi + W_c u + b_c|`` and
+    ``|xi| <= sigma_o |x|`` (from the previous step), so
+    ``||x+|| <= (sigma_f + sigma_o sigma_i ||U_c||) ||x|| + (input and bias terms)``:
+    a contraction with an input gain.  The pair implies the single condition
+    for the *same* norm: ``sigma_f < 1/(1+sigma_o)`` and
+    ``sigma_i ||U_c|| < 1/(1+sigma_o)`` give
+    ``sigma_f + sigma_o sigma_i ||U_c|| < (1 + sigma_o)/(1 + sigma_o) = 1``.
+    With the default norms (1 for the pair, 2 for the single condition) neither
+    implies the other, since ``||U_c||_2`` may exceed ``||U_c||_1``.
+
+    Parameters
+    ----------
+    params : LSTMParams (one layer; for layers in series use :func:`iss_check_layers`)
+    condition : ``"theorem4"`` or ``"single"``
+    uc_norm : order of the induced norm of ``U_c`` (1, 2 or ``"inf"``); default 1
+        for ``"theorem4"`` (the paper) and 2 for ``"single"``
+    input_bound : rho with ``|u|_inf <= rho``; 1 for inputs normalised to [-1, 1]
+
+    Returns
+    -------
+    ISSReport
+    """
+    if not isinstance(params, LSTMParams):
+        raise TypeError(
+            f"iss_check takes one LSTMParams layer, got {type(params).__name__}; "
+            "use iss_check_layers for layers in series"
+        )
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+    rho = _nonnegative(input_bound, "input_bound")
+    ord_ = _norm_order(uc_norm if uc_norm is not None else (1 if condition == "theorem4" else 2))
+    s_i, s_f, s_o = (gate_sigma(params, g, rho) for g in "ifo")
+    Uc = params.gate("g")[1]
+    n_uc = induced_norm(Uc, ord_)
+    p = _NORM_NAMES[ord_]
+    if condition == "theorem4":
+        inequalities = ("(1 + sigma_o) sigma_f < 1", f"(1 + sigma_o) sigma_i ||U_c||_{p} < 1")
+        lhs = ((1.0 + s_o) * s_f, (1.0 + s_o) * s_i * n_uc)
+    else:
+        inequalities = (f"sigma_f + sigma_o sigma_i ||U_c||_{p} < 1",)
+        lhs = (s_f + s_o * s_i * n_uc,)
+    margins = tuple(1.0 - v for v in lhs)
+    return ISSReport(
+        condition=condition,
+        sigma_i=s_i,
+        sigma_f=s_f,
+        sigma_o=s_o,
+        uc_ord=p,
+        uc_norm=n_uc,
+        uc_norm_1=induced_norm(Uc, 1),
+        uc_norm_2=induced_norm(Uc, 2),
+        inequalities=inequalities,
+        lhs=lhs,
+        margins=margins,
+        satisfied=all(v < 1.0 for v in lhs),
+        input_bound=rho,
+    )
+
+
+@dataclass(frozen=True)
+class LayersISSReport:
+    """Outcome of :func:`iss_check_layers`: one report per layer; ``satisfied`` iff all layers satisfy."""
+
+    reports: tuple[ISSReport, ...]
+    satisfied: bool
+
+    def as_dict(self) -> dict:
+        return {"satisfied": self.satisfied, "layers": [r.as_dict() for r in self.reports]}
+
+
+def layer_input_bounds(layers: Sequence[LSTMParams], input_bound: float = 1.0) -> list[float]:
+    """Bound on ``|input|_inf`` of each layer in series.
+
+    Layer 0 gets ``input_bound``.  A later layer gets the previous layer's
+    hidden state, which lies in ``(-1, 1)`` (``xi = o * tanh(x)`` with
+    ``0 < o < 1``), so its bound is 1; when the previous layer has an output
+    layer its signal is ``F xi + bF`` with ``|F xi + bF|_inf <= || [F bF] ||_inf``.
+    """
+    layers = as_layers(layers)
+    bounds = [_nonnegative(input_bound, "input_bound")]
+    for prev in layers[:-1]:
+        if prev.F is None:
+            bounds.append(1.0)
+        else:
+            bounds.append(float((np.abs(prev.F).sum(axis=1) + np.abs(prev.bF)).max()))
+    return bounds
+
+
+def iss_check_layers(
+    layers: LSTMParams | Sequence[LSTMParams],
+    *,
+    condition: str = "theorem4",
+    uc_norm=None,
+    input_bound: float = 1.0,
+) -> LayersISSReport:
+    """Remark 6: layers in series are ISS if every layer satisfies the condition.
+
+    Why the single-layer condition applies to a deeper layer: Theorem 4 needs
+    only that the layer's input lies in the unit box (the sigma's bound the
+    gates over ``|u| <= 1``).  A deeper layer's input is the previous layer's
+    hidden state ``xi = o * tanh(x)``, which always lies in ``(-1, 1)`` - the
+    same bound as a normalised input - so each layer is ISS with respect to its
+    own input, and a cascade of ISS systems is ISS.  If a layer passes on
+    ``F xi + bF`` instead (it has an output layer), the next layer is checked
+    for inputs bounded by ``|| [F bF] ||_inf`` (see :func:`layer_input_bounds`),
+    which may exceed 1.
+
+    Returns
+    -------
+    LayersISSReport
+    """
+    layers = as_layers(layers)
+    bounds = layer_input_bounds(layers, input_bound)
+    reports = tuple(
+        iss_check(layer, condition=condition, uc_norm=uc_norm, input_bound=rho)
+        for layer, rho in zip(layers, bounds, strict=True)
+    )
+    return LayersISSReport(reports=reports, satisfied=all(r.satisfied for r in reports))
+
+
+# --------------------------------------------------------------------------- reachable set
+#
+# A "box" is a pair (lo, hi) of arrays of length 2 Nn: the cell state x in the
+# first Nn entries, the hidden state xi in the last Nn.  Every bound below is a
+# map that sends a box containing the state at step k (and an input box) to a
+# box containing the state at step k+1, whatever the input in its box.
+
+
+@dataclass(frozen=True)
+class StateBound:
+    """Elementwise bounds ``x_lo <= x <= x_hi`` (cell) and ``xi_lo <= xi <= xi_hi`` (hidden).
+
+    ``x`` and ``xi`` are the bounds on the absolute values.
+    """
+
+    x_lo: np.ndarray
+    x_hi: np.ndarray
+    xi_lo: np.ndarray
+    xi_hi: np.ndarray
+
+    @property
+    def x(self) -> np.ndarray:
+        return np.maximum(np.abs(self.x_lo), np.abs(self.x_hi))
+
+    @property
+    def xi(self) -> np.ndarray:
+        return np.maximum(np.abs(self.xi_lo), np.abs(self.xi_hi))
+
+
+def trivial_output_bound(params: LSTMParams | Sequence[LSTMParams]) -> float:
+    """``||y||_inf <= || [C b_y] ||_inf <= ||C||_inf + ||b_y||_inf`` from ``|xi| < 1`` alone.
+
+    Row ``m`` of ``y = C xi + b_y`` obeys ``|y_m| <= sum_j |C_mj| + |b_y,m|``
+    (the row-wise form is at least as tight as ``||C||_inf + ||b_y||_inf``).
+    Without an output layer ``y = xi`` and the bound is 1.
+    """
+    last = as_layers(params)[-1]
+    if last.F is None:
+        return 1.0
+    return float((np.abs(last.F).sum(axis=1) + np.abs(last.bF)).max())
+
+
+def state_bound(
+    params: LSTMParams,
+    input_bound,
+    *,
+    state_box=None,
+    horizon: int | None = None,
+    method: str = "interval",
+    tol: float = 1e-12,
+    max_iter: int = 2_000,
+) -> StateBound:
+    """Bounds on the cell and hidden state of one layer for inputs with ``|u_l| <= input_bound[l]``.
+
+    **componentwise** (valid for every LSTM, ISS or not).  Over the box
+    ``|u| <= ubar``, ``|xi| <= Xi`` row ``j`` of a gate's pre-activation is at
+    most ``|W_j| ubar + |U_j| Xi + b_j`` and sigmoid is increasing, so with
+    ``f_j, i_j, o_j`` the sigmoids of those maxima and
+    ``g_j = tanh(|W_c,j| ubar + |U_c,j| Xi + |b_c,j|)`` (tanh is odd and increasing)::
+
+        |x_j+|  <= f_j |x_j| + i_j g_j                       (from 2a)
+        |xi_j+| <= o_j tanh(|x_j+|)  <= o_j min(1, |x_j+|)   (from 2b)
+
+    With ``Xi = 1`` the cell recursion alone gives ``|x_j| <= i_j g_j / (1 - f_j)``
+    asymptotically (``f_j < 1`` always); feeding the smaller bound on ``|xi|``
+    back into the gates tightens it.  This map ``T`` is monotone, so by
+    induction states starting in a box stay in the iterated boxes.
+
+    **interval** (default; never looser than componentwise).  The same
+    recursion on signed intervals ``[lo, hi]`` instead of symmetric ones:
+    over ``lo <= v <= hi`` row ``j`` of ``A v`` ranges exactly over
+    ``[A+ lo + A- hi, A+ hi + A- lo]`` (``A+``, ``A-`` the positive and
+    negative parts of ``A``), sigmoid and tanh map intervals to intervals, and
+    a product of intervals lies between the extreme corner products.  It keeps track of
+    signs (a positive candidate bias pushes ``x`` up, ``F`` and ``bF`` may
+    cancel), which a bound on absolute values cannot.
+
+    **lyapunov** follows the paper's proof of Theorem 4 with ``V = |x|_1 + |xi|_1``:
+    (17) gives ``V+ <= lambda V + w`` with
+    ``lambda = max((1 + s_o) s_f, (1 + s_o) s_i ||U_c||_1)`` (the condition,
+    with the sigma's for this input box) and
+    ``w = (1 + s_o) s_i (max_{|u|<=ubar} |W_c u|_1 + |b_c|_1)``, so
+    ``V(k) <= lambda^k V(0) + w (1 - lambda^k) / (1 - lambda)`` and
+    ``|x_j|, |xi_j| <= V``.  Usually far more conservative (it lumps all units
+    into one number); infinite where the condition fails.
+
+    What is bounded:
+
+    * ``state_box=None``: an *invariant* box (a state in it stays in it for
+      all time, whatever the input).  It is found by iterating the map from the
+      invariant box ``|xi| <= 1``, ``|x| <= i g / (1 - f)`` (gates at
+      ``|xi| <= 1``); the iterates shrink towards the smallest box the method
+      can certify and each of them is invariant, so stopping early is still
+      valid.  Every trajectory, from any initial state, approaches this box:
+      after one step it lies in the invariant box ``M(1)`` below, whose
+      iterates shrink to the same limit.
+    * ``state_box=(cx, hx)``, ``horizon=H``: the hull of the boxes at steps
+      ``0 .. H-1`` (the ``H`` samples ``y(0) .. y(H-1)``) for ``|x0| <= cx``,
+      ``|xi0| <= hx``.
+    * ``state_box=(cx, hx)``, ``horizon=None``: all steps ``k >= 0``.  After
+      one step the state lies in ``M(1)``, the larger of the step-1 box and the
+      starting invariant box; ``M(1)`` is invariant, so step ``1 + m`` lies in
+      ``M(m+1) = T^m(M(1))`` and so does every later step.  The hull of the
+      boxes at steps ``0 .. 1+m`` and ``M(m+1)`` is valid for every ``m``.
+
+    Parameters
+    ----------
+    params : LSTMParams (one layer)
+    input_bound : float or array (Ni,): ``|u_l| <= input_bound[l]`` at every step
+    state_box : None or ``(cx, hx)``: bounds (scalars or (Nn,) arrays) on ``|x0|``
+        and ``|xi0|``; ``hx <= 1`` since the hidden state always lies in (-1, 1)
+    horizon : number of output samples ``y(0) .. y(H-1)``; needs ``state_box``
+    method : ``"interval"``, ``"componentwise"`` or ``"lyapunov"``
+    tol, max_iter : stopping rule of the shrinking iteration (the result is valid either way)
+
+    Returns
+    -------
+    StateBound
+    """
+    U = np.broadcast_to(np.asarray(input_bound, dtype=float), (params.n_inputs,)).copy()
+    if not np.all(np.isfinite(U)) or np.any(U < 0):
+        raise ValueError(f"input_bound must be finite and >= 0 (a bound on |u|), got {input_bound!r}")
+    return _layer_bound(params, (-U, U), state_box, horizon, method, tol, max_iter)
+
+
+def reachable_set_bound(
+    params: LSTMParams | Sequence[LSTMParams],
+    rho_u,
+    *,
+    state_box=None,
+    horizon: int | None = None,
+    method: str = "interval",
+):
+    """Analytic bound on ``||y(k)||_inf`` for inputs with ``||u||_inf <= rho_u`` (beyond the paper).
+
+    The paper (Section 3) notes that ISS bounds the output reachable set but
+    that the bound from the ISS-Lyapunov function "may suffer from an excessive
+    conservativeness".  Here the state bounds of :func:`state_bound` are
+    propagated through the output map: ``y = C xi + b_y`` with ``xi`` in a box
+    gives ``|y_m| <= |b_y,m| + sum_j |C_mj| |xi_j| <= ||C||_inf ||xi||_inf + ||b_y||_inf``
+    (the interval method uses the signed interval of ``C xi + b_y``).
+
+    Derivation in short.  For inputs with ``|u| <= rho`` and ``|xi| <= 1``
+    (always true) a gate entry is at most ``sigmoid(rho |W_j|_1 + |U_j|_1 + b_j)``
+    - at ``rho = 1`` and with ``|b_j|`` in place of ``b_j`` this is the
+    paper's ``sigma_g``, and it never exceeds
+    ``sigmoid(rho ||W_g||_inf + ||U_g||_inf + ||b_g||_inf)``.  Then
+    ``|x+| <= f |x| + i |tanh(.)|`` gives ``|x| <= i tanh(gbar) / (1 - f)``
+    asymptotically (elementwise, hence in the inf-norm), and
+    ``|xi+| <= o tanh(|x+|) <= o min(1, |x+|)``; the bound on ``|xi|`` is fed
+    back into the gates until it stops shrinking.  Each step is an upper bound
+    over all states and inputs in the boxes, so the result holds for every
+    trajectory; it is never above :func:`trivial_output_bound`.
+
+    Parameters
+    ----------
+    params : LSTMParams or layers in series (a deeper layer's input box is the
+        previous layer's output box)
+    rho_u : float or array of input amplitudes (>= 0)
+    state_box : None (invariant-set bound: trajectories starting in the
+        invariant box of :func:`state_bound`, and the limit for all others) or
+        ``(cx, hx)`` bounds on ``|x0|``, ``|xi0|`` of every layer (the bound
+        then holds for all ``k >= 0``, or ``k < horizon``)
+    horizon : optional number of output samples (needs ``state_box``)
+    method : ``"interval"`` (tightest), ``"componentwise"`` or ``"lyapunov"`` (the paper's V)
+
+    Returns
+    -------
+    float for scalar ``rho_u``, else an array of the same shape.
+    """
+    layers = as_layers(params)
+    rho = np.asarray(rho_u, dtype=float)
+    if not np.all(np.isfinite(rho)) or np.any(rho < 0):
+        raise ValueError(f"rho_u must be finite and >= 0 (bound on ||u||_inf), got {rho_u!r}")
+    trivial = trivial_output_bound(layers)
+    out = np.empty(rho.shape)
+    for idx, r in np.ndenumerate(rho):
+        u_box = (np.full(layers[0].n_inputs, -float(r)), np.full(layers[0].n_inputs, float(r)))
+        for layer in layers:
+            sb = _layer_bound(layer, u_box, state_box, horizon, method)
+            u_box = _output_box(layer, sb.xi_lo, sb.xi_hi)
+        out[idx] = min(float(np.maximum(-u_box[0], u_box[1]).max()), trivial)
+    return float(out) if rho.ndim == 0 else out
+
+
+# --------------------------------------------------------------------------- helpers
+def _nonnegative(value, name: str) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return v
+
+
+def _state_box(state_box, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(cx, hx)`` -> the box (lo, hi) of length 2n."""
+    try:
+        cx, hx = state_box
+    except (TypeError, ValueError):
+        raise ValueError(f"state_box must be a pair (cx, hx) of bounds on |x0| and |xi0|, got {state_box!r}") from None
+    cx = np.broadcast_to(np.asarray(cx, dtype=float), (n,))
+    hx = np.broadcast_to(np.asarray(hx, dtype=float), (n,))
+    if not (np.all(np.isfinite(cx)) and np.all(cx >= 0) and np.all(hx >= 0)):
+        raise ValueError(f"state_box bounds must be finite and >= 0, got {state_box!r}")
+    if np.any(hx > 1):
+        raise ValueError(
+            f"state_box hidden bound hx must be <= 1, got {state_box[1]!r}: the hidden state "
+            "xi = o * tanh(x) always lies in (-1, 1), and the bounds assume |xi| <= 1"
+        )
+    hi = np.concatenate([cx, hx])
+    return -hi, hi
+
+
+def _output_box(layer: LSTMParams, xi_lo: np.ndarray, xi_hi: np.ndarray):
+    """Interval of the layer's output ``F xi + bF`` (``xi`` itself without an output layer)."""
+    if layer.F is None:
+        return xi_lo.copy(), xi_hi.copy()
+    lo, hi = _affine(layer.F, xi_lo, xi_hi)
+    return lo + layer.bF, hi + layer.bF
+
+
+def _affine(A: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Exact range of ``A v`` over the box ``lo <= v <= hi``, row by row."""
+    Ap, An = np.maximum(A, 0.0), np.minimum(A, 0.0)
+    return Ap @ lo + An @ hi, Ap @ hi + An @ lo
+
+
+def _times(a, b):
+    """Range of the product of two intervals (the extreme corners).
+
+    A gate interval ``[0, f]`` times an unbounded cell interval gives a corner
+    ``0 * inf``; it is read as 0 (the other corners are then infinite anyway).
+    """
+    with np.errstate(invalid="ignore"):
+        c = np.stack([a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]])
+    c = np.nan_to_num(c, nan=0.0, posinf=np.inf, neginf=-np.inf)
+    return c.min(axis=0), c.max(axis=0)
+
+
+def _sig(z):
+    return sigmoid(np.asarray(z, dtype=float))
+
+
+def _interval_step(layer: LSTMParams, u_box, box):
+    """Box of the next state (x+, xi+) for inputs in ``u_box`` and states in ``box``."""
+    n = layer.n_units
+    lo, hi = box
+    xi_lo, xi_hi = lo[n:], hi[n:]
+    pre = {}
+    for gate in "ifgo":
+        W, R, b = layer.gate(gate)
+        wl, wh = _affine(W, *u_box)
+        rl, rh = _affine(R, xi_lo, xi_hi)
+        pre[gate] = (wl + rl + b, wh + rh + b)
+    f, i, o = ((_sig(pre[k][0]), _sig(pre[k][1])) for k in "fio")
+    g = (np.tanh(pre["g"][0]), np.tanh(pre["g"][1]))
+    fx, ig = _times(f, (lo[:n], hi[:n])), _times(i, g)
+    x_new = (fx[0] + ig[0], fx[1] + ig[1])
+    xi_new = _times(o, (np.tanh(x_new[0]), np.tanh(x_new[1])))
+    return np.concatenate([x_new[0], xi_new[0]]), np.concatenate([x_new[1], xi_new[1]])
+
+
+def _abs_step(layer: LSTMParams, u_box, box):
+    """The componentwise map on symmetric boxes: bounds on |x+|, |xi+| from bounds on |x|, |xi|."""
+    n = layer.n_units
+    U = np.maximum(-u_box[0], u_box[1])
+    top = np.maximum(-box[0], box[1])
+    X, Xi = top[:n], top[n:]
+
+    def pre(gate, signed_bias=True):
+        W, R, b = layer.gate(gate)
+        return np.abs(W) @ U + np.abs(R) @ Xi + (b if signed_bias else np.abs(b))
+
+    f, i, o = _sig(pre("f")), _sig(pre("i")), _sig(pre("o"))
+    g = np.tanh(pre("g", signed_bias=False))
+    X_new = f * X + i * g
+    top_new = np.concatenate([X_new, o * np.tanh(X_new)])
+    return -top_new, top_new
+
+
+def _invariant_start(layer: LSTMParams, u_box):
+    """The symmetric box ``|xi| <= 1``, ``|x| <= i g / (1 - f)`` (gates at ``|xi| <= 1``).
+
+    The componentwise map sends it into itself (``f X + i g = X`` and
+    ``o tanh(X) < 1``), and the interval map is never looser, so it is invariant.
+    """
+    n = layer.n_units
+    U = np.maximum(-u_box[0], u_box[1])
+
+    def top(gate, signed_bias=True):
+        W, R, b = layer.gate(gate)
+        return np.abs(W) @ U + np.abs(R).sum(axis=1) + (b if signed_bias else np.abs(b))
+
+    f, i = _sig(top("f")), _sig(top("i"))
+    g = np.tanh(top("g", signed_bias=False))
+    with np.errstate(divide="ignore"):  # a saturated forget gate (f == 1.0 in floating point): no cell bound
+        x_top = np.where(f < 1.0, i * g / (1.0 - f), np.inf)
+    hi = np.concatenate([x_top, np.ones(n)])
+    return -hi, hi
+
+
+def _hull(a, b):
+    return np.minimum(a[0], b[0]), np.maximum(a[1], b[1])
+
+
+def _inside(a, b) -> bool:
+    return bool(np.all(a[0] >= b[0]) and np.all(a[1] <= b[1]))
+
+
+def _shrink(step, box, tol):
+    """One step of an invariant box; intersected with the box itself (only rounding can leave it)."""
+    new = step(box)
+    new = (np.maximum(new[0], box[0]), np.minimum(new[1], box[1]))
+    with np.errstate(invalid="ignore"):  # inf - inf: an unbounded entry that stays unbounded
+        change = np.nan_to_num(np.concatenate([new[0] - box[0], box[1] - new[1]]), nan=0.0)
+    return new, change.max() <= tol
+
+
+def _layer_bound(layer, u_box, state_box, horizon, method, tol=1e-12, max_iter=2_000) -> StateBound:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    n = layer.n_units
+    start = None if state_box is None else _state_box(state_box, n)
+    if horizon is not None:
+        if start is None:
+            raise ValueError("horizon needs a state_box=(cx, hx): a finite-horizon bound depends on the initial states")
+        if int(horizon) != horizon or horizon < 1:
+            raise ValueError(f"horizon must be a positive integer (number of output samples), got {horizon!r}")
+        horizon = int(horizon)
+    if method == "lyapunov":
+        box = _lyapunov_box(layer, u_box, start, horizon)
+    else:
+        one = _interval_step if method == "interval" else _abs_step
+        box = _iterate(lambda b: one(layer, u_box, b), _invariant_start(layer, u_box), start, horizon, tol, max_iter)
+    lo, hi = box
+    return StateBound(lo[:n], hi[:n], lo[n:], hi[n:])
+
+
+def _iterate(step, invariant, start, horizon, tol, max_iter):
+    """Hull of the boxes reached from ``start`` (see :func:`state_bound`, "What is bounded")."""
+    if start is None:
+        box = invariant
+        for _ in range(max_iter):
+            box, done = _shrink(step, box, tol)
+            if done:
+                break
+        return box
+    box = reached = start
+    if horizon is not None:
+        for _ in range(horizon - 1):
+            box = step(box)
+            reached = _hull(reached, box)
+        return reached
+    box = step(box)
+    reached = _hull(reached, box)
+    top = np.maximum(np.maximum(-box[0], box[1]), invariant[1])
+    later = (-top, top)  # M(1): symmetric, invariant, contains every step >= 1
+    for _ in range(max_iter):
+        if _inside(later, reached):
+            break
+        box = step(box)
+        reached = _hull(reached, box)
+        later, done = _shrink(step, later, tol)  # contains every step from here on
+        if done:
+            break
+    return _hull(reached, later)
+
+
+def _lyapunov_box(layer, u_box, start, horizon):
+    n = layer.n_units
+    U = np.maximum(-u_box[0], u_box[1])
+
+    def sigma(gate):  # the paper's sigma_g for |u_l| <= U_l: max_j (|W_j| U + |U_j|_1 + |b_j|)
+        W, R, b = layer.gate(gate)
+        return _sigmoid(float((np.abs(W) @ U + np.abs(R).sum(axis=1) + np.abs(b)).max()))
+
+    s_i, s_f, s_o = sigma("i"), sigma("f"), sigma("o")
+    Wc, Uc, bc = layer.gate("g")
+    lam = max((1 + s_o) * s_f, (1 + s_o) * s_i * induced_norm(Uc, 1))
+    w = (1 + s_o) * s_i * (float(np.abs(Wc).sum(axis=0) @ U) + float(np.abs(bc).sum()))
+    if lam >= 1.0:
+        v = math.inf
+    else:
+        v_inf = w / (1.0 - lam)
+        if start is None:
+            v = v_inf
+        else:
+            v0 = float(start[1].sum())
+            k = math.inf if horizon is None else horizon - 1
+            # V(k) moves monotonically from V(0) towards v_inf
+            v = max(v0, v_inf if k == math.inf else lam**k * v0 + v_inf * (1.0 - lam**k))
+    hi = np.concatenate([np.full(n, v), np.full(n, min(1.0, v))])
+    return -hi, hi
