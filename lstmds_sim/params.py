@@ -61,8 +61,10 @@ class LSTMParams:
             object.__setattr__(self, "bF", matrix(bF, (F.shape[0],), f"bF (output bias, No={F.shape[0]})"))
         for name in ("W", "R", "b", "F", "bF"):
             arr = getattr(self, name)
-            if arr is not None:
+            if arr is not None:  # own copy, read-only: the caller's arrays stay as they were
+                arr = np.array(arr, dtype=np.float64)
                 arr.setflags(write=False)
+                object.__setattr__(self, name, arr)
 
     # ------------------------------------------------------------------ sizes
     @property

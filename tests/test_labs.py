@@ -107,3 +107,58 @@ def test_lstm_vs_linear_is_one_diagram_with_both_systems():
     bd = build_diagram()
     types = [b.type for b in bd.blocklist]
     assert types.count("dss") == 1 and types.count("unitdelay") == 2 and types.count("sequence") == 1
+
+
+def test_training_basin_lab_short(tmp_path):
+    out = tmp_path / "lab3"
+    cli.main(["run", "training_basin", "--out", str(out), "--epochs", "200", "--learning-rates", "1e-4", "1e-2"])
+    results = json.loads((out / "results.json").read_text())
+    runs = results["runs"]
+    assert [(r["realization"], r["learning_rate"]) for r in runs] == [("balanced", 1e-4), ("balanced", 1e-2), ("canonical", 1e-4)]
+    for run in runs:
+        assert len(run["history_every_100"]) == 3 and run["best_epoch"] == 0  # lowest loss at the start
+        assert run["final_loss"] > run["initial_loss"]
+        # only the cell-candidate gate (A, B, b_g) and the output layer are pulled by the data
+        assert max(run["weight_changes"][k] for k in ("R_i", "R_f", "R_o")) < 1e-3 < run["weight_changes"]["F"]
+    assert runs[1]["final_loss"] > runs[0]["final_loss"]  # larger learning rate ends worse
+    assert results["reloaded_crosscheck_max_abs_error"] <= 1e-12
+    assert (out / "trained_lr0.0001.npz").exists()
+
+
+def test_training_random_lab_short(tmp_path):
+    out = tmp_path / "lab4"
+    cli.main(["run", "training_random", "--out", str(out), "--epochs", "150", "--seeds", "2",
+              "--drop-factors", "0.979", "0.981"])
+    results = json.loads((out / "results.json").read_text())
+    table = results["sensitivity_table"]
+    assert [(r["drop_factor"], r["seed"]) for r in table] == [(0.979, 0), (0.979, 1), (0.981, 0), (0.981, 1)]
+    assert all(r["final_loss"] < r["initial_loss"] for r in table)  # from random weights the loss falls
+    assert results["summary"]["min_distance_from_computed"] > 10  # far from the computed weights
+    variant = results["nn_equals_n_variant"]
+    assert variant["units"] == 4
+    assert variant["before_vs_reproduced_system"]["norm_difference"] < 1e-2 < variant["before"]["norm_difference"]
+    assert results["reloaded_crosscheck_max_abs_error"] <= 1e-12
+
+
+def test_ph_plant_lab(tmp_path):
+    out = tmp_path / "lab5"
+    cli.main(["run", "ph_plant", "--out", str(out)])
+    results = json.loads((out / "results.json").read_text())
+    assert abs(results["facts"]["steady pH at q3 = 15.55"] - 7.0002) < 5e-5
+    assert 6 < results["facts"]["gain ratio over 12.5-17 ml/s"] < 12
+    steps = results["step_responses"]
+    np.testing.assert_allclose(steps["final_pH"], steps["steady_pH"], atol=2e-3)  # settled after 1400 s
+
+
+def test_ph_identification_lab_short(tmp_path):
+    out = tmp_path / "lab6"
+    cli.main(["run", "ph_identification", "--out", str(out), "--max-iter", "60"])
+    results = json.loads((out / "results.json").read_text())
+    assert results["constrained"]["iss_satisfied"] and max(results["constrained"]["iss_left_hand_sides"]) < 1
+    assert results["figure_2"]["lstm_block_vs_matrix_max_abs"] <= 1e-9
+    assert results["constrained"]["fit_mean_percent"] > 50
+    from lstmds_sim.iss_training import IdentifiedModel
+
+    model = IdentifiedModel.load(out / "lstm_iss_model.npz")
+    assert model.params.n_units == 5 and model.params.n_params == 146
+    assert (out / "identification_data.csv").exists()

@@ -107,3 +107,10 @@ def test_import_from_pytorch_state_dict_sums_the_two_biases(rng):
 def test_layers_must_chain(rng):
     with pytest.raises(ValueError, match="layer 1 expects 5 inputs but layer 0 outputs 3"):
         L.simulate([LSTMParams.random(2, 3, rng=rng), LSTMParams.random(5, 2, 1, rng=rng)], np.ones((4, 2)))
+
+
+def test_construction_copies_and_leaves_the_callers_arrays_writable(rng):
+    W = rng.standard_normal((12, 2))
+    p = LSTMParams(W, np.zeros((12, 3)), np.zeros(12))
+    W[0, 0] = 42.0  # still writable, and the parameters did not change with it
+    assert p.W[0, 0] != 42.0
