@@ -3,6 +3,7 @@
     lstmds list
     lstmds run lstm_layer --out out/lstm_layer
     lstmds render lstm_layer --out out/render
+    lstmds scenario --eps 0.01 --beta 1e-6 --rho-u 0.5 1.0 --model out/ph_identification/lstm_iss_model.npz
 """
 
 from __future__ import annotations
@@ -75,12 +76,20 @@ def main(argv=None) -> int:
     p_run.add_argument("name")
     p_run.add_argument("lab_args", nargs=argparse.REMAINDER)
     p_run.set_defaults(func=cmd_run)
+    p_scenario = sub.add_parser(
+        "scenario", help="the scenario-approach safety sweep (lab scenario_safety); options: --eps --beta --rho-u --model ...",
+        add_help=False)
+    p_scenario.set_defaults(func=cmd_run, name="scenario_safety", lab_args=[])
     p_render = sub.add_parser("render", help="draw a lab's diagram with its feedback loops (SVG and PNG)")
     p_render.add_argument("name")
     p_render.add_argument("--out", default="out/render", help="folder (default: %(default)s)")
     p_render.add_argument("--title", default=None)
     p_render.set_defaults(func=cmd_render)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "scenario":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "scenario":
+        args.lab_args = extra  # everything after "scenario" goes to the lab
     return args.func(args)
 
 

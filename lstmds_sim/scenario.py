@@ -25,6 +25,7 @@ Contents: :func:`sample_size` (eq. 11 and the exact binomial bound),
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -223,3 +224,46 @@ def consistent_with_eps(n_violations: int, n_trials: int, eps: float, confidence
     """
     eps = _probability(eps, "eps (violation probability)", "use the eps the bound was computed for")
     return violation_probability_estimate(n_violations, n_trials, confidence).lower <= eps
+
+
+# --------------------------------------------------------------------------- drawing scenarios
+@dataclass(frozen=True)
+class ScenarioClass:
+    """The uncertainty class of Section 3 (normalised units, Ts = 10 s).
+
+    Inputs are MPRS signals: each level uniform in ``[-rho_u, rho_u]``, held for a
+    number of samples uniform in ``hold`` (300-2000 s at Ts = 10 s: 30-200
+    samples), over ``horizon`` steps; initial LSTM states (cell and hidden)
+    uniform in ``[-state_half_width, state_half_width]``.
+    """
+
+    rho_u: float
+    horizon: int = 2000
+    hold: tuple[int, int] = (30, 200)
+    state_half_width: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.rho_u) and self.rho_u >= 0):
+            raise ValueError(f"rho_u must be a non-negative amplitude, got {self.rho_u!r}")
+        if self.horizon < 1 or not 1 <= self.hold[0] <= self.hold[1]:
+            raise ValueError(f"need horizon >= 1 and 1 <= hold[0] <= hold[1], got {self.horizon}, {self.hold}")
+
+
+class Scenarios(NamedTuple):
+    """N drawn scenarios: inputs (N, horizon, 1) and initial states (N, nx) each."""
+
+    u: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+
+
+def draw_scenarios(n: int, scenario_class: ScenarioClass, n_units: int, rng) -> Scenarios:
+    """Draw ``n`` independent scenarios of the class (seeded through ``rng``)."""
+    from .identification import mprs_batch
+
+    rng = np.random.default_rng(rng)
+    c = scenario_class
+    u = mprs_batch(n, c.horizon, low=-c.rho_u, high=c.rho_u, hold_min=c.hold[0], hold_max=c.hold[1], rng=rng)
+    h0 = rng.uniform(-c.state_half_width, c.state_half_width, (n, n_units))
+    c0 = rng.uniform(-c.state_half_width, c.state_half_width, (n, n_units))
+    return Scenarios(u[..., None], h0, c0)

@@ -162,3 +162,22 @@ def test_ph_identification_lab_short(tmp_path):
     model = IdentifiedModel.load(out / "lstm_iss_model.npz")
     assert model.params.n_units == 5 and model.params.n_params == 146
     assert (out / "identification_data.csv").exists()
+
+
+def test_scenario_command_small_sweep(tmp_path, capsys):
+    out = tmp_path / "lab7"
+    cli.main(["scenario", "--out", str(out), "--eps", "0.2", "--beta", "0.1", "--rho-u", "0.5", "1.0",
+              "--horizon", "120", "--max-iter", "30"])
+    results = json.loads((out / "results.json").read_text())
+    from lstmds_sim.scenario import sample_size
+
+    assert results["N"] == sample_size(0.2, 0.1) and results["N_exact"] == sample_size(0.2, 0.1, method="exact")
+    for row in results["sweep"]:
+        assert row["diagram_vs_matrix_max_abs"] <= 1e-9  # the two LSTM paths agree
+        assert abs(row["rho_y_lstm"] - row["rho_y_lstm_matrix"]) <= 1e-9
+        assert row["rho_y_lstm_after_transient"] <= row["rho_y_lstm"]
+        assert row["analytic_iss_bound"] >= row["rho_y_lstm_after_transient"]  # a valid bound is never beaten
+        post = row["posterior"]
+        assert post["fresh_scenarios"] == results["N"] and 0 <= post["ci99"][0] <= post["p_hat"] <= post["ci99"][1]
+    assert results["timing"]["total_s"] > 0
+    assert (out / "scenario_safety_fig3b.png").exists() and (out / "lstm_iss_model.npz").exists()
