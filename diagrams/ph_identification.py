@@ -69,6 +69,8 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
+    from lstmds_sim.plots import loss_curves
+
     out = OutputDir(args.out)
     data = generate_identification_data(seed=args.seed)
     out.path("identification_data.csv")  # data.save writes this beside the .npz
@@ -142,13 +144,9 @@ def main(argv=None) -> dict:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, run_ in runs.items():
-        ax.semilogy(run_["result"].loss_history, label=name)
-    ax.set_xlabel("SLSQP iteration")
-    ax.set_ylabel("training MSE (normalised)")
-    ax.set_title("training with and without the ISS conditions", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    loss_curves(ax, {name: run_["result"].loss_history for name, run_ in runs.items()},
+                xlabel="SLSQP iteration", ylabel="training MSE (normalised)",
+                title="training with and without the ISS conditions")
     out.savefig(fig, "ph_identification_training")
     plt.close(fig)
     out.render(build_diagram(reloaded, data.u_val[:20]), "ph_identification_diagram",

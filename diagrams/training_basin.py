@@ -76,7 +76,7 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    from lstmds_sim.plots import pzmap, stairs
+    from lstmds_sim.plots import loss_curves, pzmap, stairs
     from lstmds_sim.training import train
 
     out = OutputDir(args.out)
@@ -134,14 +134,10 @@ def main(argv=None) -> dict:
         "file": saved.name, "largest diagram - matrix difference": check.worst[1]})
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for run, result in runs:
-        ax.semilogy(result.history, label=f"{run['realization']}, lr {run['learning_rate']:g}",
-                    ls="-" if run["realization"] == args.realization else ":")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (MSE)")
-    ax.set_title("training from the computed weights: the loss leaves its starting value", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    label = lambda run: f"{run['realization']}, lr {run['learning_rate']:g}"
+    loss_curves(ax, {label(run): result.history for run, result in runs},
+                styles={label(run): {"ls": "-" if run["realization"] == args.realization else ":"} for run, _ in runs},
+                title="training from the computed weights: the loss leaves its starting value")
     out.savefig(fig, "training_basin_loss")
     plt.close(fig)
 

@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     import matplotlib.pyplot as plt
 
     from lstmds_sim.matrix import simulate
-    from lstmds_sim.plots import pzmap, stairs
+    from lstmds_sim.plots import loss_curves, pzmap, stairs
     from lstmds_sim.training import train
 
     out = OutputDir(args.out)
@@ -128,14 +128,10 @@ def main(argv=None) -> dict:
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     colours = dict(zip(args.drop_factors, ("tab:blue", "tab:red", "tab:green", "tab:purple")))
-    for (drop, seed), history in histories.items():
-        ax.semilogy(history, color=colours.get(drop, "k"), lw=0.8, alpha=0.8,
-                    label=f"drop {drop:g}" if seed == args.seed else None)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (MSE)")
-    ax.set_title("training from random weights: each start and drop factor finds its own minimum", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    label = lambda drop, seed: f"drop {drop:g}, seed {seed}"
+    loss_curves(ax, {label(*key): history for key, history in histories.items()},
+                styles={label(*key): {"color": colours.get(key[0], "k"), "lw": 0.8} for key in histories},
+                title="training from random weights: each start and drop factor finds its own minimum")
     out.savefig(fig, "training_random_loss")
     plt.close(fig)
 

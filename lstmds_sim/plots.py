@@ -36,3 +36,15 @@ def pzmap(ax, systems: dict, *, title: str = "pole-zero map") -> None:
     ax.set_ylabel("Im z")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="best")
+
+
+def loss_curves(ax, curves: dict, *, title: str, xlabel: str = "epoch", ylabel: str = "training loss (MSE)",
+                styles: dict | None = None) -> None:
+    """Loss histories (label -> 1-D array) on a log scale."""
+    for label, history in curves.items():
+        ax.semilogy(history, label=label, **(styles or {}).get(label, {}))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)

@@ -1,29 +1,9 @@
 """Draw a block diagram left to right, like a Simulink model.
 
-The picture is made in two steps:
+Blocks are placed by :func:`lstmds_sim.layout.layout` (layered graph drawing:
+feedback edges set aside, columns, waypoints, ordering, rows), then
 
-1. :func:`layout` gives every block a column (x, left to right) and a row
-   position (y, top to bottom).  It is a small version of the classic
-   *layered* (Sugiyama) graph drawing method:
-
-   * **break cycles** -- every edge into a delay that closes a cycle is a
-     *feedback* edge and is set aside (it will be drawn backwards); what is
-     left is acyclic;
-   * **columns** -- blocks go into columns so that every remaining edge
-     points right and wires are as short as possible (the longest path
-     from a source is a first answer; the shortest-wire one moves sources
-     such as constants, inputs and delays next to the blocks they feed);
-   * **waypoints** -- an edge spanning several columns gets an invisible
-     waypoint in every column it crosses, so that it is routed *between*
-     the boxes rather than through them;
-   * **order** -- inside each column, blocks are sorted by the mean
-     position of their neighbours (barycenter heuristic), sweeping left to
-     right and back a few times and keeping the order with fewest crossings;
-   * **rows** -- each block is pulled level with its neighbours, keeping
-     the order and a minimum spacing (a least-squares fit solved exactly by
-     isotonic regression).
-
-2. :func:`render` draws boxes and arrows with matplotlib (no graphviz, no
+:func:`render` draws boxes and arrows with matplotlib (no graphviz, no
    display needed).  Forward edges are smooth S-curves; feedback edges run
    in lanes below (or above) the diagram back to their delay.  Each
    feedback loop found by :func:`~lstmds_sim.graph.find_feedback_loops` has
