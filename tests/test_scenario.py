@@ -173,3 +173,29 @@ def test_violation_estimate_refuses_bad_counts():
         violation_probability_estimate(0, 0)
     with pytest.raises(ValueError, match="confidence"):
         violation_probability_estimate(0, 10, confidence=1.0)
+
+
+# --------------------------------------------------------------------------- the scenario generator
+def test_draw_scenarios_respects_the_class_and_is_seeded():
+    from lstmds_sim.scenario import ScenarioClass, draw_scenarios
+
+    cls = ScenarioClass(0.7, horizon=600)
+    s = draw_scenarios(50, cls, 5, rng=11)
+    assert s.u.shape == (50, 600, 1) and s.h0.shape == (50, 5) and s.c0.shape == (50, 5)
+    assert np.all(np.abs(s.u) <= 0.7) and np.all(np.abs(s.h0) <= 0.1) and np.all(np.abs(s.c0) <= 0.1)
+    for k in range(50):  # levels held 30..200 samples (the last hold may be cut by the horizon)
+        changes = np.flatnonzero(np.diff(s.u[k, :, 0]) != 0) + 1
+        holds = np.diff(np.concatenate([[0], changes, [600]]))
+        assert np.all(holds[:-1] >= 30) and np.all(holds[:-1] <= 200) and holds[-1] <= 200
+    again = draw_scenarios(50, cls, 5, rng=11)
+    assert np.array_equal(s.u, again.u) and np.array_equal(s.h0, again.h0)
+    assert not np.array_equal(s.u, draw_scenarios(50, cls, 5, rng=12).u)
+
+
+def test_scenario_class_refuses_impossible_values():
+    from lstmds_sim.scenario import ScenarioClass
+
+    with pytest.raises(ValueError, match="rho_u must be a non-negative amplitude"):
+        ScenarioClass(-0.1)
+    with pytest.raises(ValueError, match="hold"):
+        ScenarioClass(0.5, hold=(50, 20))
