@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from bdsim.components import SinkBlock
 
+from lstmds_sim.engine import stack_steps
+
 
 class Recorder(SinkBlock):
     r"""
@@ -66,7 +68,4 @@ class Recorder(SinkBlock):
     @property
     def data(self) -> np.ndarray:
         """Recorded values, (T, ...) or (B, T, n) for batched signals."""
-        if not self._values:
-            return np.empty((0,))
-        out = np.stack(self._values, axis=0)
-        return np.moveaxis(out, 0, 1) if out.ndim == 3 else out
+        return stack_steps(self._values)

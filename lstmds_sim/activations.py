@@ -12,6 +12,8 @@ def sigmoid(x, out=None):
     2.2e-16 absolute and is about five times faster on large arrays.
     ``out`` may be ``x`` itself (in place).
     """
+    if out is None:
+        out = np.empty(np.shape(x))
     t = np.multiply(x, 0.5, out=out)
     np.tanh(t, out=t)
     t *= 0.5

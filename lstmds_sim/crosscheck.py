@@ -15,7 +15,7 @@ import numpy as np
 
 from .diagram import lstm_diagram
 from .engine import run
-from .matrix import simulate
+from .matrix import check_input_sequence, per_layer, simulate
 from .params import LSTMParams, as_layers
 
 #: Signals compared inside every layer (wire names of :mod:`lstmds_sim.diagram`).
@@ -32,12 +32,13 @@ class CrossCheck:
 
     @property
     def worst(self) -> tuple[str, float]:
-        """The signal with the largest error and that error."""
-        name = max(self.errors, key=self.errors.get)
+        """The signal with the largest error and that error (NaN counts as the largest)."""
+        name = max(self.errors, key=lambda k: np.inf if np.isnan(self.errors[k]) else self.errors[k])
         return name, self.errors[name]
 
     def passed(self, tol: float = 1e-12) -> bool:
-        return self.worst[1] <= tol
+        """Every signal within ``tol`` (a NaN error fails)."""
+        return all(v <= tol for v in self.errors.values())
 
     def table(self) -> str:
         """A two-column text table, signal and max |diagram - matrix|."""
@@ -81,13 +82,14 @@ def crosscheck(
 ) -> CrossCheck:
     """Run the diagram and the matrix implementation on ``u`` and compare every signal at every step."""
     layers = as_layers(params)
-    u = np.asarray(u, dtype=float)
+    u = check_input_sequence(u, layers[0].n_inputs, "crosscheck: u")
     bd, prefixes = lstm_diagram(layers, u, Ts=Ts, h0=h0, c0=c0, form=form, subsystems=subsystems)
     probes = [p + s for p in prefixes for s in COMPARED]
     result = run(bd, probes=probes)
-    # the initial states the diagram actually used (broadcast to the batch)
-    h0s = [bd.blocknames[f"{p}hidden state"].x0 for p in prefixes]
-    c0s = [bd.blocknames[f"{p}cell state"].x0 for p in prefixes]
+    # the reference gets the caller's initial states, not the diagram's: a diagram
+    # that dropped or swapped them would otherwise agree with itself
+    h0s = [np.zeros(L.n_units) if v is None else v for v, L in zip(per_layer(h0, len(layers), "h0"), layers)]
+    c0s = [np.zeros(L.n_units) if v is None else v for v, L in zip(per_layer(c0, len(layers), "c0"), layers)]
     reference = simulate(layers, u, h0s, c0s, form=form, trace=True)
     batched = u.ndim == 3
     errors: dict[str, float] = {}

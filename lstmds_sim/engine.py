@@ -19,7 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .validation import NonFiniteError, ShapeError
+from .validation import NonFiniteError, ShapeError, add_note
 
 os.environ.setdefault("BDSIM_NO_TOOLBOXES", "1")
 
@@ -141,8 +141,17 @@ def signal_names(bd) -> dict[str, tuple]:
     return names
 
 
-def _record(values: list[np.ndarray]) -> np.ndarray:
-    out = np.stack(values, axis=0)
+def stack_steps(values: list[np.ndarray]) -> np.ndarray:
+    """Stack one signal's per-step values into (T, ...), or (B, T, n) when batched.
+
+    A value that is not batched yet (a delay's unbatched initial state at step 0,
+    before a batched input reaches it) stands for every batch row: it is
+    broadcast to the batched shape of the other steps.
+    """
+    if not values:
+        return np.empty((0,))
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    out = np.stack([np.broadcast_to(v, shape) for v in values], axis=0)
     return np.moveaxis(out, 0, 1) if out.ndim == 3 else out
 
 
@@ -216,13 +225,13 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
     except Exception as err:
         if isinstance(err, (ShapeError, NonFiniteError, IndexError)) or (block is not None and f"'{block.name}'" in str(err)):
             # our blocks' errors already name the block and say how to fix it: keep their type
-            err.add_note(f"(at step {k}, t = {k * Ts:g}, in diagram '{bd.name}')")
+            add_note(err, f"(at step {k}, t = {k * Ts:g}, in diagram '{bd.name}')")
             raise
         where = f"{block.type.upper()} block '{block.name}'" if block is not None else "the diagram"
         raise DiagramError(f"{where} failed at step {k} (t = {k * Ts:g}): {type(err).__name__}: {err}") from err
 
     result = RunResult(t=np.arange(steps) * Ts)
-    result.signals = {name: _record(v) for name, v in kept.items()}
+    result.signals = {name: stack_steps(v) for name, v in kept.items()}
     result.recorders = {b.name: b.data for b in sinks if b.type == "recorder"}
     result.final_states = {b.name: state[b] for b in stateful}
     return result

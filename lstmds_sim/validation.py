@@ -19,6 +19,16 @@ class NonFiniteError(ValueError):
     """An array or signal holds NaN or infinity."""
 
 
+def add_note(err: BaseException, note: str) -> None:
+    """Append ``note`` to an exception's message (``BaseException.add_note`` needs Python 3.11)."""
+    if hasattr(err, "add_note"):
+        err.add_note(note)
+    elif err.args:
+        err.args = (f"{err.args[0]} {note}",) + tuple(err.args[1:])
+    else:
+        err.args = (note,)
+
+
 def as_float_array(value, what: str) -> np.ndarray:
     """Return ``value`` as a float64 array, refusing non-numeric input."""
     try:

@@ -57,6 +57,39 @@ def test_unbatched_initial_state_broadcasts_over_a_batch(rng):
     np.testing.assert_allclose(result.recorders["y"], np.cumsum(inputs, axis=1) + [1.0, 2.0], atol=1e-14)
 
 
+def test_unbatched_delay_output_is_recorded_as_a_batch(rng):
+    """At step 0 the delay still emits its unbatched x0; recorded and probed, it stands for every row."""
+    inputs = rng.standard_normal((5, 3, 2))
+    bd = accumulator(inputs, x0=[1.0, 2.0])
+    bd.connect(bd.blocknames["memory"], bd.RECORDER(name="x_prev rec"), name="x_prev")
+    result = L.run(bd, probes=["x_prev"])
+    expected = np.concatenate([np.broadcast_to([1.0, 2.0], (5, 1, 2)), np.cumsum(inputs, axis=1)[:, :-1] + [1.0, 2.0]], axis=1)
+    np.testing.assert_allclose(result["x_prev"], expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(result.recorders["x_prev rec"], expected, rtol=0, atol=1e-14)
+
+
+def test_state_space_lstm_block_with_a_batched_input_and_unbatched_states(rng):
+    """The LSTM block's output is its hidden-state delay (unbatched at step 0): still (B, T, No)."""
+    p = L.LSTMParams.random(2, 3, 1, rng=rng, low=-1, high=1)
+    u = rng.standard_normal((4, 6, 2))
+    h0 = rng.uniform(-1, 1, 3)
+    bd = L.blockdiagram()
+    clock = bd.clock(0.1, "s")
+    bd.connect(bd.SEQUENCE(u, clock, name="u"), lstm := bd.LSTM(p, clock, h0=h0, form="statespace", name="lstm"), name="u")
+    bd.connect(lstm, bd.RECORDER(name="y"), name="y")
+    y = L.run(bd).recorders["y"]
+    np.testing.assert_allclose(y, L.simulate(p, u, h0=h0, form="statespace").y, rtol=0, atol=1e-13)
+
+
+def test_sigmoid_of_a_scalar_constant():
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    bd.connect(bd.SEQUENCE([0.0, 0.0], clock, name="u"), bd.RECORDER(name="clock"))
+    bd.connect(bd.CONSTANT(0.5, name="half"), bd.SIGMOID(name="s"), name="x")
+    bd.connect(bd.blocknames["s"], bd.RECORDER(name="y"), name="y")
+    np.testing.assert_allclose(L.run(bd).recorders["y"], expit(0.5), rtol=0, atol=3e-16)
+
+
 def test_sequence_past_its_end_is_a_clear_error():
     bd = accumulator([1.0, 2.0])
     with pytest.raises(IndexError, match=r"SEQUENCE block 'u': step 2 .* past the end of its 2 samples"):
@@ -187,3 +220,24 @@ def test_lstm_subsystem_blocks_stack_inside_a_larger_diagram(rng):
     np.testing.assert_allclose(result.recorders["y"], ref.y, rtol=0, atol=1e-12)
     np.testing.assert_allclose(result["lstm2/c"], ref.trace[1]["c"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(result["lstm1/z_f"], ref.trace[0]["z"][:, 4:8], rtol=0, atol=1e-12)
+
+
+def test_step_note_on_python_without_add_note():
+    """Python 3.10 has no BaseException.add_note: the step goes into the message instead."""
+    from lstmds_sim.validation import add_note
+
+    class OldStyleError:  # what a 3.10 exception offers: args, no add_note
+        args = ("UNITDELAY block 'd': input 0 has shape (3,)",)
+
+    err = OldStyleError()
+    add_note(err, "(at step 4)")
+    assert err.args == ("UNITDELAY block 'd': input 0 has shape (3,) (at step 4)",)
+
+
+def test_errors_inside_a_run_say_the_step(rng):
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    bd.connect(bd.SEQUENCE(rng.standard_normal((3, 2)), clock, name="u"), bd.UNITDELAY(clock, x0=np.zeros(3), name="memory"))
+    with pytest.raises(L.ShapeError, match="UNITDELAY block 'memory'") as info:
+        L.run(bd)
+    assert "at step 0" in str(info.value) + "".join(getattr(info.value, "__notes__", []))

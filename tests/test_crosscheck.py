@@ -53,15 +53,42 @@ def test_scenario_sized_batch(subsystems):
     assert check.passed(TOL), check.table()
 
 
-def test_a_wrong_diagram_would_be_caught(rng):
-    """The comparison is not vacuous: perturbing one weight in the reference shows up in the errors."""
+def test_a_diagram_that_drops_its_initial_states_fails_the_crosscheck(rng, monkeypatch):
+    """The check is not vacuous: a diagram that swaps h0 and c0 is caught on the states and the output."""
+    import lstmds_sim.crosscheck as cc
+
+    drawn = cc.lstm_diagram
+    monkeypatch.setattr(cc, "lstm_diagram", lambda *a, h0=None, c0=None, **k: drawn(*a, h0=c0, c0=h0, **k))
     p = LSTMParams.random(2, 3, 1, rng=rng)
     u = rng.standard_normal((8, 2))
-    from lstmds_sim import run, simulate
-    from lstmds_sim.diagram import lstm_diagram
+    check = crosscheck(p, u, h0=rng.uniform(-1, 1, 3), c0=rng.uniform(-1, 1, 3))
+    assert not check.passed(TOL)
+    assert check.errors["h_prev"] > 1e-3 and check.errors["c_prev"] > 1e-3 and check.errors["y"] > 1e-6
 
-    bd, _ = lstm_diagram(p, u)
-    y = run(bd).recorders["y"]
+
+def test_a_wrong_weight_fails_the_crosscheck(rng, monkeypatch):
+    """Perturbing one recurrent weight by 1e-9 in the diagram shows up in the forget gate and the output."""
+    import lstmds_sim.crosscheck as cc
+
+    drawn = cc.lstm_diagram
+    p = LSTMParams.random(2, 3, 1, rng=rng)
     R = p.R.copy()
     R[4, 0] += 1e-9  # forget gate of unit 2
-    assert np.abs(y - simulate(p.replace(R=R), u).y).max() > 1e-12
+    monkeypatch.setattr(cc, "lstm_diagram", lambda params, *a, **k: drawn(p.replace(R=R), *a, **k))
+    check = crosscheck(p, rng.standard_normal((8, 2)))
+    assert not check.passed(TOL)
+    assert check.errors["z_f"] > 1e-11 and check.errors["y"] > 1e-12
+
+
+def test_nan_error_never_passes():
+    from lstmds_sim.crosscheck import CrossCheck
+
+    check = CrossCheck(errors={"h": 1e-16, "c": float("nan"), "y": 2e-16}, steps=1, batch=None)
+    assert not check.passed()
+    assert check.worst[0] == "c"
+
+
+def test_one_channel_input_may_be_one_dimensional(rng):
+    p = LSTMParams.random(1, 4, 2, rng=rng)
+    check = crosscheck(p, rng.standard_normal(10))
+    assert check.steps == 10 and check.passed(TOL), check.table()

@@ -47,6 +47,17 @@ def test_batched_dss_equals_one_sequence_at_a_time(rng):
         np.testing.assert_allclose(y[k], y_ref, rtol=0, atol=1e-12 * np.abs(y_ref).max())
 
 
+def test_strictly_proper_dss_with_unbatched_x0_on_a_batched_input(rng):
+    """D = 0: the output at step 0 is C x0, unbatched until the batched input arrives; recorded as (B, T, p)."""
+    A, B, C, _ = stable_system(rng, 3, 1, 2)
+    u = rng.standard_normal((4, 10, 1))
+    y = L.run(dss_diagram(A, B, C, np.zeros((2, 1)), u)).recorders["y"]
+    assert y.shape == (4, 10, 2)
+    for b in range(4):
+        _, y_ref, _ = signal.dlsim((A, B, C, np.zeros((2, 1)), 0.01), u[b])
+        np.testing.assert_allclose(y[b], y_ref, rtol=0, atol=1e-12)
+
+
 def test_bdsims_sampled_state_space_block_runs_exactly_too(rng):
     A, B, C, D = stable_system(rng, 3, 1, 1)
     u = rng.standard_normal((40, 1))
