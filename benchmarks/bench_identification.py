@@ -14,7 +14,6 @@ import os
 import time
 
 import jax
-import numpy as np
 
 from lstmds_sim import simulate
 from lstmds_sim.identification import fit_mean, generate_identification_data

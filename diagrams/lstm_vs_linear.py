@@ -22,7 +22,12 @@ from lstmds_sim.diagram import add_lstm_layer
 from lstmds_sim.engine import blockdiagram
 from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
 from lstmds_sim.linear import (
-    describe, frequency_response, linear_from_lstm, lstm_from_linear, reference_system, reproduced_system,
+    describe,
+    frequency_response,
+    linear_from_lstm,
+    lstm_from_linear,
+    reference_system,
+    reproduced_system,
 )
 
 TS = 0.01

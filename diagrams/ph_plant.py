@@ -18,7 +18,13 @@ import numpy as np
 from lstmds_sim import run
 from lstmds_sim.engine import blockdiagram
 from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
-from lstmds_sim.ph_plant import residence_time, level_time_constant, static_gain, steady_state, titration_curve
+from lstmds_sim.ph_plant import (
+    level_time_constant,
+    residence_time,
+    static_gain,
+    steady_state,
+    titration_curve,
+)
 
 TS = 10.0
 Q3_NOMINAL = 15.55

@@ -28,7 +28,12 @@ from lstmds_sim.iss_training import IdentifiedModel
 from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
 from lstmds_sim.ph_plant import simulate_plant, steady_state
 from lstmds_sim.scenario import (
-    ScenarioClass, consistent_with_eps, count_violations, draw_scenarios, sample_size, scenario_bound,
+    ScenarioClass,
+    consistent_with_eps,
+    count_violations,
+    draw_scenarios,
+    sample_size,
+    scenario_bound,
     violation_probability_estimate,
 )
 

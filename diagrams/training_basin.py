@@ -27,7 +27,12 @@ import numpy as np
 from lstmds_sim import LSTMParams
 from lstmds_sim.crosscheck import crosscheck
 from lstmds_sim.experiments import (
-    extracted_system, linear_dataset, linear_response, loss_summary, validation_errors, weight_changes,
+    extracted_system,
+    linear_dataset,
+    linear_response,
+    loss_summary,
+    validation_errors,
+    weight_changes,
 )
 from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
 from lstmds_sim.linear import describe, lstm_from_linear, reference_system

@@ -19,13 +19,16 @@ import numpy as np
 
 from lstmds_sim import LSTMParams
 from lstmds_sim.crosscheck import crosscheck
+from lstmds_sim.diagrams.training_basin import N_VALIDATION, SCALE, TS, setup
 from lstmds_sim.experiments import (
-    extracted_system, linear_response, loss_summary, validation_errors, weight_distance,
+    extracted_system,
+    linear_response,
+    loss_summary,
+    validation_errors,
+    weight_distance,
 )
 from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
 from lstmds_sim.linear import describe, lstm_from_linear, reproduced_system
-
-from lstmds_sim.diagrams.training_basin import N_VALIDATION, SCALE, TS, setup
 
 DROP_FACTORS = (0.979, 0.98, 0.981)
 

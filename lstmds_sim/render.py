@@ -23,21 +23,21 @@ from typing import Any
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.colors import to_hex
-from matplotlib.transforms import Affine2D
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, PathPatch
 from matplotlib.path import Path
+from matplotlib.transforms import Affine2D
 
-from .layout import Plan, _BOX_HEIGHT, _port_offset, layout, plan_layout
 from .graph import (
     DiagramGraph,
     FeedbackLoop,
     find_feedback_loops,
     graph_from_blockdiagram,
 )
+from .layout import _BOX_HEIGHT, Plan, _port_offset, layout, plan_layout
 
 __all__ = ["layout", "render", "LOOP_COLOURS"]
 

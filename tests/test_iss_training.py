@@ -6,7 +6,12 @@ import pytest
 from lstmds_sim import LSTMParams
 from lstmds_sim.identification import generate_identification_data
 from lstmds_sim.iss import iss_check
-from lstmds_sim.iss_training import IdentifiedModel, ISSTrainOptions, iss_constraints_jax, train_iss
+from lstmds_sim.iss_training import (
+    IdentifiedModel,
+    ISSTrainOptions,
+    iss_constraints_jax,
+    train_iss,
+)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -5,7 +5,12 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import lstmds_sim as L
-from lstmds_sim.ph_plant import derivatives, ph_from_invariants, simulate_plant, steady_state
+from lstmds_sim.ph_plant import (
+    derivatives,
+    ph_from_invariants,
+    simulate_plant,
+    steady_state,
+)
 
 
 def plant_diagram(q3, x0=None):
