@@ -125,19 +125,34 @@ class RunResult:
 def signal_names(bd) -> dict[str, tuple]:
     """Every probe-able signal of a compiled diagram: name -> (block, port).
 
-    A signal is named by its wire name (prefixed with the subsystem path, e.g.
-    ``"lstm1/z_i"``) and by its source block's name (``"lstm1/Wi"``, or
-    ``"name[1]"`` for output port 1).
+    A signal is named by its source block's name (``"lstm1/Wi"``, or
+    ``"name[1]"`` for output port 1) and by its wire name, prefixed with the
+    subsystem path (or layer prefix) of the blocks it connects, e.g.
+    ``"lstm1/z_i"``. A wire that crosses from one prefix to another is named as
+    its destination sees it (layer 1's output entering layer 2 as ``u`` is
+    ``"lstm2/u"``), and also with its source's prefix when no wire inside that
+    prefix has the name already.
     """
     compile_diagram(bd)
     names: dict[str, tuple] = {}
     for b in bd.blocklist:
         for port in range(b.nout):
             names[b.name if port == 0 else f"{b.name}[{port}]"] = (b, port)
-    for w in bd.wirelist:
-        if w.name:
-            prefix = w.start.block.name.rpartition("/")[0]
-            names[f"{prefix}/{w.name}" if prefix else w.name] = (w.start.block, w.start.port)
+
+    def prefixed(block, name):
+        prefix = block.name.rpartition("/")[0]
+        return f"{prefix}/{name}" if prefix else name
+
+    wires = [w for w in bd.wirelist if w.name]
+    claimed = set()
+    for w in wires:
+        name = prefixed(w.end.block, w.name)
+        names[name] = (w.start.block, w.start.port)
+        claimed.add(name)
+    for w in wires:
+        name = prefixed(w.start.block, w.name)
+        if name not in claimed:
+            names[name] = (w.start.block, w.start.port)
     return names
 
 

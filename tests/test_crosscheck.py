@@ -92,3 +92,20 @@ def test_one_channel_input_may_be_one_dimensional(rng):
     p = LSTMParams.random(1, 4, 2, rng=rng)
     check = crosscheck(p, rng.standard_normal(10))
     assert check.steps == 10 and check.passed(TOL), check.table()
+
+
+@pytest.mark.parametrize("subsystems", [False, True])
+def test_wire_names_in_a_stack_say_which_layer_sees_them(rng, subsystems):
+    """'lstm2/u' is the second layer's input (the first layer's h), inline or as subsystems."""
+    from lstmds_sim import run, simulate
+    from lstmds_sim.diagram import lstm_diagram
+
+    layers = [LSTMParams.random(2, 3, rng=rng), LSTMParams.random(3, 4, 2, rng=rng)]
+    u = rng.standard_normal((6, 2))
+    bd, _ = lstm_diagram(layers, u, subsystems=subsystems)
+    result = run(bd, probes=["u", "lstm1/u", "lstm2/u", "y"])
+    ref = simulate(layers, u, trace=True)
+    np.testing.assert_array_equal(result["u"], u)
+    np.testing.assert_array_equal(result["lstm1/u"], u)
+    np.testing.assert_allclose(result["lstm2/u"], ref.trace[0]["h"], rtol=0, atol=TOL)
+    np.testing.assert_allclose(result["y"], ref.y, rtol=0, atol=TOL)
