@@ -48,7 +48,7 @@ def main(argv=None) -> dict:
     import matplotlib.pyplot as plt
 
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="lstm_layer")
     params, h0, c0, u = example(args.seed)
     t = np.arange(N_SAMPLES) * TS
 
@@ -99,7 +99,7 @@ def main(argv=None) -> dict:
         "crosscheck_max_abs_error": check.errors,
         "timing_s": {"diagram": diagram_s, "matrix": matrix_s},
     }
-    path = out.write_results("lstm_layer", results)
+    path = out.write_results(results)
     print(f"figures and {path.name} written to {out.root}/")
     return results
 

@@ -52,7 +52,7 @@ def main(argv=None) -> dict:
     import matplotlib.pyplot as plt
 
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="lstm_stack")
     layers, u = example(args.seed)
     bd = build_diagram(args.seed)
     y_diagram = run(bd).recorders["y"]
@@ -95,7 +95,7 @@ def main(argv=None) -> dict:
         "parameter_table": table,
         "two_layer_100_unit_R_and_W2": two_layer_100,
     }
-    out.write_results("lstm_stack", results)
+    out.write_results(results)
     return results
 
 

@@ -100,7 +100,7 @@ def main(argv=None) -> dict:
 
     from lstmds_sim.plots import pzmap, stairs
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="lstm_vs_linear")
     system = system_matrices()
     info = describe(*system, TS)
     params = lstm_from_linear(*system, scale=SCALE)
@@ -177,7 +177,7 @@ def main(argv=None) -> dict:
         "accuracy_table": table,
         "round_trip": trip,
     }
-    out.write_results("lstm_vs_linear", results)
+    out.write_results(results)
     return results
 
 

@@ -71,7 +71,7 @@ def main(argv=None) -> dict:
 
     from lstmds_sim.plots import loss_curves
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="ph_identification")
     data = generate_identification_data(seed=args.seed)
     out.path("identification_data.csv")  # data.save writes this beside the .npz
     data.save(out.path("identification_data.npz"), overwrite=True)
@@ -164,7 +164,7 @@ def main(argv=None) -> dict:
         "figure_2": {**figure_fit, "lstm_block_vs_matrix_max_abs": diagram_vs_matrix},
         "training_time_s": runs["constrained"]["summary"]["training_time_s"],
     }
-    out.write_results("ph_identification", results)
+    out.write_results(results)
     return results
 
 

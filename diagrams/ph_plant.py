@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="ph_plant")
     q3_grid = np.linspace(12.5, 17.0, 181)
     curve = titration_curve(q3_grid)
     gains = static_gain(q3_grid)
@@ -99,7 +99,7 @@ def main(argv=None) -> dict:
         "step_responses": {"steps": STEPS, "final_pH": ph[:, -1],
                            "steady_pH": [float(steady_state(Q3_NOMINAL + s).pH) for s in STEPS]},
     }
-    out.write_results("ph_plant", results)
+    out.write_results(results)
     return results
 
 

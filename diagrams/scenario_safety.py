@@ -105,7 +105,7 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="scenario_safety")
     n = sample_size(args.eps, args.beta, args.d, method=args.bound)
     n_exact = sample_size(args.eps, args.beta, args.d, method="exact")
     n_post = args.posterior or n
@@ -210,7 +210,7 @@ def main(argv=None) -> dict:
         "sweep": rows, "timing": timing,
         "trivial_output_bound": float(trivial_output_bound(model.params)),
     }
-    out.write_results("scenario_safety", results)
+    out.write_results(results)
     return results
 
 

@@ -84,7 +84,7 @@ def main(argv=None) -> dict:
     from lstmds_sim.plots import loss_curves, pzmap, stairs
     from lstmds_sim.training import train
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="training_basin")
     system, start, (u_train, y_train), u_val = setup(args.seed, args.realization)
     true_info = describe(*system, TS)
     before = validation_errors(start, system, u_val, TS)
@@ -176,7 +176,7 @@ def main(argv=None) -> dict:
         "runs": [{**run, "history_every_100": result.history[::100]} for run, result in runs],
         "reloaded_crosscheck_max_abs_error": check.worst[1],
     }
-    out.write_results("training_basin", results)
+    out.write_results(results)
     return results
 
 

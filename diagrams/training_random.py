@@ -67,7 +67,7 @@ def main(argv=None) -> dict:
     from lstmds_sim.plots import loss_curves, pzmap, stairs
     from lstmds_sim.training import train
 
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, lab="training_random")
     system, computed, (u_train, y_train), u_val = setup(args.seed)
     true_info = describe(*system, TS)
 
@@ -165,7 +165,7 @@ def main(argv=None) -> dict:
         "nn_equals_n_variant": variant,
         "reloaded_crosscheck_max_abs_error": check.worst[1],
     }
-    out.write_results("training_random", results)
+    out.write_results(results)
     return results
 
 

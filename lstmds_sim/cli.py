@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+
+#: Mistakes in what the user gave (files and folders; shapes, values and parameters, which
+#: lstmds reports as ValueError subclasses): one line on stderr and exit status 2.
+USER_ERRORS = (OSError, ValueError)
 
 
 def lab_names() -> list[str]:
@@ -59,11 +64,11 @@ def cmd_render(args) -> int:
     paths = out.render(graph, args.name, title=args.title or f"{args.name}: feedback loops")
     for loop in loops:
         print(f"loop closed by '{loop.delay}': {len(loop.nodes)} blocks")
-    out.write_results(f"render {args.name}", {
+    paths.append(out.write_json(f"{args.name}.loops.json", {
         "diagram": args.name,
         "blocks": len(graph.nodes),
         "loops": [{"delay": loop.delay, "blocks": sorted(loop.nodes)} for loop in loops],
-    })
+    }))
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -90,7 +95,14 @@ def main(argv=None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "scenario":
         args.lab_args = extra  # everything after "scenario" goes to the lab
-    return args.func(args)
+    try:
+        return args.func(args)
+    except USER_ERRORS as err:
+        if os.environ.get("LSTMDS_TRACEBACK"):
+            raise
+        print(f"lstmds: error: {err}", file=sys.stderr)
+        print("(set LSTMDS_TRACEBACK=1 for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

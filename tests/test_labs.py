@@ -1,11 +1,20 @@
 """The labs run headless, print their numbers, and write figures and results.json safely."""
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from lstmds_sim import cli
+
+
+def refused(capsys, argv, pattern):
+    """The command stops with exit status 2 and a one-line message matching ``pattern``."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lstmds: error: ") and "Traceback" not in err
+    assert re.search(pattern, err), err
 
 
 def test_lab_list_names_the_labs(capsys):
@@ -35,17 +44,38 @@ def test_lstm_layer_lab(tmp_path, capsys):
     assert json.loads((out / "results.json").read_text())["sizes"]["seed"] == 1
 
 
-def test_labs_do_not_overwrite_foreign_files(tmp_path):
+def test_labs_do_not_overwrite_foreign_files(tmp_path, capsys):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "lstm_layer_output.png").write_text("my own picture")
-    with pytest.raises(FileExistsError, match="not written by an earlier lstmds run"):
-        cli.main(["run", "lstm_layer", "--out", str(out)])
+    refused(capsys, ["run", "lstm_layer", "--out", str(out)], "not written by an earlier lstmds run")
     assert (out / "lstm_layer_output.png").read_text() == "my own picture"
     (out / "lstm_layer_output.png").unlink()
     (out / "results.json").write_text('{"mine": true}')
-    with pytest.raises(FileExistsError, match="was not written by lstmds"):
-        cli.main(["run", "lstm_layer", "--out", str(out)])
+    refused(capsys, ["run", "lstm_layer", "--out", str(out)], "was not written by lstmds")
+    assert (out / "results.json").read_text() == '{"mine": true}'
+
+
+def test_a_run_stopped_by_a_foreign_file_does_not_block_the_next_one(tmp_path, capsys):
+    """Files are entered in the manifest before they are written: what a stopped run wrote is lstmds's."""
+    out = tmp_path / "half"
+    out.mkdir()
+    (out / "lstm_layer_diagram.svg").write_text("mine")  # written late in the lab
+    refused(capsys, ["run", "lstm_layer", "--out", str(out)], "lstm_layer_diagram.svg")
+    assert (out / "lstm_layer_output.png").exists()  # written before the lab stopped
+    (out / "lstm_layer_diagram.svg").unlink()
+    cli.main(["run", "lstm_layer", "--out", str(out)])
+    assert json.loads((out / "results.json").read_text())["lab"] == "lstm_layer"
+
+
+def test_a_second_lab_does_not_replace_the_first_labs_results(tmp_path, capsys):
+    out = tmp_path / "shared"
+    cli.main(["run", "lstm_layer", "--out", str(out)])
+    refused(capsys, ["run", "lstm_stack", "--out", str(out)], "holds the results of lab 'lstm_layer'.*--out out/lstm_stack")
+    assert json.loads((out / "results.json").read_text())["lab"] == "lstm_layer"
+    (out / "results.json.tmp").write_text("a user's file")  # never touched by the atomic write
+    cli.main(["run", "lstm_layer", "--out", str(out)])
+    assert (out / "results.json.tmp").read_text() == "a user's file"
 
 
 def test_lstm_stack_lab(tmp_path, capsys):
@@ -65,13 +95,22 @@ def test_render_command_finds_the_two_lstm_loops(tmp_path, capsys):
     cli.main(["render", "lstm_layer", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     assert "loop closed by 'cell state'" in printed and "loop closed by 'hidden state'" in printed
-    results = json.loads((tmp_path / "results.json").read_text())
+    results = json.loads((tmp_path / "lstm_layer.loops.json").read_text())
     delays = [loop["delay"] for loop in results["loops"]]
     assert delays == ["cell state", "hidden state"]
     inner = set(results["loops"][0]["blocks"])
     assert inner == {"cell state", "f*c", "sum c"}
     svg = (tmp_path / "lstm_layer.svg").read_text()
     assert "cell state" in svg and "hidden state" in svg
+    # several diagrams share a render folder, and rendering again replaces only lstmds's own files
+    cli.main(["render", "lstm_stack", "--out", str(tmp_path)])
+    cli.main(["render", "lstm_layer", "--out", str(tmp_path)])
+    assert (tmp_path / "lstm_stack.loops.json").exists() and not (tmp_path / "results.json").exists()
+
+
+def test_out_must_be_a_folder(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    refused(capsys, ["run", "lstm_layer", "--out", str(tmp_path / "afile")], "is a file; give a folder")
 
 
 def test_unknown_lab_is_a_clear_error():
