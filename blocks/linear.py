@@ -63,14 +63,18 @@ class DSS(SampledBlock):
         :param blockargs: common block options
         :type blockargs: dict
         """
-        name = f"DSS block '{blockargs.get('name')}'"
+        name = f"DSS block '{blockargs['name']}'" if blockargs.get("name") else "DSS block"
         if clock is None:
             raise ValueError(f"{name}: give the clock (bd.clock(Ts)) that sets the sample time")
         A = np.atleast_2d(as_float_array(A, f"{name}: A"))
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ShapeError(f"{name}: A has shape {A.shape}, expected a square (n, n) matrix")
         n = A.shape[0]
         A = matrix(A, (n, n), f"{name}: A")
-        B = matrix(np.reshape(B, (n, -1)) if np.ndim(B) < 2 else B, (n, None), f"{name}: B (n = {n} states)")
-        C = matrix(np.reshape(C, (-1, n)) if np.ndim(C) < 2 else C, (None, n), f"{name}: C (n = {n} states)")
+        B = as_float_array(B, f"{name}: B")
+        C = as_float_array(C, f"{name}: C")
+        B = matrix(B[:, None] if B.ndim == 1 and B.size == n else B, (n, None), f"{name}: B (n = {n} states)")
+        C = matrix(C[None, :] if C.ndim == 1 and C.size == n else C, (None, n), f"{name}: C (n = {n} states)")
         m, p = B.shape[1], C.shape[0]
         D = np.zeros((p, m)) if D is None else as_float_array(D, f"{name}: D")
         if D.ndim < 2 and D.size == p * m:

@@ -35,8 +35,8 @@ def _initial(x0, n: int, what: str, batch: int | None = None) -> np.ndarray:
     """Initial state (n,) or (B, n); broadcast to (batch, n) when the input is batched."""
     x0 = np.zeros(n) if x0 is None else as_float_array(x0, what)
     if x0.shape[-1:] != (n,) or x0.ndim > 2 or (batch is not None and x0.ndim == 2 and x0.shape[0] != batch):
-        want = f"({n},)" + (f" or ({batch}, {n})" if batch is not None else " or (B, n)")
-        raise ShapeError(f"{what} has shape {x0.shape}, expected {want}")
+        want = f"({n},)" + (f" or ({batch}, {n})" if batch is not None else f" or (B, {n})")
+        raise ShapeError(f"{what} has shape {x0.shape}, expected {want} (the layer has {n} units)")
     return x0 if batch is None else np.broadcast_to(x0, (batch, n)).copy()
 
 
@@ -49,11 +49,16 @@ def add_lstm_layer(
     layers can share one diagram. ``batch``: the number of sequences the input
     carries (None: unbatched), to which ``h0`` and ``c0`` are broadcast.
     """
-    if form not in FORMS:
-        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     p = prefix
-    hidden = bd.UNITDELAY(clock, x0=_initial(h0, params.n_units, f"{p}h0", batch), name=f"{p}hidden state")
-    cell = bd.UNITDELAY(clock, x0=_initial(c0, params.n_units, f"{p}c0", batch), name=f"{p}cell state")
+    layer = f"LSTM layer '{p.rstrip('/') or bd.name}'"
+    if not isinstance(params, LSTMParams):
+        raise TypeError(
+            f"{layer}: params must be an LSTMParams (e.g. LSTMParams.load('net.npz')), got {type(params).__name__}"
+        )
+    if form not in FORMS:
+        raise ValueError(f"{layer}: form must be one of {FORMS}, got {form!r}")
+    hidden = bd.UNITDELAY(clock, x0=_initial(h0, params.n_units, f"{layer}: h0", batch), name=f"{p}hidden state")
+    cell = bd.UNITDELAY(clock, x0=_initial(c0, params.n_units, f"{layer}: c0", batch), name=f"{p}cell state")
 
     gate = {}
     for g in GATES:

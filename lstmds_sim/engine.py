@@ -87,15 +87,31 @@ def _naming_connect(connect, bd):
     return named_connect
 
 
+def _check_inputs_connected(bd) -> None:
+    """Every input port of every block (also inside subsystems) must have a wire."""
+    fed = {(id(w.end.block), w.end.port) for w in bd.wirelist}
+    missing = [
+        f"{b.type.upper()} block '{b.name}' input {port}"
+        for b in bd.blocklist for port in range(b.nin) if (id(b), port) not in fed
+    ]
+    if missing:
+        raise DiagramError(f"diagram '{bd.name}': unconnected input(s): {', '.join(missing)}; connect a wire to each")
+    for b in bd.blocklist:
+        inner = getattr(b, "subsystem", None)  # SUBSYSTEM and LSTM blocks
+        if hasattr(inner, "wirelist"):
+            _check_inputs_connected(inner)
+
+
 def compile_diagram(bd) -> None:
     """Compile ``bd`` once (quietly); subsystems are flattened into "name/block" blocks."""
     if getattr(bd, "compiled", False):
         return
+    _check_inputs_connected(bd)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
             bd.compile(evaluate=False)
-    except RuntimeError as err:
+    except (RuntimeError, AssertionError) as err:
         raise DiagramError(f"diagram '{bd.name}' does not compile: {err}\n{out.getvalue()}") from None
     unconnected = [line.strip() for line in out.getvalue().splitlines() if "ERROR" in line]
     if unconnected:

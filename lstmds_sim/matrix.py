@@ -24,7 +24,7 @@ import numpy as np
 
 from .activations import sigmoid
 from .params import LSTMParams, as_layers
-from .validation import ShapeError, as_float_array, check_finite
+from .validation import ShapeError, as_float_array, check_finite, signal
 
 FORMS = ("direct", "statespace")
 TRACE_KEYS = ("z", "i", "f", "g", "o", "c", "h")
@@ -54,9 +54,18 @@ class Response:
 def lstm_step(layer: LSTMParams, u: np.ndarray, h: np.ndarray, c: np.ndarray):
     """One step of one layer: returns ``(h_new, c_new, z, (i, f, g, o))``.
 
-    ``u`` is (Ni,) or (B, Ni); ``h`` and ``c`` are (Nn,) or (B, Nn) (batch first).
+    ``u`` is (Ni,) or (B, Ni); ``h`` and ``c`` are (Nn,) or (B, Nn) (batch first);
+    an unbatched argument is shared by every batch row.
     """
-    hT, cT, zT, gates = _step_columns(layer, np.asarray(u).T, np.asarray(h).T, np.asarray(c).T)
+    u = signal(u, layer.n_inputs, f"lstm_step: u (Ni = {layer.n_inputs})")
+    h = signal(h, layer.n_units, f"lstm_step: h (Nn = {layer.n_units})")
+    c = signal(c, layer.n_units, f"lstm_step: c (Nn = {layer.n_units})")
+    try:
+        batch = np.broadcast_shapes(u.shape[:-1], h.shape[:-1], c.shape[:-1])
+    except ValueError:
+        raise ShapeError(f"lstm_step: batch sizes differ: u {u.shape}, h {h.shape}, c {c.shape}") from None
+    u, h, c = (np.broadcast_to(x, batch + x.shape[-1:]) for x in (u, h, c))
+    hT, cT, zT, gates = _step_columns(layer, u.T, h.T, c.T)
     return hT.T, cT.T, zT.T, tuple(g.T for g in gates)
 
 

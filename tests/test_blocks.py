@@ -241,3 +241,23 @@ def test_errors_inside_a_run_say_the_step(rng):
     with pytest.raises(L.ShapeError, match="UNITDELAY block 'memory'") as info:
         L.run(bd)
     assert "at step 0" in str(info.value) + "".join(getattr(info.value, "__notes__", []))
+
+
+def test_an_unconnected_input_names_the_block_and_port():
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    product = bd.HADAMARD(name="prod")
+    bd.connect(bd.SEQUENCE(np.ones((3, 2)), clock, name="u"), product[0])
+    bd.connect(product, bd.RECORDER(name="y"))
+    with pytest.raises(L.DiagramError, match="unconnected input.*HADAMARD block 'prod' input 1"):
+        L.run(bd)
+
+
+def test_lstm_block_needs_lstm_params_and_right_sized_states(rng):
+    p = L.LSTMParams.random(2, 3, 1, rng=rng)
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    with pytest.raises(TypeError, match="LSTM layer 'net': params must be an LSTMParams"):
+        bd.LSTM("net.npz", clock, name="net")
+    with pytest.raises(L.ShapeError, match=r"LSTM layer 'net': c0 has shape \(2,\), expected \(3,\) or \(B, 3\)"):
+        bd.LSTM(p, clock, c0=np.zeros(2), name="net")

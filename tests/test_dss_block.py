@@ -75,3 +75,15 @@ def test_dss_shape_errors_name_the_matrix():
         bd.DSS(np.eye(2), np.ones((2, 1)), np.ones((1, 2)), np.ones((2, 2)), clock=clock, name="plant2")
     with pytest.raises(ValueError, match="give the clock"):
         bd.DSS(np.eye(2), np.ones((2, 1)), np.ones((1, 2)), name="plant3")
+    with pytest.raises(L.ShapeError, match=r"DSS block 'plant4': B \(n = 3 states\) has shape \(2,\)"):
+        bd.DSS(np.eye(3), [1.0, 2.0], np.ones(3), clock=clock, name="plant4")
+    with pytest.raises(L.ShapeError, match=r"DSS block 'plant5': A has shape \(2, 3\), expected a square"):
+        bd.DSS(np.ones((2, 3)), [1.0, 2.0], np.ones(2), clock=clock, name="plant5")
+
+
+def test_one_dimensional_b_and_c_are_a_column_and_a_row(rng):
+    A, B, C, _ = stable_system(rng, 3, 1, 1)
+    u = rng.standard_normal((20, 1))
+    y = L.run(dss_diagram(A, B.ravel(), C.ravel(), 0.0, u)).recorders["y"]
+    _, y_ref, _ = signal.dlsim((A, B, C, np.zeros((1, 1)), 0.01), u)
+    np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-12)

@@ -69,6 +69,22 @@ def test_lstm_step_matches_simulate(rng):
     np.testing.assert_allclose(z, p.W @ u[0] + p.R @ h0 + p.b, atol=1e-15)
 
 
+def test_lstm_step_shares_unbatched_states_and_checks_its_arguments(rng):
+    p = LSTMParams.random(2, 3, 1, rng=rng)
+    u = rng.standard_normal((4, 1, 2))
+    h0, c0 = rng.uniform(size=3), rng.uniform(size=3)
+    h, c, _, _ = L.lstm_step(p, u[:, 0], h0, c0)
+    ref = L.simulate(p, u, h0, c0)
+    np.testing.assert_allclose(h, ref.h[0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(c, ref.c[0], rtol=0, atol=1e-15)
+    with pytest.raises(L.ShapeError, match=r"lstm_step: h \(Nn = 3\) has shape \(4,\), expected \(3,\) or \(B, 3\)"):
+        L.lstm_step(p, u[0, 0], np.zeros(4), c0)
+    with pytest.raises(L.ShapeError, match="batch sizes differ"):
+        L.lstm_step(p, u[:, 0], np.zeros((3, 3)), c0)
+    with pytest.raises(L.NonFiniteError, match="lstm_step: u"):
+        L.lstm_step(p, [np.nan, 0.0], h0, c0)
+
+
 @pytest.mark.parametrize("u, message", [
     (np.ones((10, 3)), r"u \(input sequence\) has shape \(10, 3\), expected \(T, 2\) or \(B, T, 2\)"),
     (np.ones((2, 3, 4, 2)), r"expected \(T, 2\)"),
