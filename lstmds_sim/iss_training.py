@@ -30,6 +30,7 @@ from scipy.optimize import minimize
 
 from .iss import iss_check
 from .matrix import simulate
+from .npz import load_npz, save_npz
 from .params import LSTMParams
 from .training import lstm_forward  # also enables float64 in JAX
 
@@ -119,10 +120,21 @@ class ISSTrainResult:
     iss: dict
     repaired: bool = False
     options: dict = field(default_factory=dict)
+    #: The two Theorem 4 constraints (1 - margin - lhs) at the optimiser's last point,
+    #: before any repair: >= 0 when SLSQP itself ended feasible.
+    optimizer_constraints: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Training loss of the returned weights (after a repair it differs from loss_history[-1],
+    #: which is the optimiser's last iterate).
+    final_loss: float = float("nan")
 
 
-def _repair(params: LSTMParams, margin: float, max_rounds: int = 200) -> tuple[LSTMParams, bool]:
-    """Shrink the i, f, o gate rows and U_c until the independent check passes (rarely needed)."""
+def _repair(params: LSTMParams, max_rounds: int = 200) -> tuple[LSTMParams, bool]:
+    """Shrink the i, f, o gate rows and U_c by 1 % a round until the independent check passes.
+
+    SLSQP may stop (at max_iter) on a point that violates the constraints by a
+    little; this gives a certified network nearby. The result says whether it
+    was needed (``repaired``) and how far the optimiser was (``optimizer_constraints``).
+    """
     if iss_check(params).satisfied:
         return params, False
     n = params.n_units
@@ -137,7 +149,8 @@ def _repair(params: LSTMParams, margin: float, max_rounds: int = 200) -> tuple[L
         candidate = params.replace(W=W, R=R, b=b)
         if all(m > 0 for m in iss_check(candidate).margins):
             return candidate, True
-    raise RuntimeError("could not repair the weights to satisfy Theorem 4; increase margin or max_iter")
+    raise RuntimeError("could not repair the weights to satisfy Theorem 4 (the optimiser ended far from "
+                       "feasible); increase max_iter or the constraint margin")
 
 
 def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams | None = None,
@@ -190,13 +203,15 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
                    options={"maxiter": options.max_iter, "ftol": 1e-12}, callback=callback)
     elapsed = time.perf_counter() - t0
     params = LSTMParams(**{k: np.asarray(a) for k, a in _unflatten(res.x, shapes).items()})
+    optimizer_constraints = np.asarray(constraint(res.x), dtype=float)
     repaired = False
     if options.constrained:
-        params, repaired = _repair(params, options.margin)
+        params, repaired = _repair(params)
     return ISSTrainResult(
         params=params, loss_history=np.array(history), iterations=int(res.nit), elapsed_s=elapsed,
         message=str(res.message), constrained=options.constrained, iss=iss_check(params).as_dict(),
-        repaired=repaired, options=asdict(options),
+        repaired=repaired, options=asdict(options), optimizer_constraints=optimizer_constraints,
+        final_loss=float(loss(_flatten(params))),
     )
 
 
@@ -221,20 +236,16 @@ class IdentifiedModel:
         return yn * self.y_scale + self.y_mean
 
     def save(self, path, *, overwrite: bool = False) -> Path:
-        """``.npz`` with the keys W R b F bF (loadable by LSTMParams.load) and the normalisation."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it or choose another name")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **self.params.arrays(), u_mean=self.u_mean, u_scale=self.u_scale,
-                 y_mean=self.y_mean, y_scale=self.y_scale, Ts=self.Ts, form="statespace")
-        return path
+        """``.npz`` (suffix added) with the keys W R b F bF (loadable by LSTMParams.load) and the normalisation."""
+        return save_npz(path, {**self.params.arrays(), "u_mean": self.u_mean, "u_scale": self.u_scale,
+                               "y_mean": self.y_mean, "y_scale": self.y_scale, "Ts": self.Ts,
+                               "form": "statespace"}, overwrite=overwrite)
 
     @classmethod
     def load(cls, path) -> "IdentifiedModel":
-        with np.load(path) as data:
-            missing = [k for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts") if k not in data.files]
-            if missing:
-                raise KeyError(f"{path} has no normalisation ({', '.join(missing)}): not an identified model file")
-            norm = {k: float(data[k]) for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts")}
+        data = load_npz(path, "an identified model file")
+        missing = [k for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts") if k not in data]
+        if missing:
+            raise KeyError(f"{path} has no normalisation ({', '.join(missing)}): not an identified model file")
+        norm = {k: float(data[k]) for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts")}
         return cls(params=LSTMParams.load(path), **norm)

@@ -21,9 +21,18 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .npz import load_npz, save_npz
 from .validation import ShapeError, as_float_array, matrix
 
 GATES = ("i", "f", "g", "o")
+
+
+def _vector(value, n: int, what: str) -> np.ndarray:
+    """A bias vector of length n: (n,), or a MATLAB column (n, 1) or row (1, n)."""
+    arr = as_float_array(value, what)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.ravel()
+    return matrix(arr, (n,), what)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,21 +53,27 @@ class LSTMParams:
                 "the four gate blocks [i; f; g; o] of shape (Nn, Nn) stacked row-wise"
             )
         nn = R.shape[1]
+        if nn == 0:
+            raise ShapeError("R (recurrent weights) has shape (0, 0): a layer needs at least one unit")
         W = matrix(self.W, (4 * nn, None), f"W (input weights, Nn={nn})")
+        if W.shape[1] == 0:
+            raise ShapeError(f"W (input weights) has shape {W.shape}: a layer needs at least one input")
         object.__setattr__(self, "W", W)
         object.__setattr__(self, "R", matrix(R, (4 * nn, nn), "R (recurrent weights)"))
-        object.__setattr__(self, "b", matrix(np.ravel(self.b), (4 * nn,), f"b (bias, Nn={nn})"))
+        object.__setattr__(self, "b", _vector(self.b, 4 * nn, f"b (bias, 4*Nn = {4 * nn})"))
         if self.F is None:
             if self.bF is not None:
                 raise ValueError("bF (output bias) given without F (output weights): pass both")
         else:
-            F = np.asarray(self.F, dtype=float)
+            F = as_float_array(self.F, "F (output weights)")
             if F.ndim == 1:
                 F = F.reshape(1, -1)
             F = matrix(F, (None, nn), f"F (output weights, Nn={nn})")
-            bF = np.zeros(F.shape[0]) if self.bF is None else np.ravel(self.bF)
+            if F.shape[0] == 0:
+                raise ShapeError(f"F (output weights) has shape {F.shape}: give at least one output row, or F=None")
+            bF = np.zeros(F.shape[0]) if self.bF is None else self.bF
             object.__setattr__(self, "F", F)
-            object.__setattr__(self, "bF", matrix(bF, (F.shape[0],), f"bF (output bias, No={F.shape[0]})"))
+            object.__setattr__(self, "bF", _vector(bF, F.shape[0], f"bF (output bias, No={F.shape[0]})"))
         for name in ("W", "R", "b", "F", "bF"):
             arr = getattr(self, name)
             if arr is not None:  # own copy, read-only: the caller's arrays stay as they were
@@ -154,7 +169,9 @@ class LSTMParams:
             )
         F = data.get("FC_" + output_weights, data.get("F"))
         bF = data.get("FC_" + output_bias, data.get("bF"))
-        return cls(data["InputWeights"], data["RecurrentWeights"], data["Bias"], F, None if F is None else bF)
+        if F is None and bF is not None:
+            raise ValueError("MATLAB data has an output bias but no output weights: save FC_Weights with FC_Bias")
+        return cls(data["InputWeights"], data["RecurrentWeights"], data["Bias"], F, bF)
 
     @classmethod
     def from_torch(cls, state_dict: Mapping, *, layer: int = 0, output_prefix: str | None = None) -> "LSTMParams":
@@ -187,25 +204,17 @@ class LSTMParams:
 
     # ----------------------------------------------------------------- storage
     def save(self, path, *, overwrite: bool = False) -> Path:
-        """Save to ``.npz`` with keys ``W R b F bF``; refuses to replace a file unless ``overwrite``."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it or choose another name")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **self.arrays())
-        return path
+        """Save to ``.npz`` (suffix added) with keys ``W R b F bF``; refuses to replace a file unless ``overwrite``."""
+        return save_npz(path, self.arrays(), overwrite=overwrite)
 
     @classmethod
     def load(cls, path) -> "LSTMParams":
         """Load parameters saved by :meth:`save` (or any ``.npz`` with those keys)."""
-        with np.load(path) as data:
-            missing = [k for k in ("W", "R", "b") if k not in data.files]
-            if missing:
-                raise KeyError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
-            arrays = {k: data[k] for k in ("W", "R", "b", "F", "bF") if k in data.files}
-        return cls(**arrays)
+        data = load_npz(path, "an LSTM parameter file (.npz with keys W R b F bF)")
+        missing = [k for k in ("W", "R", "b") if k not in data]
+        if missing:
+            raise KeyError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
+        return cls(**{k: data[k] for k in ("W", "R", "b", "F", "bF") if k in data})
 
     def __repr__(self) -> str:
         return (

@@ -30,7 +30,9 @@ def add_note(err: BaseException, note: str) -> None:
 
 
 def as_float_array(value, what: str) -> np.ndarray:
-    """Return ``value`` as a float64 array, refusing non-numeric input."""
+    """Return ``value`` as a float64 array, refusing non-numeric and complex input."""
+    if np.iscomplexobj(value):
+        raise TypeError(f"{what} is complex; give real numbers (np.real(x) if the imaginary parts are round-off)")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:

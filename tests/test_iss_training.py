@@ -33,8 +33,23 @@ def test_short_constrained_run_is_certified_and_learns(short_data):
     result = train_iss(u, y, ISSTrainOptions(max_iter=40, washout=20))
     assert iss_check(result.params).satisfied  # independent numpy check, not the optimiser's word
     assert min(iss_check(result.params).margins) > 0
+    # the constraints did the work, not the repair step: SLSQP itself ended feasible
+    # (without the constraints the same run ends at margins of about -0.48 and -0.06)
+    assert not result.repaired and min(result.optimizer_constraints) >= -1e-8
+    assert result.final_loss == pytest.approx(result.loss_history[-1], rel=1e-12)
     assert result.loss_history[-1] < 0.2 * result.loss_history[0]
     assert result.iss["satisfied"] and result.constrained
+
+
+def test_repair_shrinks_an_infeasible_network_until_the_check_passes():
+    from lstmds_sim.iss_training import _repair
+
+    p = LSTMParams.random(1, 5, 1, rng=0, low=-0.3, high=0.3)
+    assert iss_check(p).lhs[0] > 1.4
+    repaired, changed = _repair(p)
+    assert changed and iss_check(repaired).satisfied
+    np.testing.assert_array_equal(repaired.F, p.F)  # only the gate rows and U_c shrink
+    np.testing.assert_array_equal(repaired.W[10:15], p.W[10:15])  # W_c untouched
 
 
 def test_unconstrained_run_is_reported_as_such(short_data):
@@ -64,4 +79,7 @@ def test_identified_model_round_trip_and_physical_units(tmp_path, short_data):
     np.testing.assert_allclose(back.predict(data.u_train), expected, rtol=0, atol=1e-12)
     with pytest.raises(FileExistsError):
         model.save(path)
+    with pytest.raises(FileExistsError):
+        model.save(tmp_path / "model")  # the .npz suffix is added before the existence check
+    assert IdentifiedModel.load(model.save(tmp_path / "second")).Ts == 10.0
     np.testing.assert_array_equal(LSTMParams.load(path).W, p.W)  # plain parameter loader reads it too

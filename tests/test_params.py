@@ -33,7 +33,9 @@ def test_gate_blocks_follow_ifgo_order(rng):
     [
         ({"W": np.ones((11, 2))}, r"W \(input weights, Nn=3\) has shape \(11, 2\), expected \(12, any\)"),
         ({"R": np.ones((12, 4))}, r"R \(recurrent weights\) has shape \(12, 4\), expected \(4\*Nn, Nn\)"),
-        ({"b": np.ones(10)}, r"b \(bias, Nn=3\) has shape \(10,\), expected \(12,\)"),
+        ({"b": np.ones(10)}, r"b \(bias, 4\*Nn = 12\) has shape \(10,\), expected \(12,\)"),
+        ({"b": np.ones((3, 4))}, r"b \(bias, 4\*Nn = 12\) has shape \(3, 4\), expected \(12,\)"),
+        ({"bF": np.ones((2, 2))}, r"bF \(output bias, No=2\) has shape \(2, 2\)"),
         ({"F": np.ones((2, 4))}, r"F \(output weights, Nn=3\) has shape \(2, 4\), expected \(any, 3\)"),
         ({"bF": np.ones(3)}, r"bF \(output bias, No=2\) has shape \(3,\), expected \(2,\)"),
     ],
@@ -42,6 +44,23 @@ def test_bad_shapes_name_the_matrix_and_expected_shape(rng, change, message):
     p = LSTMParams.random(2, 3, 2, rng=rng)
     with pytest.raises(L.ShapeError, match=message):
         p.replace(**change)
+
+
+def test_empty_layers_and_complex_weights_are_refused(rng):
+    with pytest.raises(L.ShapeError, match="at least one unit"):
+        LSTMParams(np.ones((0, 2)), np.ones((0, 0)), np.ones(0))
+    with pytest.raises(L.ShapeError, match="at least one input"):
+        LSTMParams(np.ones((12, 0)), np.ones((12, 3)), np.ones(12))
+    p = LSTMParams.random(2, 3, 2, rng=rng)
+    with pytest.raises(TypeError, match="W.* is complex"):
+        p.replace(W=p.W + 1e-3j)
+
+
+def test_matlab_column_biases_are_accepted(rng):
+    p = LSTMParams.random(2, 3, 2, rng=rng, output_bias=True)
+    q = p.replace(b=p.b[:, None], bF=p.bF[None, :])
+    np.testing.assert_array_equal(q.b, p.b)
+    np.testing.assert_array_equal(q.bF, p.bF)
 
 
 def test_non_finite_weights_are_refused(rng):
@@ -71,6 +90,18 @@ def test_save_and_load_round_trip_and_no_silent_overwrite(tmp_path, rng):
         p.save(path)
     p.replace(b=np.zeros(12)).save(path, overwrite=True)
     np.testing.assert_array_equal(LSTMParams.load(path).b, 0.0)
+    assert p.save(tmp_path / "upper.NPZ").name == "upper.NPZ"  # the suffix is recognised in any case
+
+
+def test_loading_something_else_is_a_clear_error(tmp_path, rng):
+    np.save(tmp_path / "w.npy", np.ones(3))
+    with pytest.raises(ValueError, match=r"w.npy is a single .npy array, not an LSTM parameter file"):
+        LSTMParams.load(tmp_path / "w.npy")
+    (tmp_path / "notes.npz").write_text("not an archive")
+    with pytest.raises(ValueError, match="notes.npz is not an LSTM parameter file"):
+        LSTMParams.load(tmp_path / "notes.npz")
+    with pytest.raises(FileNotFoundError):
+        LSTMParams.load(tmp_path / "missing.npz")
 
 
 def test_layer_without_output_layer_round_trips(tmp_path, rng):
@@ -88,6 +119,8 @@ def test_import_from_matlab_mat_file(tmp_path, rng):
     np.testing.assert_array_equal(q.F, p.F)
     with pytest.raises(KeyError, match="RecurrentWeights"):
         LSTMParams.from_matlab({"InputWeights": p.W, "Bias": p.b})
+    with pytest.raises(ValueError, match="output bias but no output weights"):
+        LSTMParams.from_matlab({"InputWeights": p.W, "RecurrentWeights": p.R, "Bias": p.b, "FC_Bias": np.zeros(2)})
 
 
 def test_import_from_pytorch_state_dict_sums_the_two_biases(rng):
