@@ -11,6 +11,23 @@ from lstmds_sim.blocks._ports import check_finite, check_width
 from lstmds_sim.validation import ShapeError, as_float_array, matrix
 
 
+def _as_matrix(value, n: int, which: str, what: str) -> np.ndarray:
+    """B or C given as a scalar or a 1-D array, made 2-D as in MATLAB's ss():
+
+    a scalar is 1 x 1; with one state a vector is B's row (1, m) or C's column (p, 1);
+    otherwise a vector of n entries is B's column (n, 1) or C's row (1, n).
+    """
+    arr = as_float_array(value, what)
+    if arr.ndim == 0:
+        return arr.reshape(1, 1)
+    if arr.ndim == 1 and (n == 1 or arr.size == n):
+        one_input_or_output = arr.size == n and n != 1
+        if which == "B":
+            return arr[:, None] if one_input_or_output else arr[None, :]
+        return arr[None, :] if one_input_or_output else arr[:, None]
+    return arr
+
+
 class DSS(SampledBlock):
     r"""
     :blockname:`DSS`
@@ -71,14 +88,14 @@ class DSS(SampledBlock):
             raise ShapeError(f"{name}: A has shape {A.shape}, expected a square (n, n) matrix")
         n = A.shape[0]
         A = matrix(A, (n, n), f"{name}: A")
-        B = as_float_array(B, f"{name}: B")
-        C = as_float_array(C, f"{name}: C")
-        B = matrix(B[:, None] if B.ndim == 1 and B.size == n else B, (n, None), f"{name}: B (n = {n} states)")
-        C = matrix(C[None, :] if C.ndim == 1 and C.size == n else C, (None, n), f"{name}: C (n = {n} states)")
+        B = matrix(_as_matrix(B, n, "B", f"{name}: B"), (n, None), f"{name}: B (n = {n} states)")
+        C = matrix(_as_matrix(C, n, "C", f"{name}: C"), (None, n), f"{name}: C (n = {n} states)")
         m, p = B.shape[1], C.shape[0]
         D = np.zeros((p, m)) if D is None else as_float_array(D, f"{name}: D")
         if D.ndim < 2 and D.size == p * m:
             D = D.reshape(p, m)
+        elif D.ndim == 0 and D == 0:
+            D = np.zeros((p, m))  # D = 0 means no feedthrough, whatever the size (as in MATLAB's ss)
         D = matrix(D, (p, m), f"{name}: D (p = {p} outputs, m = {m} inputs)")
         x0 = np.zeros(n) if x0 is None else as_float_array(x0, f"{name}: x0")
         if x0.shape[-1:] != (n,) or x0.ndim > 2:

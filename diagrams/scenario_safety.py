@@ -39,7 +39,7 @@ from lstmds_sim.scenario import (
 
 RHO_U = tuple(np.round(np.arange(1, 11) / 10, 1))
 TRANSIENT = 50  # steps after which the random initial state no longer shows (reported separately)
-STATE_BOX = (0.1, 0.1)  # |x0|, |xi0| of the scenario class: the analytic bounds hold from k = 0
+STATE_BOX = (ScenarioClass.state_half_width,) * 2  # |x0|, |xi0| of the scenarios: the analytic bounds hold from k = 0
 AGREEMENT = 1e-9  # the batched diagram and the matrices must agree to this (issue requirement)
 
 

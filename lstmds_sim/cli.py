@@ -58,7 +58,7 @@ def cmd_render(args) -> int:
     if not hasattr(module, "build_diagram"):
         raise SystemExit(f"lstmds: lab {args.name!r} has no diagram to render")
     bd = module.build_diagram()
-    out = OutputDir(args.out)
+    out = OutputDir(args.out, owner=f"render {args.name}")
     graph = graph_from_blockdiagram(bd)
     loops = find_feedback_loops(graph)
     paths = out.render(graph, args.name, title=args.title or f"{args.name}: feedback loops")
@@ -100,7 +100,8 @@ def main(argv=None) -> int:
     except USER_ERRORS as err:
         if os.environ.get("LSTMDS_TRACEBACK"):
             raise
-        print(f"lstmds: error: {err}", file=sys.stderr)
+        notes = " ".join(getattr(err, "__notes__", []))  # e.g. the step at which a diagram failed
+        print(f"lstmds: error: {err}{' ' + notes if notes else ''}", file=sys.stderr)
         print("(set LSTMDS_TRACEBACK=1 for the traceback)", file=sys.stderr)
         return 2
 

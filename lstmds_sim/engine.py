@@ -181,7 +181,10 @@ def stack_steps(values: list[np.ndarray]) -> np.ndarray:
     """
     if not values:
         return np.empty((0,))
-    shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    shape = max((np.shape(v) for v in values), key=len)
+    odd = [np.shape(v) for v in values if np.shape(v) not in (shape, shape[1:])]
+    if odd:
+        raise ShapeError(f"a recorded signal changes shape between steps: {odd[0]} and {shape}")
     out = np.stack([np.broadcast_to(v, shape) for v in values], axis=0)
     return np.moveaxis(out, 0, 1) if out.ndim == 3 else out
 

@@ -246,6 +246,9 @@ class IdentifiedModel:
         data = load_npz(path, "an identified model file")
         missing = [k for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts") if k not in data]
         if missing:
-            raise KeyError(f"{path} has no normalisation ({', '.join(missing)}): not an identified model file")
+            raise ValueError(
+                f"{path} has no normalisation ({', '.join(missing)}): not an identified model file; "
+                "give the model saved by the ph_identification lab (lstm_iss_model.npz)"
+            )
         norm = {k: float(data[k]) for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts")}
         return cls(params=LSTMParams.load(path), **norm)

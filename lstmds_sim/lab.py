@@ -1,16 +1,18 @@
 """What every diagram script (lab) shares: arguments, a safe output folder, figures and results.json.
 
-A lab writes into ``--out DIR``. Files are overwritten only when lstmds wrote
-them there itself: every file is entered in the folder's manifest
-(``DIR/.lstmds-files.json``) *before* it is written, so even a run that
-stopped half-way leaves nothing that blocks the next one. Anything else in the
-way is left alone and the run stops with an error saying so. ``results.json``
-belongs to one lab: another lab refuses to replace it.
+A lab writes into ``--out DIR``. lstmds replaces a file only when it wrote it
+there itself, for the same lab (or the same ``lstmds render NAME``): each file
+is entered in the folder's manifest ``DIR/.lstmds-files.json``, with its owner,
+*before* it is written, so even a run that stopped half-way blocks nothing.
+Anything else in the way is left alone and the run stops with an error saying
+so. ``results.json`` belongs to one lab. Runs sharing a folder at the same time
+update the manifest under a file lock.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -21,27 +23,50 @@ from typing import Any, Sequence
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent runs into one folder are not guarded
+    fcntl = None
+
 RESULTS = "results.json"
 MANIFEST = ".lstmds-files.json"
+LOCK = ".lstmds-files.lock"
 
 
 class OutputDir:
     """An output folder that never overwrites a file lstmds did not write itself.
 
-    ``lab`` names the lab whose ``results.json`` this folder holds (None for a
-    folder that only collects pictures, like ``lstmds render``'s).
+    ``lab`` names the lab whose ``results.json`` this folder holds; ``owner``
+    (default: ``lab``) is who the files written through this object belong to,
+    e.g. ``"render lstm_layer"`` for a folder that only collects pictures.
     """
 
-    def __init__(self, path, lab: str | None = None) -> None:
+    def __init__(self, path, lab: str | None = None, *, owner: str | None = None) -> None:
         self.root = Path(path)
         self.lab = lab
+        self.owner = owner or lab or "lstmds"
         if self.root.exists() and not self.root.is_dir():
             raise NotADirectoryError(f"--out {self.root} is a file; give a folder")
         self.root.mkdir(parents=True, exist_ok=True)
-        self.owned = self._owned_files()
         self.written: list[str] = []
-        if lab is not None:
-            self._check_results_owner(lab)
+        with self._locked():
+            owners = self._owners()
+        if lab is not None and RESULTS in owners and owners[RESULTS] not in (None, lab):
+            raise FileExistsError(self._foreign_results(owners[RESULTS]))
+
+    # ------------------------------------------------------------ manifest
+    @contextlib.contextmanager
+    def _locked(self):
+        """Hold the folder's lock while the manifest is read and updated."""
+        if fcntl is None:
+            yield
+            return
+        with open(self.root / LOCK, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _read_json(self, name: str):
         try:
@@ -49,63 +74,75 @@ class OutputDir:
         except (OSError, json.JSONDecodeError):
             return None
 
-    def _owned_files(self) -> set[str]:
-        owned: set[str] = set()
-        if (self.root / MANIFEST).exists():
-            data = self._read_json(MANIFEST)
-            if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-                raise FileExistsError(
-                    f"{self.root / MANIFEST} exists and was not written by lstmds; choose another --out folder"
-                )
-            owned.update(data["files"])
+    def _owners(self) -> dict[str, str | None]:
+        """Every file lstmds wrote here and who wrote it (None: unknown, from an older manifest)."""
+        owners: dict[str, str | None] = {}
         if (self.root / RESULTS).exists():
             data = self._read_json(RESULTS)
             if not isinstance(data, dict) or "lstmds_sim_version" not in data:
                 raise FileExistsError(
                     f"{self.root / RESULTS} exists and was not written by lstmds; choose another --out folder"
                 )
-            owned.update(data.get("files", []))
-            owned.add(RESULTS)
-        return owned
+            owners.update(dict.fromkeys(data.get("files", []), data.get("lab")))
+            owners[RESULTS] = data.get("lab")
+        if (self.root / MANIFEST).exists():
+            data = self._read_json(MANIFEST)
+            files = data.get("files") if isinstance(data, dict) else None
+            if isinstance(files, list):
+                files = dict.fromkeys(files)
+            if not isinstance(files, dict):
+                raise FileExistsError(
+                    f"{self.root / MANIFEST} exists and was not written by lstmds; choose another --out folder"
+                )
+            owners.update(files)
+        return owners
 
-    def _check_results_owner(self, lab: str) -> None:
-        data = self._read_json(RESULTS) if (self.root / RESULTS).exists() else None
-        if data is not None and data.get("lab") != lab:
-            raise FileExistsError(
-                f"{self.root / RESULTS} holds the results of lab '{data.get('lab')}'; run '{lab}' into its "
-                f"own folder (e.g. --out out/{lab}) so that both records are kept"
-            )
+    def _foreign_results(self, other: str) -> str:
+        advice = "move it away"
+        suggestion = Path("out") / str(self.lab)
+        if self.root.resolve() != suggestion.resolve():
+            advice += f" or run '{self.lab}' into its own folder (e.g. --out {suggestion})"
+        return f"{self.root / RESULTS} holds the results of '{other}'; {advice}, so that no record is lost"
 
-    def _own(self, name: str) -> None:
-        """Enter ``name`` in the manifest before it is written."""
-        self.owned.add(name)
-        self._atomic_write(MANIFEST, json.dumps({"files": sorted(self.owned)}, indent=1) + "\n")
+    def path(self, name: str) -> Path:
+        """The path for output ``name``; refuses to replace a file lstmds did not write here for this owner."""
+        target = self.root / name
+        with self._locked():
+            owners = self._owners()
+            if target.exists() and name not in self.written:
+                if name not in owners:
+                    raise FileExistsError(
+                        f"{target} exists and was not written by an earlier lstmds run; "
+                        "move it away or choose another --out folder"
+                    )
+                if owners[name] not in (None, self.owner):
+                    if name == RESULTS:
+                        raise FileExistsError(self._foreign_results(owners[name]))
+                    raise FileExistsError(
+                        f"{target} was written by '{owners[name]}', not '{self.owner}'; "
+                        "move it away or choose another --out folder"
+                    )
+            if owners.get(name) != self.owner:
+                owners[name] = self.owner
+                self._atomic_write(MANIFEST, json.dumps({"files": dict(sorted(owners.items()))}, indent=1) + "\n")
+        if name not in self.written:
+            self.written.append(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
 
     def _atomic_write(self, name: str, text: str) -> Path:
+        """Write through a temporary file beside the target, then rename (the mode a plain write would give)."""
         target = self.root / name
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{name}.", suffix=".tmp")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
+            os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "w") as handle:
                 handle.write(text)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return target
-
-    def path(self, name: str) -> Path:
-        """The path for output ``name``; refuses to replace a file lstmds did not write."""
-        target = self.root / name
-        if target.exists() and name not in self.owned:
-            raise FileExistsError(
-                f"{target} exists and was not written by an earlier lstmds run; "
-                "move it away or choose another --out folder"
-            )
-        if name not in self.owned:
-            self._own(name)
-        if name not in self.written:
-            self.written.append(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
     def savefig(self, fig, stem: str, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
@@ -145,6 +182,12 @@ class OutputDir:
             "files": sorted(set(self.written) - {RESULTS}),
         }
         return self.write_json(RESULTS, record)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _metadata(fmt: str) -> dict:

@@ -28,11 +28,14 @@ def save_npz(path, arrays: Mapping[str, object], *, overwrite: bool = False) -> 
 
 def load_npz(path, what: str = "an .npz archive") -> dict[str, np.ndarray]:
     """Read every array of an ``.npz`` archive; a clear error for anything else (an ``.npy``, a text file)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise ValueError(f"{path} is not {what} ({err})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
+    with open(path, "rb") as handle:  # FileNotFoundError names the path
+        magic = handle.read(6)
+    if magic == b"\x93NUMPY":
         raise ValueError(f"{path} is a single .npy array, not {what}: save with LSTMParams.save or np.savez")
-    with data:
-        return {k: data[k] for k in data.files}
+    if not magic.startswith(b"PK"):
+        raise ValueError(f"{path} is not {what}: it is not an .npz (zip) archive")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"{path} is not {what}: the archive cannot be read ({type(err).__name__})") from None

@@ -30,7 +30,7 @@ GATES = ("i", "f", "g", "o")
 def _vector(value, n: int, what: str) -> np.ndarray:
     """A bias vector of length n: (n,), or a MATLAB column (n, 1) or row (1, n)."""
     arr = as_float_array(value, what)
-    if arr.ndim == 2 and 1 in arr.shape:
+    if (arr.ndim == 2 and 1 in arr.shape) or (arr.ndim == 0 and n == 1):
         arr = arr.ravel()
     return matrix(arr, (n,), what)
 
@@ -163,7 +163,7 @@ class LSTMParams:
         data = {k: v for k, v in source.items() if not k.startswith("__")}
         missing = [k for k in ("InputWeights", "RecurrentWeights", "Bias") if k not in data]
         if missing:
-            raise KeyError(
+            raise ValueError(
                 f"MATLAB data lacks {', '.join(missing)}; save the lstmLayer's "
                 "InputWeights, RecurrentWeights and Bias under those names"
             )
@@ -213,7 +213,7 @@ class LSTMParams:
         data = load_npz(path, "an LSTM parameter file (.npz with keys W R b F bF)")
         missing = [k for k in ("W", "R", "b") if k not in data]
         if missing:
-            raise KeyError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
+            raise ValueError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
         return cls(**{k: data[k] for k in ("W", "R", "b", "F", "bF") if k in data})
 
     def __repr__(self) -> str:

@@ -261,3 +261,11 @@ def test_lstm_block_needs_lstm_params_and_right_sized_states(rng):
         bd.LSTM("net.npz", clock, name="net")
     with pytest.raises(L.ShapeError, match=r"LSTM layer 'net': c0 has shape \(2,\), expected \(3,\) or \(B, 3\)"):
         bd.LSTM(p, clock, c0=np.zeros(2), name="net")
+
+
+def test_recording_a_signal_that_really_changes_shape_is_an_error():
+    from lstmds_sim.engine import stack_steps
+
+    np.testing.assert_array_equal(stack_steps([np.zeros(2), np.ones((3, 2))])[:, 0], np.zeros((3, 2)))
+    with pytest.raises(L.ShapeError, match="changes shape between steps"):
+        stack_steps([np.zeros(1), np.ones(3)])

@@ -87,3 +87,14 @@ def test_one_dimensional_b_and_c_are_a_column_and_a_row(rng):
     y = L.run(dss_diagram(A, B.ravel(), C.ravel(), 0.0, u)).recorders["y"]
     _, y_ref, _ = signal.dlsim((A, B, C, np.zeros((1, 1)), 0.01), u)
     np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-12)
+
+
+def test_scalar_and_one_state_systems_like_matlab_ss(rng):
+    """A scalar B or C is 1 x 1; with one state, vectors are B's row and C's column."""
+    u = rng.standard_normal((15, 2))
+    y = L.run(dss_diagram(0.9, [1.0, -2.0], [1.0, 3.0], 0.0, u)).recorders["y"]
+    _, y_ref, _ = signal.dlsim(([[0.9]], [[1.0, -2.0]], [[1.0], [3.0]], np.zeros((2, 2)), 0.01), u)
+    np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-12)
+    y = L.run(dss_diagram(0.5, 1, 2, 0, u[:, :1])).recorders["y"]
+    _, y_ref, _ = signal.dlsim(([[0.5]], [[1.0]], [[2.0]], [[0.0]], 0.01), u[:, :1])
+    np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-12)

@@ -61,6 +61,8 @@ def test_matlab_column_biases_are_accepted(rng):
     q = p.replace(b=p.b[:, None], bF=p.bF[None, :])
     np.testing.assert_array_equal(q.b, p.b)
     np.testing.assert_array_equal(q.bF, p.bF)
+    one = LSTMParams(p.W, p.R, p.b, F=np.ones(3), bF=0.5)  # one output: a row F and a scalar bias
+    assert one.F.shape == (1, 3) and one.bF.tolist() == [0.5]
 
 
 def test_non_finite_weights_are_refused(rng):
@@ -98,8 +100,15 @@ def test_loading_something_else_is_a_clear_error(tmp_path, rng):
     with pytest.raises(ValueError, match=r"w.npy is a single .npy array, not an LSTM parameter file"):
         LSTMParams.load(tmp_path / "w.npy")
     (tmp_path / "notes.npz").write_text("not an archive")
-    with pytest.raises(ValueError, match="notes.npz is not an LSTM parameter file"):
+    with pytest.raises(ValueError, match="notes.npz is not an LSTM parameter file.*not an .npz .zip. archive") as info:
         LSTMParams.load(tmp_path / "notes.npz")
+    assert "pickle" not in str(info.value)
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.npz is not an LSTM parameter file"):
+        LSTMParams.load(tmp_path / "empty.npz")
+    np.savez(tmp_path / "other.npz", x=np.ones(2))
+    with pytest.raises(ValueError, match="lacks W, R, b"):
+        LSTMParams.load(tmp_path / "other.npz")
     with pytest.raises(FileNotFoundError):
         LSTMParams.load(tmp_path / "missing.npz")
 
@@ -117,7 +126,7 @@ def test_import_from_matlab_mat_file(tmp_path, rng):
     np.testing.assert_array_equal(q.W, p.W)
     np.testing.assert_array_equal(q.b, p.b)
     np.testing.assert_array_equal(q.F, p.F)
-    with pytest.raises(KeyError, match="RecurrentWeights"):
+    with pytest.raises(ValueError, match="RecurrentWeights"):
         LSTMParams.from_matlab({"InputWeights": p.W, "Bias": p.b})
     with pytest.raises(ValueError, match="output bias but no output weights"):
         LSTMParams.from_matlab({"InputWeights": p.W, "RecurrentWeights": p.R, "Bias": p.b, "FC_Bias": np.zeros(2)})
