@@ -47,7 +47,6 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-
     out = OutputDir(args.out, lab="lstm_layer")
     params, h0, c0, u = example(args.seed)
     t = np.arange(N_SAMPLES) * TS

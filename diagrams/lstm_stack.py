@@ -51,7 +51,6 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-
     out = OutputDir(args.out, lab="lstm_stack")
     layers, u = example(args.seed)
     bd = build_diagram(args.seed)
