@@ -53,7 +53,7 @@ def test_scenario_sized_batch(subsystems):
     assert check.passed(TOL), check.table()
 
 
-def test_a_diagram_that_drops_its_initial_states_fails_the_crosscheck(rng, monkeypatch):
+def test_a_diagram_that_swaps_its_initial_states_fails_the_crosscheck(rng, monkeypatch):
     """The check is not vacuous: a diagram that swaps h0 and c0 is caught on the states and the output."""
     import lstmds_sim.crosscheck as cc
 

@@ -335,6 +335,32 @@ def test_reachable_bound_shapes_order_and_monotonicity(rng):
     assert trivial_output_bound(p) == pytest.approx(np.abs(p.F).sum() + abs(p.bF[0]))
 
 
+def test_interval_bound_is_exact_for_a_unit_without_recurrence():
+    """One unit, R = 0, only the candidate gate sees u: every bound follows by hand, and is attained.
+
+    i, f, o are the constants sigmoid(b); c+ = f c + i tanh(u + b_g) with |u| <= rho settles in
+    [i tanh(b_g - rho), i tanh(b_g + rho)] / (1 - f); y = F o tanh(c) + bF. Holding u = +-rho reaches
+    the ends, so the interval bound is exact; the componentwise one (absolute values) is looser.
+    """
+    bi, bf, bg, bo, rho, F, bF = 0.5, 1.0, -0.2, 0.3, 0.8, 2.0, 0.5
+    p = LSTMParams(np.array([[0.0], [0.0], [1.0], [0.0]]), np.zeros((4, 1)), np.array([bi, bf, bg, bo]),
+                   F=[[F]], bF=[bF])
+    i, f, o = sig(bi), sig(bf), sig(bo)
+    x_lo, x_hi = i * math.tanh(bg - rho) / (1 - f), i * math.tanh(bg + rho) / (1 - f)
+    sb = state_bound(p, rho)
+    assert sb.x_lo[0] == pytest.approx(x_lo, rel=1e-9) and sb.x_hi[0] == pytest.approx(x_hi, rel=1e-9)
+    ends = [F * o * math.tanh(x) + bF for x in (x_lo, x_hi)]
+    interval = reachable_set_bound(p, rho)
+    assert interval == pytest.approx(max(abs(e) for e in ends), rel=1e-9)
+    for sign, end in zip((-1, 1), ends):  # attained: the bound cannot be lowered
+        y = simulate(p, np.full((3000, 1), sign * rho), form="statespace").y[-1, 0]
+        assert y == pytest.approx(end, rel=1e-9)
+    componentwise = reachable_set_bound(p, rho, method="componentwise")
+    assert componentwise == pytest.approx(F * o * math.tanh(max(-x_lo, x_hi)) + bF, rel=1e-9)
+    assert interval < componentwise - 0.1 and interval < 0.6 * trivial_output_bound(p)
+    assert reachable_set_bound(p, rho, method="lyapunov") >= componentwise
+
+
 def test_lyapunov_bound_of_a_tiny_net_is_finite_and_holds(rng):
     p = LSTMParams.random(1, 2, 1, rng=rng, low=-0.05, high=0.05, output_bias=True)
     F = np.array([[2.0, -3.0]])

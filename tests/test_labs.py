@@ -33,8 +33,18 @@ def test_lstm_layer_lab(tmp_path, capsys):
     assert results["n_params"] == 4 * 3 * 4 + 4 * 9 + 4 * 3 + 2 * 3 + 2
     assert results["norm_difference"] <= 1e-12
     assert max(results["crosscheck_max_abs_error"].values()) <= 1e-12
+    # the example's set-up (Campa section 1): weights and initial states uniform in (0, 1), no output bias
+    from lstmds_sim.diagrams.lstm_layer import example
+    from test_matrix import scalar_reference  # textbook LSTM with math.exp, independent of lstmds_sim
+
+    params, h0, c0, u = example(0)
+    for name in ("W", "R", "b", "F"):
+        weights = getattr(params, name)
+        assert weights.min() > 0 and weights.max() < 1 and weights.std() > 0.2, name
+    assert not np.any(params.bF) and np.all((h0 > 0) & (h0 < 1)) and np.all((c0 > 0) & (c0 < 1))
+    assert u.shape == (51, 4) and abs(u.std() - 1) < 0.15
     first = np.array(results["first_five_outputs"]["diagram"])
-    assert first.shape == (5, 2) and np.all(np.isfinite(first))
+    np.testing.assert_allclose(first, scalar_reference(params, u[:5], h0, c0), rtol=0, atol=1e-12)
     for name in ("lstm_layer_output.png", "lstm_layer_output.svg", "lstm_layer_diagram.png", "lstm_layer_diagram.svg"):
         assert (out / name).stat().st_size > 1000
         assert name in results["files"]
@@ -167,6 +177,7 @@ def test_lstm_vs_linear_lab(tmp_path, capsys):
     # the LSTM with computed weights reproduces the system: ~1e-6 against an output norm of ~50
     assert results["norm_difference"] < 1e-5 * results["norm_y_true"]
     # error shrinks like scale^2 from 1e-2 to 1e-5, for both constructions
+    assert [row["scale"] for row in results["accuracy_table"]] == [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7]
     for row in results["accuracy_table"][1:5]:
         assert 80 < row["ratio_n+m"] < 120 and 80 < row["ratio_n"] < 120
     # cubic error term: tripling the input multiplies the error by about 27
@@ -254,13 +265,17 @@ def test_scenario_command_small_sweep(tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())
     from lstmds_sim.scenario import sample_size
 
-    assert results["N"] == sample_size(0.2, 0.1) and results["N_exact"] == sample_size(0.2, 0.1, method="exact")
+    # by hand: (11) gives ceil(2/eps (ln 1/beta + d)) = ceil(10 (ln 10 + 1)) = 34; the exact bound with
+    # d = 1 is the smallest N with (1 - eps)^N <= beta: ceil(ln 0.1 / ln 0.8) = 11
+    assert results["N"] == 34 and results["N_exact"] == 11
+    assert [row["rho_u"] for row in results["sweep"]] == [0.5, 1.0]
     for row in results["sweep"]:
         assert row["diagram_vs_matrix_max_abs"] <= 1e-9  # the two LSTM paths agree
         assert abs(row["rho_y_lstm"] - row["rho_y_lstm_matrix"]) <= 1e-9
         assert row["rho_y_lstm_after_transient"] <= row["rho_y_lstm"]
         # valid bounds from the scenario class's state box hold from k = 0: never beaten
         assert row["lyapunov_bound"] >= row["analytic_iss_bound"] >= row["rho_y_lstm"]
+        assert row["analytic_iss_bound"] < results["trivial_output_bound"]  # and informative
         post = row["posterior"]
         assert post["fresh_scenarios"] == results["N"] and 0 <= post["ci99"][0] <= post["p_hat"] <= post["ci99"][1]
     assert results["timing"]["total_s"] > 0

@@ -67,6 +67,11 @@ def test_lstm_step_matches_simulate(rng):
     np.testing.assert_array_equal(h, ref.h[0])
     np.testing.assert_array_equal(c, ref.c[0])
     np.testing.assert_allclose(z, p.W @ u[0] + p.R @ h0 + p.b, atol=1e-15)
+    expit = lambda x: 1 / (1 + np.exp(-x))  # the textbook step from z, by hand
+    c_hand = expit(z[3:6]) * c0 + expit(z[0:3]) * np.tanh(z[6:9])
+    np.testing.assert_allclose(c, c_hand, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(h, expit(z[9:12]) * np.tanh(c_hand), rtol=0, atol=1e-15)
+    np.testing.assert_allclose((i, f, g, o), (expit(z[0:3]), expit(z[3:6]), np.tanh(z[6:9]), expit(z[9:12])), atol=1e-15)
 
 
 def test_lstm_step_shares_unbatched_states_and_checks_its_arguments(rng):

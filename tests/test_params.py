@@ -121,11 +121,12 @@ def test_layer_without_output_layer_round_trips(tmp_path, rng):
 
 def test_import_from_matlab_mat_file(tmp_path, rng):
     p = LSTMParams.random(4, 3, 2, rng=rng)
-    savemat(tmp_path / "net.mat", {"InputWeights": p.W, "RecurrentWeights": p.R, "Bias": p.b[:, None], "FC_Weights": p.F, "FC_Bias": np.zeros((2, 1))})
+    savemat(tmp_path / "net.mat", {"InputWeights": p.W, "RecurrentWeights": p.R, "Bias": p.b[:, None],
+                                   "FC_Weights": p.F, "FC_Bias": np.array([[0.25], [-0.75]])})
     q = LSTMParams.from_matlab(tmp_path / "net.mat")
-    np.testing.assert_array_equal(q.W, p.W)
-    np.testing.assert_array_equal(q.b, p.b)
-    np.testing.assert_array_equal(q.F, p.F)
+    for name in ("W", "R", "b", "F"):
+        np.testing.assert_array_equal(getattr(q, name), getattr(p, name))
+    np.testing.assert_array_equal(q.bF, [0.25, -0.75])
     with pytest.raises(ValueError, match="RecurrentWeights"):
         LSTMParams.from_matlab({"InputWeights": p.W, "Bias": p.b})
     with pytest.raises(ValueError, match="output bias but no output weights"):
@@ -140,6 +141,8 @@ def test_import_from_pytorch_state_dict_sums_the_two_biases(rng):
         "fc.weight": p.F, "fc.bias": np.array([0.5, -0.5]),
     }
     q = LSTMParams.from_torch(state, output_prefix="fc.")
+    for name in ("W", "R", "F"):
+        np.testing.assert_array_equal(getattr(q, name), getattr(p, name))
     np.testing.assert_allclose(q.b, p.b, atol=1e-15)
     np.testing.assert_array_equal(q.bF, [0.5, -0.5])
     with pytest.raises(KeyError, match="weight_ih_l1"):

@@ -183,6 +183,12 @@ def test_draw_scenarios_respects_the_class_and_is_seeded():
     s = draw_scenarios(50, cls, 5, rng=11)
     assert s.u.shape == (50, 600, 1) and s.h0.shape == (50, 5) and s.c0.shape == (50, 5)
     assert np.all(np.abs(s.u) <= 0.7) and np.all(np.abs(s.h0) <= 0.1) and np.all(np.abs(s.c0) <= 0.1)
+    # ... and spread over the whole boxes, both signs (uniform: mean 0, std = half-width / sqrt 3)
+    levels = np.concatenate([np.unique(row) for row in s.u[:, :, 0]])
+    assert levels.min() < -0.6 and levels.max() > 0.6 and abs(levels.mean()) < 0.1
+    for x0 in (s.h0, s.c0):
+        assert x0.min() < -0.09 and x0.max() > 0.09
+        assert abs(x0.mean()) < 0.02 and x0.std() == pytest.approx(0.1 / np.sqrt(3), rel=0.15)
     for k in range(50):  # levels held 30..200 samples (the last hold may be cut by the horizon)
         changes = np.flatnonzero(np.diff(s.u[k, :, 0]) != 0) + 1
         holds = np.diff(np.concatenate([[0], changes, [600]]))
