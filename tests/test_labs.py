@@ -33,9 +33,11 @@ def test_lstm_layer_lab(tmp_path, capsys):
     assert results["n_params"] == 4 * 3 * 4 + 4 * 9 + 4 * 3 + 2 * 3 + 2
     assert results["norm_difference"] <= 1e-12
     assert max(results["crosscheck_max_abs_error"].values()) <= 1e-12
-    # the example's set-up (Campa section 1): weights and initial states uniform in (0, 1), no output bias
+    # the example's set-up (Campa section 1): weights and initial states uniform in (0, 1), no output bias;
+    # the first outputs against the textbook LSTM of test_matrix (math.exp, independent of lstmds_sim)
+    from test_matrix import scalar_reference
+
     from lstmds_sim.diagrams.lstm_layer import example
-    from test_matrix import scalar_reference  # textbook LSTM with math.exp, independent of lstmds_sim
 
     params, h0, c0, u = example(0)
     for name in ("W", "R", "b", "F"):
@@ -263,8 +265,6 @@ def test_scenario_command_small_sweep(tmp_path, capsys):
     cli.main(["scenario", "--out", str(out), "--eps", "0.2", "--beta", "0.1", "--rho-u", "0.5", "1.0",
               "--horizon", "120", "--max-iter", "30"])
     results = json.loads((out / "results.json").read_text())
-    from lstmds_sim.scenario import sample_size
-
     # by hand: (11) gives ceil(2/eps (ln 1/beta + d)) = ceil(10 (ln 10 + 1)) = 34; the exact bound with
     # d = 1 is the smallest N with (1 - eps)^N <= beta: ceil(ln 0.1 / ln 0.8) = 11
     assert results["N"] == 34 and results["N_exact"] == 11
