@@ -1,8 +1,9 @@
-"""The whole scenario sweep: 10 values of rho_u x 2964 scenarios x 2000 steps, LSTM (diagram) and plant.
+"""The whole scenario sweep: 10 values of rho_u x 2964 scenarios x 2000 steps, LSTM and plant through diagrams.
 
 Runs lab scenario_safety with a quickly trained ISS model (the timing does not
 depend on the model's quality) and prints its timing: the LSTM through the
-batched diagram, through the matrices, the plant, and the posterior check.
+batched diagram, through the matrices, the plant block's batched diagram, and
+the posterior check.
 
     python benchmarks/bench_scenario.py [--out /tmp/bench_scenario]
 """
@@ -26,7 +27,7 @@ def main(argv=None) -> dict:
     print(f"sweep of {len(results['sweep'])} rho_u values x N = {results['N']} scenarios x {results['horizon']} steps "
           f"({os.cpu_count()} cores):")
     for key, value in timing.items():
-        print(f"  {key:<14} {value:8.2f}" if key.endswith("_s") else f"  {key:<14} {value:8.0%}")
+        print(f"  {key:<20} {value:8.2f}" if key.endswith("_s") else f"  {key:<20} {value:8.0%}")
     return timing
 
 

@@ -505,6 +505,7 @@ def step_plant(x, q3, *, Ts: float = 10.0, params: PHParams = DEFAULT_PARAMS,
     """The state one sampling period later, with the base flow held at ``q3`` (zero-order hold).
 
     ``x`` is (3,) or (B, 3) = (h, Wa4, Wb4); ``q3`` a scalar or (B,) [ml/s], >= 0.
+    An unbatched state with a batch of flows starts every batch row from ``x``.
     The same RK4 integration as :func:`simulate_plant`, one period at a time
     (the ``PHPLANT`` block's state update).
     """
@@ -512,11 +513,16 @@ def step_plant(x, q3, *, Ts: float = 10.0, params: PHParams = DEFAULT_PARAMS,
     if x.ndim not in (1, 2) or x.shape[-1] != 3:
         raise ShapeError(f"x has shape {x.shape}, expected (3,) or (B, 3) = (h, Wa4, Wb4)")
     q3 = _check_flow(q3, "q3", "base flow")
-    cols = x.T.reshape(3, -1)
     try:
-        q3 = np.broadcast_to(q3, cols.shape[1:])
+        batch = np.broadcast_shapes(x.shape[:-1], np.shape(q3))
+        if len(batch) > 1:
+            raise ValueError
     except ValueError:
-        raise ShapeError(f"q3 has shape {np.shape(q3)}, expected a scalar or ({cols.shape[1]},) like x") from None
+        like = f"({x.shape[0]},) like x" if x.ndim == 2 else "(B,)"
+        raise ShapeError(f"q3 has shape {np.shape(q3)}, expected a scalar or {like}") from None
+    x = np.broadcast_to(x, batch + (3,))
+    cols = x.T.reshape(3, -1)
+    q3 = np.broadcast_to(q3, cols.shape[1:])
     q_in, wa_in, wb_in = _inflow(params.q1, params.q2, q3, params)
     s = _rk4_columns(cols, q_in, np.stack([wa_in, wb_in]), float(Ts), positive_int(substeps, "substeps"), params)
     _check_level(s[0], 0, Ts)

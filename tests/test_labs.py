@@ -279,4 +279,6 @@ def test_scenario_command_small_sweep(tmp_path, capsys):
         post = row["posterior"]
         assert post["fresh_scenarios"] == results["N"] and 0 <= post["ci99"][0] <= post["p_hat"] <= post["ci99"][1]
     assert results["timing"]["total_s"] > 0
+    for row in results["sweep"]:  # the plant block equals the plant simulator
+        assert row["plant_block_vs_simulator_max_abs"] <= 1e-12
     assert (out / "scenario_safety_fig3b.png").exists() and (out / "lstm_iss_model.npz").exists()

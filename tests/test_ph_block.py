@@ -47,6 +47,15 @@ def test_batched_plant_block(rng):
     np.testing.assert_allclose(y[..., 0], simulate_plant(q3, steady_state(15.55).x).y, rtol=0, atol=1e-12)
 
 
+def test_batched_flows_from_one_unbatched_initial_state(rng):
+    """x0 (3,) is every scenario's start; the pH at step 0 is recorded for every row too."""
+    q3 = rng.uniform(12.5, 17, (5, 15))
+    x0 = steady_state(14.0).x
+    y = L.run(plant_diagram(q3[..., None], x0)).recorders["pH"]
+    assert y.shape == (5, 15, 1)
+    np.testing.assert_allclose(y[..., 0], simulate_plant(q3, x0).y, rtol=0, atol=1e-12)
+
+
 def test_negative_flow_is_refused_with_the_block_name():
     with pytest.raises(ValueError, match=r"PHPLANT block 'tank': .*q3.*negative"):
         L.run(plant_diagram(np.array([15.0, -1.0, 15.0])))
