@@ -94,7 +94,7 @@ class DSS(SampledBlock):
         D = np.zeros((p, m)) if D is None else as_float_array(D, f"{name}: D")
         if D.ndim < 2 and D.size == p * m:
             D = D.reshape(p, m)
-        elif D.ndim == 0 and D == 0:
+        elif D.size == 1 and D.item() == 0:
             D = np.zeros((p, m))  # D = 0 means no feedthrough, whatever the size (as in MATLAB's ss)
         D = matrix(D, (p, m), f"{name}: D (p = {p} outputs, m = {m} inputs)")
         x0 = np.zeros(n) if x0 is None else as_float_array(x0, f"{name}: x0")

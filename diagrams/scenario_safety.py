@@ -42,6 +42,7 @@ RHO_U = tuple(np.round(np.arange(1, 11) / 10, 1))
 TRANSIENT = 50  # steps after which the random initial state no longer shows (reported separately)
 STATE_BOX = (ScenarioClass.state_half_width,) * 2  # |x0|, |xi0| of the scenarios: the analytic bounds hold from k = 0
 AGREEMENT = 1e-9  # the batched diagram and the matrices must agree to this (issue requirement)
+PLANT_AGREEMENT = 1e-12  # the plant block runs step_plant, the simulator's own RK4 step
 
 
 def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[IdentifiedModel, str]:
@@ -173,6 +174,11 @@ def main(argv=None) -> dict:
             raise RuntimeError(
                 f"rho_u {rho}: the batched diagram and the matrix implementation differ by "
                 f"{row['diagram_vs_matrix_max_abs']:.2e} (> {AGREEMENT:g}); the diagram is wrong"
+            )
+        if row["plant_block_vs_simulator_max_abs"] > PLANT_AGREEMENT:
+            raise RuntimeError(
+                f"rho_u {rho}: the PHPLANT block and simulate_plant differ by "
+                f"{row['plant_block_vs_simulator_max_abs']:.2e} (> {PLANT_AGREEMENT:g}); the plant block is wrong"
             )
         if rho == max(args.rho_u):
             example = (scenarios.u[:4, :, 0], y_diagram[:4, :, 0], y_plant[:4, :, 0])

@@ -182,7 +182,8 @@ def stack_steps(values: list[np.ndarray]) -> np.ndarray:
     if not values:
         return np.empty((0,))
     shape = max((np.shape(v) for v in values), key=len)
-    odd = [np.shape(v) for v in values if np.shape(v) not in (shape, shape[1:])]
+    unbatched = shape[1:] if len(shape) == 2 else shape  # only a missing batch axis is filled in
+    odd = [np.shape(v) for v in values if np.shape(v) not in (shape, unbatched)]
     if odd:
         raise ShapeError(f"a recorded signal changes shape between steps: {odd[0]} and {shape}")
     out = np.stack([np.broadcast_to(v, shape) for v in values], axis=0)

@@ -51,8 +51,9 @@ class OutputDir:
         self.written: list[str] = []
         with self._locked():
             owners = self._owners()
-        if lab is not None and RESULTS in owners and owners[RESULTS] not in (None, lab):
-            raise FileExistsError(self._foreign_results(owners[RESULTS]))
+        results_owner = owners.get(RESULTS) if (self.root / RESULTS).exists() else None
+        if lab is not None and results_owner not in (None, lab):
+            raise FileExistsError(self._foreign_results(results_owner))
 
     # ------------------------------------------------------------ manifest
     @contextlib.contextmanager
@@ -61,7 +62,12 @@ class OutputDir:
         if fcntl is None:
             yield
             return
-        with open(self.root / LOCK, "a") as handle:
+        try:
+            handle = open(self.root / LOCK, "a")
+        except OSError as err:
+            raise PermissionError(f"cannot write to the output folder {self.root} ({err.strerror}); "
+                                  "choose another --out folder") from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -88,13 +94,13 @@ class OutputDir:
         if (self.root / MANIFEST).exists():
             data = self._read_json(MANIFEST)
             files = data.get("files") if isinstance(data, dict) else None
-            if isinstance(files, list):
-                files = dict.fromkeys(files)
+            if isinstance(files, list):  # an older manifest without owners: never overrides a known owner
+                files = {name: owners.get(name) for name in files}
             if not isinstance(files, dict):
                 raise FileExistsError(
                     f"{self.root / MANIFEST} exists and was not written by lstmds; choose another --out folder"
                 )
-            owners.update(files)
+            owners.update({name: owner if owner is not None else owners.get(name) for name, owner in files.items()})
         return owners
 
     def _foreign_results(self, other: str) -> str:
@@ -136,9 +142,9 @@ class OutputDir:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
-            os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "w") as handle:
                 handle.write(text)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the mode a plain write would
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -184,10 +190,13 @@ class OutputDir:
         return self.write_json(RESULTS, record)
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()  # once, at import (setting the umask is process-wide)
 
 
 def _metadata(fmt: str) -> dict:

@@ -520,7 +520,8 @@ def step_plant(x, q3, *, Ts: float = 10.0, params: PHParams = DEFAULT_PARAMS,
     except ValueError:
         like = f"({x.shape[0]},) like x" if x.ndim == 2 else "(B,)"
         raise ShapeError(f"q3 has shape {np.shape(q3)}, expected a scalar or {like}") from None
-    x = np.broadcast_to(x, batch + (3,))
+    shape = batch + (3,) if x.ndim == 2 or np.size(q3) > 1 else x.shape  # one tank stays (3,)
+    x = np.broadcast_to(x, shape)
     cols = x.T.reshape(3, -1)
     q3 = np.broadcast_to(q3, cols.shape[1:])
     q_in, wa_in, wb_in = _inflow(params.q1, params.q2, q3, params)

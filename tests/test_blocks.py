@@ -269,3 +269,5 @@ def test_recording_a_signal_that_really_changes_shape_is_an_error():
     np.testing.assert_array_equal(stack_steps([np.zeros(2), np.ones((3, 2))])[:, 0], np.zeros((3, 2)))
     with pytest.raises(L.ShapeError, match="changes shape between steps"):
         stack_steps([np.zeros(1), np.ones(3)])
+    with pytest.raises(L.ShapeError, match="changes shape between steps"):
+        stack_steps([np.float64(0.0), np.ones(3)])

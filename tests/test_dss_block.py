@@ -95,6 +95,8 @@ def test_scalar_and_one_state_systems_like_matlab_ss(rng):
     y = L.run(dss_diagram(0.9, [1.0, -2.0], [1.0, 3.0], 0.0, u)).recorders["y"]
     _, y_ref, _ = signal.dlsim(([[0.9]], [[1.0, -2.0]], [[1.0], [3.0]], np.zeros((2, 2)), 0.01), u)
     np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-12)
+    y = L.run(dss_diagram(0.9, [1.0, -2.0], [1.0, 3.0], np.zeros((1, 1)), u)).recorders["y"]  # loadmat's D = 0
+    np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-12)
     y = L.run(dss_diagram(0.5, 1, 2, 0, u[:, :1])).recorders["y"]
     _, y_ref, _ = signal.dlsim(([[0.5]], [[1.0]], [[2.0]], [[0.0]], 0.01), u[:, :1])
     np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-12)

@@ -138,6 +138,24 @@ def test_output_dirs_sharing_a_folder_keep_each_others_files(tmp_path):
         OutputDir(tmp_path, lab="c")
 
 
+def test_an_older_manifest_without_owners_keeps_the_labs_ownership(tmp_path):
+    """A folder written before owners were recorded: results.json still says whose files they are."""
+    from lstmds_sim import __version__
+    from lstmds_sim.lab import OutputDir
+
+    (tmp_path / "results.json").write_text(json.dumps({"lab": "a", "lstmds_sim_version": __version__, "files": ["a.png"]}))
+    (tmp_path / ".lstmds-files.json").write_text(json.dumps({"files": ["a.png", "results.json"]}))
+    (tmp_path / "a.png").write_text("a")
+    with pytest.raises(FileExistsError, match="holds the results of 'a'"):
+        OutputDir(tmp_path, lab="c")
+    with pytest.raises(FileExistsError, match="a.png was written by 'a'"):
+        OutputDir(tmp_path, owner="render x").path("a.png")
+    OutputDir(tmp_path, lab="a").path("a.png")  # the lab itself may
+    (tmp_path / "results.json").unlink()  # moved away: the folder is free for another lab
+    OutputDir(tmp_path, lab="c").write_results({})
+    assert json.loads((tmp_path / "results.json").read_text())["lab"] == "c"
+
+
 def test_output_files_get_the_usual_mode_and_may_sit_in_subfolders(tmp_path):
     import os
 

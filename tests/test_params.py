@@ -106,6 +106,10 @@ def test_loading_something_else_is_a_clear_error(tmp_path, rng):
     (tmp_path / "empty.npz").write_bytes(b"")
     with pytest.raises(ValueError, match="empty.npz is not an LSTM parameter file"):
         LSTMParams.load(tmp_path / "empty.npz")
+    good = LSTMParams.random(2, 3, 1, rng=rng).save(tmp_path / "good.npz")
+    (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:300])  # a truncated download
+    with pytest.raises(ValueError, match=r"cut.npz is not an LSTM parameter file .*: the archive cannot be read"):
+        LSTMParams.load(tmp_path / "cut.npz")
     np.savez(tmp_path / "other.npz", x=np.ones(2))
     with pytest.raises(ValueError, match="lacks W, R, b"):
         LSTMParams.load(tmp_path / "other.npz")

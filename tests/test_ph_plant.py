@@ -215,6 +215,20 @@ def test_simulation_agrees_with_solve_ivp_on_an_mprs_and_rk4_is_fourth_order(rng
     assert 8 < err[2] / err[4] < 32  # halving the step divides the error by ~2^4
 
 
+def test_step_plant_shapes():
+    """One tank stays (3,); one state with a batch of flows starts every row from it."""
+    from lstmds_sim.ph_plant import step_plant
+
+    x0 = steady_state(15.55).x
+    assert step_plant(x0, 15.0).shape == (3,) and step_plant(x0, np.array([15.0])).shape == (3,)
+    batch = step_plant(x0, np.array([14.0, 15.0, 16.0]))
+    assert batch.shape == (3, 3)
+    for row, q in zip(batch, (14.0, 15.0, 16.0)):
+        np.testing.assert_array_equal(row, step_plant(x0, q))
+    with pytest.raises(ShapeError, match=r"q3 has shape \(2,\), expected a scalar or \(3,\) like x"):
+        step_plant(np.stack([x0] * 3), np.array([15.0, 15.0]))
+
+
 def test_batched_equals_one_at_a_time(rng):
     u = np.stack([fast_mprs(60, rng) for _ in range(3)])
     x0 = np.stack([steady_state(q).x for q in (13.0, 15.0, 16.5)])
