@@ -1,10 +1,55 @@
-"""Shape checks shared by the blocks: errors name the block, the port and the expected shape."""
+"""What the blocks share: shape checks whose errors name the block, the port and the expected shape,
+and the batched state of the sampled blocks (UNITDELAY, DSS, PHPLANT).
+
+(bdsim's block discovery skips modules whose name starts with ``_``: nothing here is a block.)
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from lstmds_sim import validation
 from lstmds_sim.validation import NonFiniteError, ShapeError
+
+
+def creation_label(kind: str, blockargs: dict) -> str:
+    """How errors name a block while it is being created (its name may not be given)."""
+    name = blockargs.get("name")
+    return f"{kind} block '{name}'" if name else f"{kind} block"
+
+
+def initial_state(x0, n: int | None, what: str, meaning: str = "") -> np.ndarray:
+    """A finite initial state of shape (n,) or batched (B, n); ``n=None`` takes any width.
+
+    ``meaning`` is added to the expected shape in the error (e.g. ``" = (h, Wa4, Wb4)"``).
+    """
+    arr = validation.as_float_array(x0, what)
+    if arr.ndim == 0 and n in (None, 1):
+        arr = arr.reshape(1)
+    width = arr.shape[-1] if n is None and arr.ndim else n
+    if arr.ndim not in (1, 2) or arr.shape[-1] != width:
+        w = "n" if n is None else n
+        raise ShapeError(f"{what} has shape {arr.shape}, expected ({w},) or (B, {w}){meaning}")
+    return validation.check_finite(arr, what)
+
+
+class BatchedState:
+    """Mixin for a sampled block whose state ``x0`` is a vector (n,) or a batch of vectors (B, n).
+
+    bdsim keeps the state flat; :func:`lstmds_sim.run` keeps its shape. List it
+    before ``SampledBlock`` among the bases so that its ``getstate0`` is used.
+    """
+
+    x0: np.ndarray
+
+    def getstate0(self) -> np.ndarray:
+        return self.x0.copy()
+
+    def shaped(self, x: np.ndarray) -> np.ndarray:
+        """The state ``x`` in the shape of ``x0`` (bdsim's own runner passes it flattened)."""
+        if x.shape != self.x0.shape and x.size == self.x0.size:
+            return x.reshape(self.x0.shape)
+        return x
 
 
 def block_label(block) -> str:

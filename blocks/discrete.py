@@ -7,11 +7,17 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SampledBlock
 
-from lstmds_sim.blocks._ports import block_label, check_finite
-from lstmds_sim.validation import ShapeError, as_float_array
+from lstmds_sim.blocks._ports import (
+    BatchedState,
+    block_label,
+    check_finite,
+    creation_label,
+    initial_state,
+)
+from lstmds_sim.validation import ShapeError
 
 
-class UnitDelay(SampledBlock):
+class UnitDelay(BatchedState, SampledBlock):
     r"""
     :blockname:`UNITDELAY`
 
@@ -55,23 +61,12 @@ class UnitDelay(SampledBlock):
         :param blockargs: common block options
         :type blockargs: dict
         """
-        x0 = as_float_array(x0, f"UNITDELAY block '{blockargs.get('name')}': x0")
-        if x0.ndim == 0:
-            x0 = x0.reshape(1)
-        if x0.ndim > 2:
-            raise ShapeError(
-                f"UNITDELAY block '{blockargs.get('name')}': x0 has shape {x0.shape}, expected (n,) or (B, n)"
-            )
+        x0 = initial_state(x0, None, f"{creation_label('UNITDELAY', blockargs)}: x0")
         super().__init__(clock=clock, x0=x0.ravel(), **blockargs)
-        self.x0 = check_finite(self, "x0", x0)
-
-    def getstate0(self) -> np.ndarray:
-        return self.x0.copy()
+        self.x0 = x0
 
     def output(self, t: float, inputs: list[Any], x: np.ndarray) -> list[Any]:
-        if x.shape != self.x0.shape and x.size == self.x0.size:
-            x = x.reshape(self.x0.shape)  # flat state vector from bdsim's own runner
-        return [x]
+        return [self.shaped(x)]
 
     def next(self, t: float, inputs: list[Any], x: np.ndarray) -> np.ndarray:
         u = np.asarray(inputs[0], dtype=float)

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SampledBlock
 
-from lstmds_sim.blocks._ports import check_finite, check_width
+from lstmds_sim.blocks._ports import (
+    BatchedState,
+    check_finite,
+    check_width,
+    creation_label,
+    initial_state,
+)
 from lstmds_sim.validation import ShapeError, as_float_array, matrix
 
 
@@ -28,7 +34,7 @@ def _as_matrix(value, n: int, which: str, what: str) -> np.ndarray:
     return arr
 
 
-class DSS(SampledBlock):
+class DSS(BatchedState, SampledBlock):
     r"""
     :blockname:`DSS`
 
@@ -80,7 +86,7 @@ class DSS(SampledBlock):
         :param blockargs: common block options
         :type blockargs: dict
         """
-        name = f"DSS block '{blockargs['name']}'" if blockargs.get("name") else "DSS block"
+        name = creation_label("DSS", blockargs)
         if clock is None:
             raise ValueError(f"{name}: give the clock (bd.clock(Ts)) that sets the sample time")
         A = np.atleast_2d(as_float_array(A, f"{name}: A"))
@@ -97,20 +103,13 @@ class DSS(SampledBlock):
         elif D.size == 1 and D.item() == 0:
             D = np.zeros((p, m))  # D = 0 means no feedthrough, whatever the size (as in MATLAB's ss)
         D = matrix(D, (p, m), f"{name}: D (p = {p} outputs, m = {m} inputs)")
-        x0 = np.zeros(n) if x0 is None else as_float_array(x0, f"{name}: x0")
-        if x0.shape[-1:] != (n,) or x0.ndim > 2:
-            raise ShapeError(f"{name}: x0 has shape {x0.shape}, expected ({n},) or (B, {n})")
+        x0 = initial_state(np.zeros(n) if x0 is None else x0, n, f"{name}: x0")
         super().__init__(clock=clock, x0=x0.ravel(), feedthrough=bool(np.any(D)), **blockargs)
         self.A, self.B, self.C, self.D = A, B, C, D
-        self.x0 = check_finite(self, "x0", x0)
-
-    def getstate0(self) -> np.ndarray:
-        return self.x0.copy()
+        self.x0 = x0
 
     def output(self, t: float, inputs: list[Any], x: np.ndarray) -> list[Any]:
-        if x.shape != self.x0.shape and x.size == self.x0.size:
-            x = x.reshape(self.x0.shape)  # flat state vector from bdsim's own runner
-        y = np.dot(x, self.C.T)
+        y = np.dot(self.shaped(x), self.C.T)
         if self._feedthrough:
             y = y + np.dot(check_width(self, 0, inputs[0], self.B.shape[1]), self.D.T)
         return [y]

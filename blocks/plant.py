@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SampledBlock
 
-from lstmds_sim.validation import ShapeError, as_float_array, check_finite
+from lstmds_sim.blocks._ports import BatchedState, creation_label, initial_state
 
 
-class PHPlant(SampledBlock):
+class PHPlant(BatchedState, SampledBlock):
     r"""
     :blockname:`PHPLANT`
 
@@ -64,22 +64,16 @@ class PHPlant(SampledBlock):
         from lstmds_sim.ph_plant import DEFAULT_PARAMS, steady_state
 
         self.params = DEFAULT_PARAMS if params is None else params
-        what = f"PHPLANT block '{blockargs.get('name')}': x0"
-        x0 = steady_state(q3_0, self.params).x if x0 is None else as_float_array(x0, what)
-        if x0.shape[-1:] != (3,) or x0.ndim > 2:
-            raise ShapeError(f"{what} has shape {x0.shape}, expected (3,) or (B, 3) = (h, Wa4, Wb4)")
+        x0 = initial_state(steady_state(q3_0, self.params).x if x0 is None else x0, 3,
+                           f"{creation_label('PHPLANT', blockargs)}: x0", " = (h, Wa4, Wb4)")
         super().__init__(clock=clock, x0=x0.ravel(), **blockargs)
-        self.x0 = check_finite(x0, what)
+        self.x0 = x0
         self.substeps = int(substeps)
-
-    def getstate0(self) -> np.ndarray:
-        return self.x0.copy()
 
     def output(self, t: float, inputs: list[Any], x: np.ndarray) -> list[Any]:
         from lstmds_sim.ph_plant import ph_from_invariants
 
-        if x.shape != self.x0.shape and x.size == self.x0.size:
-            x = x.reshape(self.x0.shape)  # flat state vector from bdsim's own runner
+        x = self.shaped(x)
         return [ph_from_invariants(x[..., 1], x[..., 2], self.params)[..., None]]
 
     def next(self, t: float, inputs: list[Any], x: np.ndarray) -> np.ndarray:
