@@ -16,9 +16,11 @@ import time
 import jax
 
 from lstmds_sim import simulate
-from lstmds_sim.identification import fit_mean, generate_identification_data
-from lstmds_sim.iss import iss_check
-from lstmds_sim.iss_training import ISSTrainOptions, lstm_forward, train_iss
+from lstmds_sim.learning.dataset import generate_identification_data
+from lstmds_sim.learning.forward import lstm_forward
+from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
+from lstmds_sim.learning.metrics import fit_mean
+from lstmds_sim.safety.iss import iss_check
 
 
 def main(argv=None) -> list[dict]:

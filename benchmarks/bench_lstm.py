@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from lstmds_sim import LSTMParams, run, simulate
-from lstmds_sim.diagram import lstm_diagram
+from lstmds_sim.core.diagram import lstm_diagram
 
 
 def best_of(fn, repeat: int) -> float:

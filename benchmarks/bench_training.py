@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from lstmds_sim.diagrams.training_basin import options, setup
-from lstmds_sim.training import train
+from lstmds_sim.learning.training import train
 
 
 def main(argv=None) -> dict:

@@ -8,29 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmds_sim import validation
-from lstmds_sim.validation import NonFiniteError, ShapeError
+from lstmds_sim.core.validation import NonFiniteError, ShapeError
 
 
 def creation_label(kind: str, blockargs: dict) -> str:
     """How errors name a block while it is being created (its name may not be given)."""
     name = blockargs.get("name")
     return f"{kind} block '{name}'" if name else f"{kind} block"
-
-
-def initial_state(x0, n: int | None, what: str, meaning: str = "") -> np.ndarray:
-    """A finite initial state of shape (n,) or batched (B, n); ``n=None`` takes any width.
-
-    ``meaning`` is added to the expected shape in the error (e.g. ``" = (h, Wa4, Wb4)"``).
-    """
-    arr = validation.as_float_array(x0, what)
-    if arr.ndim == 0 and n in (None, 1):
-        arr = arr.reshape(1)
-    width = arr.shape[-1] if n is None and arr.ndim else n
-    if arr.ndim not in (1, 2) or arr.shape[-1] != width:
-        w = "n" if n is None else n
-        raise ShapeError(f"{what} has shape {arr.shape}, expected ({w},) or (B, {w}){meaning}")
-    return validation.check_finite(arr, what)
 
 
 class BatchedState:
@@ -69,7 +53,7 @@ def check_width(block, port: int, value, width: int) -> np.ndarray:
     return arr
 
 
-def check_finite(block, what: str, arr: np.ndarray) -> np.ndarray:
+def check_block_finite(block, what: str, arr: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise NonFiniteError(
             f"{block_label(block)}: {what} contains NaN or inf; "

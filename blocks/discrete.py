@@ -10,11 +10,10 @@ from bdsim.components import Clock, SampledBlock
 from lstmds_sim.blocks._ports import (
     BatchedState,
     block_label,
-    check_finite,
+    check_block_finite,
     creation_label,
-    initial_state,
 )
-from lstmds_sim.validation import ShapeError
+from lstmds_sim.core.validation import ShapeError, initial_state
 
 
 class UnitDelay(BatchedState, SampledBlock):
@@ -80,4 +79,4 @@ class UnitDelay(BatchedState, SampledBlock):
                     "(the shape of the initial state x0)"
                 )
             u = np.broadcast_to(u, np.broadcast_shapes(u.shape, x.shape))
-        return check_finite(self, "input 0 (next state)", np.array(u, dtype=float))
+        return check_block_finite(self, "input 0 (next state)", np.array(u, dtype=float))

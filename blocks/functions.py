@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from bdsim.components import FunctionBlock
 
-from lstmds_sim.activations import sigmoid
 from lstmds_sim.blocks._ports import block_label, check_width
-from lstmds_sim.validation import ShapeError, matrix
+from lstmds_sim.core.activations import sigmoid
+from lstmds_sim.core.validation import ShapeError, matrix
 
 
 class Hadamard(FunctionBlock):

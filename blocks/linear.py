@@ -9,12 +9,16 @@ from bdsim.components import Clock, SampledBlock
 
 from lstmds_sim.blocks._ports import (
     BatchedState,
-    check_finite,
+    check_block_finite,
     check_width,
     creation_label,
-    initial_state,
 )
-from lstmds_sim.validation import ShapeError, as_float_array, matrix
+from lstmds_sim.core.validation import (
+    ShapeError,
+    as_float_array,
+    initial_state,
+    matrix,
+)
 
 
 def _as_matrix(value, n: int, which: str, what: str) -> np.ndarray:
@@ -116,4 +120,4 @@ class DSS(BatchedState, SampledBlock):
 
     def next(self, t: float, inputs: list[Any], x: np.ndarray) -> np.ndarray:
         u = check_width(self, 0, inputs[0], self.B.shape[1])
-        return check_finite(self, "next state", np.dot(x, self.A.T) + np.dot(u, self.B.T))
+        return check_block_finite(self, "next state", np.dot(x, self.A.T) + np.dot(u, self.B.T))

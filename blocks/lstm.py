@@ -58,7 +58,7 @@ class LSTM(SubsystemBlock):
         :param blockargs: common block options
         :type blockargs: dict
         """
-        from lstmds_sim.diagram import lstm_subsystem
+        from lstmds_sim.core.diagram import lstm_subsystem
 
         name = blockargs.get("name") or "lstm"
         inner = lstm_subsystem(params, clock, h0=h0, c0=c0, form=form, name=name, batch=batch)

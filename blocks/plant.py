@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SampledBlock
 
-from lstmds_sim.blocks._ports import BatchedState, creation_label, initial_state
+from lstmds_sim.blocks._ports import BatchedState, check_width, creation_label
+from lstmds_sim.core.validation import initial_state
+from lstmds_sim.systems.ph_plant import (
+    DEFAULT_PARAMS,
+    ph_from_invariants,
+    steady_state,
+    step_plant,
+)
 
 
 class PHPlant(BatchedState, SampledBlock):
@@ -38,7 +45,7 @@ class PHPlant(BatchedState, SampledBlock):
 
     The continuous-time states (level h [cm], reaction invariants Wa4, Wb4
     [mol/L]) live inside the block and are integrated over each period with
-    RK4 (:func:`lstmds_sim.ph_plant.step_plant`). Negative or non-finite flows
+    RK4 (:func:`lstmds_sim.systems.ph_plant.step_plant`). Negative or non-finite flows
     are refused with an error naming the flow.
     """
 
@@ -61,28 +68,21 @@ class PHPlant(BatchedState, SampledBlock):
         :param blockargs: common block options
         :type blockargs: dict
         """
-        from lstmds_sim.ph_plant import DEFAULT_PARAMS, steady_state
-
         self.params = DEFAULT_PARAMS if params is None else params
         x0 = initial_state(steady_state(q3_0, self.params).x if x0 is None else x0, 3,
-                           f"{creation_label('PHPLANT', blockargs)}: x0", " = (h, Wa4, Wb4)")
+                           f"{creation_label('PHPLANT', blockargs)}: x0", meaning=" = (h, Wa4, Wb4)")
         super().__init__(clock=clock, x0=x0.ravel(), **blockargs)
         self.x0 = x0
         self.substeps = int(substeps)
+        self.Ts = clock.T
 
     def output(self, t: float, inputs: list[Any], x: np.ndarray) -> list[Any]:
-        from lstmds_sim.ph_plant import ph_from_invariants
-
         x = self.shaped(x)
         return [ph_from_invariants(x[..., 1], x[..., 2], self.params)[..., None]]
 
     def next(self, t: float, inputs: list[Any], x: np.ndarray) -> np.ndarray:
-        from lstmds_sim.ph_plant import step_plant
-
-        q3 = np.asarray(inputs[0], dtype=float)
-        if q3.ndim and q3.shape[-1] == 1:
-            q3 = q3[..., 0]
+        q3 = check_width(self, 0, inputs[0], 1)[..., 0]  # (1,) -> one tank, (B, 1) -> B tanks
         try:
-            return step_plant(x, q3, Ts=self._clock.T, params=self.params, substeps=self.substeps)
+            return step_plant(x, q3, Ts=self.Ts, params=self.params, substeps=self.substeps)
         except ValueError as err:
             raise type(err)(f"PHPLANT block '{self.name}': {err}") from None

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from bdsim.components import SinkBlock
 
-from lstmds_sim.engine import stack_steps
+from lstmds_sim.core.engine import stack_steps
 
 
 class Recorder(SinkBlock):

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SourceBlock
 
-from lstmds_sim.validation import ShapeError, as_float_array, check_finite
+from lstmds_sim.core.validation import ShapeError, as_float_array, check_finite
 
 
 class SequenceEndError(IndexError):

@@ -16,9 +16,10 @@ import time
 import numpy as np
 
 from lstmds_sim import LSTMParams, run, simulate
-from lstmds_sim.crosscheck import crosscheck
-from lstmds_sim.diagram import lstm_diagram
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
+from lstmds_sim.core.crosscheck import crosscheck
+from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
 
 N_UNITS, N_INPUTS, N_OUTPUTS = 3, 4, 2
 TS = 0.1

@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from lstmds_sim import LSTMParams, count_params, run, simulate
-from lstmds_sim.crosscheck import crosscheck
-from lstmds_sim.diagram import lstm_diagram
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
+from lstmds_sim.core.crosscheck import crosscheck
+from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
 
 TS = 0.1
 N_SAMPLES = 51

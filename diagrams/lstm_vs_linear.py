@@ -18,17 +18,17 @@ from __future__ import annotations
 import numpy as np
 
 from lstmds_sim import run
-from lstmds_sim.diagram import add_lstm_layer
-from lstmds_sim.engine import blockdiagram
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
-from lstmds_sim.linear import (
-    describe,
-    frequency_response,
+from lstmds_sim.core.diagram import add_lstm_layer
+from lstmds_sim.core.engine import blockdiagram
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
+from lstmds_sim.systems.lstm_linear import (
     linear_from_lstm,
     lstm_from_linear,
-    reference_system,
     reproduced_system,
 )
+from lstmds_sim.systems.lti import describe, frequency_response
+from lstmds_sim.systems.reference import reference_system
 
 TS = 0.01
 N_SAMPLES = 51  # t = 0:Ts:50*Ts
@@ -98,7 +98,7 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    from lstmds_sim.plots import pzmap, stairs
+    from lstmds_sim.drawing.plots import pzmap, stairs
 
     out = OutputDir(args.out, lab="lstm_vs_linear")
     system = system_matrices()

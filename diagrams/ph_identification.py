@@ -17,12 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from lstmds_sim import run
-from lstmds_sim.engine import blockdiagram
-from lstmds_sim.identification import fit_mean, fit_paper, generate_identification_data
-from lstmds_sim.iss import iss_check
-from lstmds_sim.iss_training import IdentifiedModel, ISSTrainOptions, train_iss
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
-from lstmds_sim.ph_plant import steady_state
+from lstmds_sim.core.engine import blockdiagram
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
+from lstmds_sim.learning.dataset import generate_identification_data
+from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
+from lstmds_sim.learning.metrics import fit_mean, fit_paper
+from lstmds_sim.learning.model import IdentifiedModel
+from lstmds_sim.safety.iss import iss_check
+from lstmds_sim.systems.ph_plant import steady_state
 
 WASHOUT = 50  # samples of initial transient left out of the loss and of the FIT
 
@@ -69,7 +72,7 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    from lstmds_sim.plots import loss_curves
+    from lstmds_sim.drawing.plots import loss_curves
 
     out = OutputDir(args.out, lab="ph_identification")
     data = generate_identification_data(seed=args.seed)
@@ -83,7 +86,7 @@ def main(argv=None) -> dict:
         options = ISSTrainOptions(max_iter=args.max_iter, washout=WASHOUT, seed=args.seed, constrained=constrained)
         result = train_iss(u, y, options)
         model = IdentifiedModel(result.params, data.u_mean, data.u_scale, data.y_mean, data.y_scale, data.Ts)
-        from lstmds_sim.matrix import simulate
+        from lstmds_sim.core.matrix import simulate
 
         yv_hat = simulate(result.params, uv[:, None], form="statespace").y[:, 0]
         report = iss_check(result.params)

@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from lstmds_sim import run
-from lstmds_sim.engine import blockdiagram
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
-from lstmds_sim.ph_plant import (
+from lstmds_sim.core.engine import blockdiagram
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
+from lstmds_sim.systems.ph_plant import (
     level_time_constant,
     residence_time,
     static_gain,

@@ -23,12 +23,12 @@ import time
 import numpy as np
 
 from lstmds_sim import blockdiagram, run, simulate
-from lstmds_sim.diagram import lstm_diagram
-from lstmds_sim.iss import reachable_set_bound, trivial_output_bound
-from lstmds_sim.iss_training import IdentifiedModel
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
-from lstmds_sim.ph_plant import simulate_plant, steady_state
-from lstmds_sim.scenario import (
+from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
+from lstmds_sim.learning.model import IdentifiedModel
+from lstmds_sim.safety.bounds import reachable_set_bound, trivial_output_bound
+from lstmds_sim.safety.scenario import (
     ScenarioClass,
     consistent_with_eps,
     count_violations,
@@ -37,6 +37,7 @@ from lstmds_sim.scenario import (
     scenario_bound,
     violation_probability_estimate,
 )
+from lstmds_sim.systems.ph_plant import simulate_plant, steady_state
 
 RHO_U = tuple(np.round(np.arange(1, 11) / 10, 1))
 TRANSIENT = 50  # steps after which the random initial state no longer shows (reported separately)
@@ -49,8 +50,8 @@ def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[Id
     """Load the model of lab 6, or train one the same way (ISS-constrained SLSQP) and save it."""
     if path:
         return IdentifiedModel.load(path), str(path)
-    from lstmds_sim.identification import generate_identification_data
-    from lstmds_sim.iss_training import ISSTrainOptions, train_iss
+    from lstmds_sim.learning.dataset import generate_identification_data
+    from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
 
     print(f"no --model given: training an ISS-certified LSTM on the pH data first ({max_iter} SLSQP iterations)")
     data = generate_identification_data(seed=seed)

@@ -25,8 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from lstmds_sim import LSTMParams
-from lstmds_sim.crosscheck import crosscheck
-from lstmds_sim.experiments import (
+from lstmds_sim.core.crosscheck import crosscheck
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
+from lstmds_sim.learning.experiments import (
     extracted_system,
     linear_dataset,
     linear_response,
@@ -34,8 +36,9 @@ from lstmds_sim.experiments import (
     validation_errors,
     weight_changes,
 )
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
-from lstmds_sim.linear import describe, lstm_from_linear, reference_system
+from lstmds_sim.systems.lstm_linear import lstm_from_linear
+from lstmds_sim.systems.lti import describe
+from lstmds_sim.systems.reference import reference_system
 
 TS = 0.01
 SCALE = 1e-3
@@ -45,7 +48,7 @@ LEARNING_RATES = (1e-4, 1e-3, 1e-2)
 
 
 def options(learning_rate: float, epochs: int):
-    from lstmds_sim.training import TrainOptions
+    from lstmds_sim.learning.options import TrainOptions
 
     return TrainOptions(
         learning_rate=learning_rate, drop_factor=0.99, drop_period=100, gradient_threshold=1.0,
@@ -65,7 +68,7 @@ def setup(seed: int, realization: str = "balanced"):
 
 def build_diagram(params: LSTMParams | None = None, seed: int = 0):
     """The LSTM diagram that the trained weights are loaded into (validation input)."""
-    from lstmds_sim.diagram import lstm_diagram
+    from lstmds_sim.core.diagram import lstm_diagram
 
     system, start, _, u_val = setup(seed)
     return lstm_diagram(params or start, u_val, Ts=TS, name="training_basin")[0]
@@ -81,8 +84,8 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    from lstmds_sim.plots import loss_curves, pzmap, stairs
-    from lstmds_sim.training import train
+    from lstmds_sim.drawing.plots import loss_curves, pzmap, stairs
+    from lstmds_sim.learning.training import train
 
     out = OutputDir(args.out, lab="training_basin")
     system, start, (u_train, y_train), u_val = setup(args.seed, args.realization)
@@ -146,7 +149,7 @@ def main(argv=None) -> dict:
     out.savefig(fig, "training_basin_loss")
     plt.close(fig)
 
-    from lstmds_sim.matrix import simulate
+    from lstmds_sim.core.matrix import simulate
 
     t = np.arange(N_VALIDATION) * TS
     y_val = linear_response(system, u_val, TS)

@@ -18,23 +18,25 @@ from __future__ import annotations
 import numpy as np
 
 from lstmds_sim import LSTMParams
-from lstmds_sim.crosscheck import crosscheck
+from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.diagrams.training_basin import N_VALIDATION, SCALE, TS, setup
-from lstmds_sim.experiments import (
+from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.outdir import OutputDir
+from lstmds_sim.learning.experiments import (
     extracted_system,
     linear_response,
     loss_summary,
     validation_errors,
     weight_distance,
 )
-from lstmds_sim.lab import OutputDir, lab_parser, print_kv, use_headless_backend
-from lstmds_sim.linear import describe, lstm_from_linear, reproduced_system
+from lstmds_sim.systems.lstm_linear import lstm_from_linear, reproduced_system
+from lstmds_sim.systems.lti import describe
 
 DROP_FACTORS = (0.979, 0.98, 0.981)
 
 
 def options(drop_factor: float, epochs: int, learning_rate: float = 0.04):
-    from lstmds_sim.training import TrainOptions
+    from lstmds_sim.learning.options import TrainOptions
 
     return TrainOptions(
         learning_rate=learning_rate, drop_factor=drop_factor, drop_period=100, gradient_threshold=1.0,
@@ -48,7 +50,7 @@ def random_start(seed: int, n_units: int = 5) -> LSTMParams:
 
 
 def build_diagram(seed: int = 0):
-    from lstmds_sim.diagram import lstm_diagram
+    from lstmds_sim.core.diagram import lstm_diagram
 
     _, _, _, u_val = setup(seed)
     return lstm_diagram(random_start(seed), u_val, Ts=TS, name="training_random")[0]
@@ -63,9 +65,9 @@ def main(argv=None) -> dict:
     use_headless_backend()
     import matplotlib.pyplot as plt
 
-    from lstmds_sim.matrix import simulate
-    from lstmds_sim.plots import loss_curves, pzmap, stairs
-    from lstmds_sim.training import train
+    from lstmds_sim.core.matrix import simulate
+    from lstmds_sim.drawing.plots import loss_curves, pzmap, stairs
+    from lstmds_sim.learning.training import train
 
     out = OutputDir(args.out, lab="training_random")
     system, computed, (u_train, y_train), u_val = setup(args.seed)

@@ -5,7 +5,6 @@ import pytest
 from scipy.special import expit
 
 import lstmds_sim as L
-from lstmds_sim.engine import OUR_BLOCKS
 
 
 def accumulator(inputs, x0=0.0):
@@ -19,6 +18,16 @@ def accumulator(inputs, x0=0.0):
     bd.connect(delay, add[1], name="x_prev")
     bd.connect(add, delay, rec, name="x")
     return bd
+
+
+OUR_BLOCKS = ("DSS", "HADAMARD", "LSTM", "MATGAIN", "PHPLANT", "RECORDER", "SEQUENCE", "SIGMOID", "TANH", "UNITDELAY")
+
+
+def test_discovery_finds_exactly_the_blocks_of_the_blocks_folder():
+    assert tuple(sorted(L.block_classes())) == OUR_BLOCKS
+    bd = L.blockdiagram()
+    for name in OUR_BLOCKS:  # each is a factory on every diagram
+        assert callable(getattr(bd, name))
 
 
 def test_library_loads_our_blocks_with_bdsim_ones():
@@ -224,7 +233,7 @@ def test_lstm_subsystem_blocks_stack_inside_a_larger_diagram(rng):
 
 def test_step_note_on_python_without_add_note():
     """Python 3.10 has no BaseException.add_note: the step goes into the message instead."""
-    from lstmds_sim.validation import add_note
+    from lstmds_sim.core.validation import add_note
 
     class OldStyleError:  # what a 3.10 exception offers: args, no add_note
         args = ("UNITDELAY block 'd': input 0 has shape (3,)",)
@@ -264,7 +273,7 @@ def test_lstm_block_needs_lstm_params_and_right_sized_states(rng):
 
 
 def test_recording_a_signal_that_really_changes_shape_is_an_error():
-    from lstmds_sim.engine import stack_steps
+    from lstmds_sim.core.engine import stack_steps
 
     np.testing.assert_array_equal(stack_steps([np.zeros(2), np.ones((3, 2))])[:, 0], np.zeros((3, 2)))
     with pytest.raises(L.ShapeError, match="changes shape between steps"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lstmds_sim import LSTMParams
-from lstmds_sim.crosscheck import COMPARED, crosscheck
+from lstmds_sim.core.crosscheck import COMPARED, crosscheck
 
 TOL = 1e-12
 
@@ -55,7 +55,7 @@ def test_scenario_sized_batch(subsystems):
 
 def test_a_diagram_that_swaps_its_initial_states_fails_the_crosscheck(rng, monkeypatch):
     """The check is not vacuous: a diagram that swaps h0 and c0 is caught on the states and the output."""
-    import lstmds_sim.crosscheck as cc
+    import lstmds_sim.core.crosscheck as cc
 
     drawn = cc.lstm_diagram
     monkeypatch.setattr(cc, "lstm_diagram", lambda *a, h0=None, c0=None, **k: drawn(*a, h0=c0, c0=h0, **k))
@@ -68,7 +68,7 @@ def test_a_diagram_that_swaps_its_initial_states_fails_the_crosscheck(rng, monke
 
 def test_a_wrong_weight_fails_the_crosscheck(rng, monkeypatch):
     """Perturbing one recurrent weight by 1e-9 in the diagram shows up in the forget gate and the output."""
-    import lstmds_sim.crosscheck as cc
+    import lstmds_sim.core.crosscheck as cc
 
     drawn = cc.lstm_diagram
     p = LSTMParams.random(2, 3, 1, rng=rng)
@@ -81,7 +81,7 @@ def test_a_wrong_weight_fails_the_crosscheck(rng, monkeypatch):
 
 
 def test_nan_error_never_passes():
-    from lstmds_sim.crosscheck import CrossCheck
+    from lstmds_sim.core.crosscheck import CrossCheck
 
     check = CrossCheck(errors={"h": 1e-16, "c": float("nan"), "y": 2e-16}, steps=1, batch=None)
     assert not check.passed()
@@ -98,7 +98,7 @@ def test_one_channel_input_may_be_one_dimensional(rng):
 def test_wire_names_in_a_stack_say_which_layer_sees_them(rng, subsystems):
     """'lstm2/u' is the second layer's input (the first layer's h), inline or as subsystems."""
     from lstmds_sim import run, simulate
-    from lstmds_sim.diagram import lstm_diagram
+    from lstmds_sim.core.diagram import lstm_diagram
 
     layers = [LSTMParams.random(2, 3, rng=rng), LSTMParams.random(3, 4, 2, rng=rng)]
     u = rng.standard_normal((6, 2))

@@ -7,18 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from lstmds_sim.identification import (
-    IdentificationData,
-    fit_mean,
-    fit_paper,
-    fit_percent,
-    fit_report,
-    generate_identification_data,
-    mprs,
-    mprs_batch,
-)
-from lstmds_sim.ph_plant import simulate_plant, steady_state, titration_curve
-from lstmds_sim.validation import ShapeError
+from lstmds_sim.core.validation import ShapeError
+from lstmds_sim.learning.dataset import IdentificationData, generate_identification_data
+from lstmds_sim.learning.metrics import fit_mean, fit_paper, fit_percent, fit_report
+from lstmds_sim.learning.signals import mprs, mprs_batch
+from lstmds_sim.systems.ph_plant import simulate_plant, steady_state, titration_curve
 
 
 def runs(signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,15 +11,17 @@ import numpy as np
 import pytest
 
 from lstmds_sim import LSTMParams, simulate
-from lstmds_sim.iss import (
+from lstmds_sim.safety.bounds import (
     METHODS,
+    reachable_set_bound,
+    state_bound,
+    trivial_output_bound,
+)
+from lstmds_sim.safety.iss import (
     gate_sigma,
     iss_check,
     iss_check_layers,
     layer_input_bounds,
-    reachable_set_bound,
-    state_bound,
-    trivial_output_bound,
 )
 
 

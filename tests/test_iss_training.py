@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from lstmds_sim import LSTMParams
-from lstmds_sim.identification import generate_identification_data
-from lstmds_sim.iss import iss_check
-from lstmds_sim.iss_training import (
-    IdentifiedModel,
+from lstmds_sim.learning.dataset import generate_identification_data
+from lstmds_sim.learning.iss_training import (
     ISSTrainOptions,
     iss_constraints_jax,
     train_iss,
 )
+from lstmds_sim.learning.model import IdentifiedModel
+from lstmds_sim.safety.iss import iss_check
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -42,7 +42,7 @@ def test_short_constrained_run_is_certified_and_learns(short_data):
 
 
 def test_repair_shrinks_an_infeasible_network_until_the_check_passes():
-    from lstmds_sim.iss_training import _repair
+    from lstmds_sim.learning.iss_training import _repair
 
     p = LSTMParams.random(1, 5, 1, rng=0, low=-0.3, high=0.3)
     assert iss_check(p).lhs[0] > 1.4
@@ -75,7 +75,7 @@ def test_identified_model_round_trip_and_physical_units(tmp_path, short_data):
     back = IdentifiedModel.load(path)
     np.testing.assert_array_equal(back.params.R, p.R)
     assert back.y_scale == data.y_scale
-    from lstmds_sim.matrix import simulate
+    from lstmds_sim.core.matrix import simulate
 
     expected = simulate(p, u[:, None], form="statespace").y[:, 0] * data.y_scale + data.y_mean
     np.testing.assert_allclose(back.predict(data.u_train), expected, rtol=0, atol=1e-12)

@@ -4,9 +4,8 @@ import json
 import re
 
 import numpy as np
-import pytest
 
-from lstmds_sim import cli
+from lstmds_sim.io import cli
 
 
 def refused(capsys, argv, pattern):
@@ -56,41 +55,6 @@ def test_lstm_layer_lab(tmp_path, capsys):
     assert json.loads((out / "results.json").read_text())["sizes"]["seed"] == 1
 
 
-def test_labs_do_not_overwrite_foreign_files(tmp_path, capsys):
-    out = tmp_path / "mine"
-    out.mkdir()
-    (out / "lstm_layer_output.png").write_text("my own picture")
-    refused(capsys, ["run", "lstm_layer", "--out", str(out)], "not written by an earlier lstmds run")
-    assert (out / "lstm_layer_output.png").read_text() == "my own picture"
-    (out / "lstm_layer_output.png").unlink()
-    (out / "results.json").write_text('{"mine": true}')
-    refused(capsys, ["run", "lstm_layer", "--out", str(out)], "was not written by lstmds")
-    assert (out / "results.json").read_text() == '{"mine": true}'
-
-
-def test_a_run_stopped_by_a_foreign_file_does_not_block_the_next_one(tmp_path, capsys):
-    """Files are entered in the manifest before they are written: what a stopped run wrote is lstmds's."""
-    out = tmp_path / "half"
-    out.mkdir()
-    (out / "lstm_layer_diagram.svg").write_text("mine")  # written late in the lab
-    refused(capsys, ["run", "lstm_layer", "--out", str(out)], "lstm_layer_diagram.svg")
-    assert (out / "lstm_layer_output.png").exists()  # written before the lab stopped
-    (out / "lstm_layer_diagram.svg").unlink()
-    cli.main(["run", "lstm_layer", "--out", str(out)])
-    assert json.loads((out / "results.json").read_text())["lab"] == "lstm_layer"
-
-
-def test_a_second_lab_does_not_replace_the_first_labs_results(tmp_path, capsys):
-    out = tmp_path / "shared"
-    cli.main(["run", "lstm_layer", "--out", str(out)])
-    refused(capsys, ["run", "lstm_stack", "--out", str(out)], "holds the results of 'lstm_layer'; move it away or run 'lstm_stack' into its own folder "
-            r"\(e.g. --out out/lstm_stack\)")
-    assert json.loads((out / "results.json").read_text())["lab"] == "lstm_layer"
-    (out / "results.json.tmp").write_text("a user's file")  # never touched by the atomic write
-    cli.main(["run", "lstm_layer", "--out", str(out)])
-    assert (out / "results.json.tmp").read_text() == "a user's file"
-
-
 def test_lstm_stack_lab(tmp_path, capsys):
     out = tmp_path / "stack"
     cli.main(["run", "lstm_stack", "--out", str(out)])
@@ -121,70 +85,13 @@ def test_render_command_finds_the_two_lstm_loops(tmp_path, capsys):
     assert (tmp_path / "lstm_stack.loops.json").exists() and not (tmp_path / "results.json").exists()
 
 
-def test_output_dirs_sharing_a_folder_keep_each_others_files(tmp_path):
-    """Two writers interleaved (as two processes would be): the manifest keeps both; owners are respected."""
-    from lstmds_sim.lab import OutputDir
-
-    first, second = OutputDir(tmp_path, lab="a"), OutputDir(tmp_path, owner="render b")
-    first.path("a.png").write_text("a")
-    second.path("b.svg").write_text("b")
-    first.write_results({"x": 1})
-    manifest = json.loads((tmp_path / ".lstmds-files.json").read_text())["files"]
-    assert manifest == {"a.png": "a", "b.svg": "render b", "results.json": "a"}
-    OutputDir(tmp_path, lab="a").path("a.png")  # the same owner may replace its file
-    with pytest.raises(FileExistsError, match="b.svg was written by 'render b', not 'a'"):
-        OutputDir(tmp_path, lab="a").path("b.svg")
-    with pytest.raises(FileExistsError, match="holds the results of 'a'"):
-        OutputDir(tmp_path, lab="c")
-
-
-def test_an_older_manifest_without_owners_keeps_the_labs_ownership(tmp_path):
-    """A folder written before owners were recorded: results.json still says whose files they are."""
-    from lstmds_sim import __version__
-    from lstmds_sim.lab import OutputDir
-
-    (tmp_path / "results.json").write_text(json.dumps({"lab": "a", "lstmds_sim_version": __version__, "files": ["a.png"]}))
-    (tmp_path / ".lstmds-files.json").write_text(json.dumps({"files": ["a.png", "results.json"]}))
-    (tmp_path / "a.png").write_text("a")
-    with pytest.raises(FileExistsError, match="holds the results of 'a'"):
-        OutputDir(tmp_path, lab="c")
-    with pytest.raises(FileExistsError, match="a.png was written by 'a'"):
-        OutputDir(tmp_path, owner="render x").path("a.png")
-    OutputDir(tmp_path, lab="a").path("a.png")  # the lab itself may
-    (tmp_path / "results.json").unlink()  # moved away: the folder is free for another lab
-    OutputDir(tmp_path, lab="c").write_results({})
-    assert json.loads((tmp_path / "results.json").read_text())["lab"] == "c"
-
-
-def test_output_files_get_the_usual_mode_and_may_sit_in_subfolders(tmp_path):
-    import os
-
-    from lstmds_sim.lab import OutputDir
-
-    out = OutputDir(tmp_path, lab="a")
-    path = out.write_json("sub/data.json", {"v": np.float64(1.5)})
-    assert json.loads(path.read_text()) == {"v": 1.5}
-    mask = os.umask(0)
-    os.umask(mask)
-    assert (tmp_path / "sub" / "data.json").stat().st_mode & 0o777 == 0o666 & ~mask
-    assert not list(tmp_path.rglob("*.tmp"))
-
-
-def test_rendering_into_a_lab_folder_does_not_replace_the_labs_figure(tmp_path, capsys):
-    cli.main(["run", "ph_plant", "--out", str(tmp_path)])  # writes ph_plant.png, the titration curve
-    before = (tmp_path / "ph_plant.png").read_bytes()
-    refused(capsys, ["render", "ph_plant", "--out", str(tmp_path)], "written by 'ph_plant', not 'render ph_plant'")
-    assert (tmp_path / "ph_plant.png").read_bytes() == before
-
-
 def test_out_must_be_a_folder(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     refused(capsys, ["run", "lstm_layer", "--out", str(tmp_path / "afile")], "is a file; give a folder")
 
 
-def test_unknown_lab_is_a_clear_error():
-    with pytest.raises(SystemExit, match="no lab named 'nope'"):
-        cli.main(["run", "nope"])
+def test_unknown_lab_is_a_clear_error(capsys):
+    refused(capsys, ["run", "nope"], r"no lab named 'nope'; the labs are: lstm_layer, lstm_stack, ")
 
 
 def test_lstm_vs_linear_lab(tmp_path, capsys):
@@ -271,7 +178,7 @@ def test_ph_identification_lab_short(tmp_path):
     assert abs(fig2["fit_paper_percent"] - fig2["fit_mean_percent"]) < 1
     assert results["figure_2"]["lstm_block_vs_matrix_max_abs"] <= 1e-9
     assert results["constrained"]["fit_mean_percent"] > 50
-    from lstmds_sim.iss_training import IdentifiedModel
+    from lstmds_sim.learning.model import IdentifiedModel
 
     model = IdentifiedModel.load(out / "lstm_iss_model.npz")
     assert model.params.n_units == 5 and model.params.n_params == 146

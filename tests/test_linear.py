@@ -1,4 +1,4 @@
-"""Tests for lstmds_sim.linear: the reference plant, describing systems, and LSTM <-> linear.
+"""Tests for lstmds_sim.systems.lti: the reference plant, describing systems, and LSTM <-> linear.
 
 The references are independent of the code under test wherever possible:
 closed-form poles ``exp(s Ts)``, the continuous step response from partial
@@ -17,26 +17,30 @@ import pytest
 import scipy.linalg
 import scipy.signal
 
-from lstmds_sim.linear import (
-    REFERENCE_ZPK,
+from lstmds_sim.core.matrix import simulate
+from lstmds_sim.core.params import LSTMParams
+from lstmds_sim.core.validation import NonFiniteError, ShapeError
+from lstmds_sim.systems.lstm_linear import (
+    linear_from_lstm,
+    lstm_from_linear,
+    reproduced_system,
+)
+from lstmds_sim.systems.lti import (
     check_system,
     condition_number,
     describe,
     discrete_zpk,
     format_zpk,
     frequency_response,
-    linear_from_lstm,
-    lstm_from_linear,
     random_stable_system,
-    reference_system,
-    reference_system_continuous,
-    reproduced_system,
     steady_state_gain,
     zpk_channels,
 )
-from lstmds_sim.matrix import simulate
-from lstmds_sim.params import LSTMParams
-from lstmds_sim.validation import NonFiniteError, ShapeError
+from lstmds_sim.systems.reference import (
+    REFERENCE_ZPK,
+    reference_system,
+    reference_system_continuous,
+)
 
 TS = 0.01
 DC_GAIN = 5e5 * 4 / ((81 + 25) * (4 + 2500))  # H(0) of the continuous plant; ZOH keeps it
@@ -450,7 +454,7 @@ def test_extraction_is_the_small_signal_model_of_arbitrary_weights():
 def test_balanced_realization_has_equal_diagonal_gramians_and_the_same_transfer_function():
     import scipy.linalg
 
-    from lstmds_sim.linear import balanced_realization
+    from lstmds_sim.systems.lti import balanced_realization
 
     canonical = reference_system(0.01)
     A, B, C, D = balanced_realization(canonical.A, canonical.B, canonical.C, canonical.D)
@@ -468,7 +472,7 @@ def test_balanced_realization_has_equal_diagonal_gramians_and_the_same_transfer_
 
 
 def test_balanced_realization_refuses_unstable_or_unknown():
-    from lstmds_sim.linear import balanced_realization
+    from lstmds_sim.systems.lti import balanced_realization
 
     with pytest.raises(ValueError, match="stable system"):
         balanced_realization(np.diag([1.2, 0.5]), np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1)))

@@ -5,7 +5,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import lstmds_sim as L
-from lstmds_sim.ph_plant import (
+from lstmds_sim.systems.ph_plant import (
     derivatives,
     ph_from_invariants,
     simulate_plant,

@@ -9,8 +9,9 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from lstmds_sim import ph_plant as pp
-from lstmds_sim.ph_plant import (
+from lstmds_sim.core.validation import NonFiniteError, ShapeError
+from lstmds_sim.systems import ph_plant as pp
+from lstmds_sim.systems.ph_plant import (
     DEFAULT_PARAMS,
     PHParams,
     derivatives,
@@ -23,7 +24,6 @@ from lstmds_sim.ph_plant import (
     steady_state,
     titration_curve,
 )
-from lstmds_sim.validation import NonFiniteError, ShapeError
 
 EPS = np.finfo(np.float64).eps
 
@@ -217,7 +217,7 @@ def test_simulation_agrees_with_solve_ivp_on_an_mprs_and_rk4_is_fourth_order(rng
 
 def test_step_plant_shapes():
     """One tank stays (3,); one state with a batch of flows starts every row from it."""
-    from lstmds_sim.ph_plant import step_plant
+    from lstmds_sim.systems.ph_plant import step_plant
 
     x0 = steady_state(15.55).x
     assert step_plant(x0, 15.0).shape == (3,) and step_plant(x0, np.array([15.0])).shape == (3,)

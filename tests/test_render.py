@@ -1,4 +1,4 @@
-"""Tests for lstmds_sim.graph (feedback loops) and lstmds_sim.render (drawing)."""
+"""Tests for lstmds_sim.drawing.graph (feedback loops) and lstmds_sim.drawing.render (drawing)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from lstmds_sim.graph import (
+from lstmds_sim.drawing.graph import (
     DiagramGraph,
     Edge,
     FeedbackLoop,
@@ -15,7 +15,8 @@ from lstmds_sim.graph import (
     find_feedback_loops,
     graph_from_blockdiagram,
 )
-from lstmds_sim.render import layout, render
+from lstmds_sim.drawing.layout import layout
+from lstmds_sim.drawing.render import render
 
 GATES = ("i", "f", "g", "o")
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from lstmds_sim.scenario import (
+from lstmds_sim.safety.scenario import (
     consistent_with_eps,
     count_violations,
     sample_size,
@@ -177,7 +177,7 @@ def test_violation_estimate_refuses_bad_counts():
 
 # --------------------------------------------------------------------------- the scenario generator
 def test_draw_scenarios_respects_the_class_and_is_seeded():
-    from lstmds_sim.scenario import ScenarioClass, draw_scenarios
+    from lstmds_sim.safety.scenario import ScenarioClass, draw_scenarios
 
     cls = ScenarioClass(0.7, horizon=600)
     s = draw_scenarios(50, cls, 5, rng=11)
@@ -199,7 +199,7 @@ def test_draw_scenarios_respects_the_class_and_is_seeded():
 
 
 def test_scenario_class_refuses_impossible_values():
-    from lstmds_sim.scenario import ScenarioClass
+    from lstmds_sim.safety.scenario import ScenarioClass
 
     with pytest.raises(ValueError, match="rho_u must be a non-negative amplitude"):
         ScenarioClass(-0.1)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lstmds_sim import cli
+from lstmds_sim.io import cli
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Tests of lstmds_sim.training against the numpy reference implementation (lstmds_sim.matrix).
+"""Tests of lstmds_sim.learning.training against the numpy reference implementation (lstmds_sim.core.matrix).
 
 The JAX model, loss and gradient are checked against ``simulate`` and central finite
 differences; the training loop is checked against a hand-written numpy Adam loop that
@@ -13,16 +13,14 @@ import math
 import numpy as np
 import pytest
 
-from lstmds_sim.matrix import simulate
-from lstmds_sim.params import LSTMParams
-from lstmds_sim.training import (
-    ARRAY_NAMES,
-    TrainOptions,
+from lstmds_sim.core.matrix import simulate
+from lstmds_sim.core.params import LSTMParams
+from lstmds_sim.learning.forward import lstm_forward
+from lstmds_sim.learning.options import ARRAY_NAMES, TrainOptions, learning_rates
+from lstmds_sim.learning.training import (
     clip_gradients,
     flatten,
-    learning_rates,
     loss_and_grad,
-    lstm_forward,
     train,
     unflatten,
 )
@@ -274,8 +272,8 @@ def test_short_training_reduces_loss_and_is_deterministic(learnable_target, caps
     for k in ARRAY_NAMES:
         np.testing.assert_array_equal(getattr(first.params, k), getattr(second.params, k))
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split()[1] for line in lines] == ["100/300", "200/300", "300/300"]
-    assert lines[-1] == f"epoch 300/300  loss {first.final_loss:.3e}  lr {0.01:.1e}"
+    assert [line.split()[2] for line in lines] == ["100/300", "200/300", "300/300"]
+    assert lines[-1] == f"training: epoch 300/300  loss {first.final_loss:.3e}  lr {0.01:.1e}"
     assert [c[0] for c in calls] == [100, 200, 300] and calls[-1][1] == first.final_loss
 
 

@@ -1,7 +1,7 @@
 """Step-by-step cross-check of the block diagram against the matrix implementation.
 
-The diagram (:func:`lstmds_sim.diagram.lstm_diagram`) and the matrix recursion
-(:func:`lstmds_sim.matrix.simulate`) are run on the same input and initial
+The diagram (:func:`lstmds_sim.core.diagram.lstm_diagram`) and the matrix recursion
+(:func:`lstmds_sim.core.matrix.simulate`) are run on the same input and initial
 states; every probed signal of every layer (delay outputs, pre-activations,
 gates, products, states) and the output are compared at every step.
 """
@@ -15,10 +15,10 @@ import numpy as np
 
 from .diagram import lstm_diagram
 from .engine import run
-from .matrix import check_input_sequence, per_layer, simulate
-from .params import LSTMParams, as_layers
+from .matrix import check_input_sequence, simulate
+from .params import LSTMParams, as_layers, per_layer
 
-#: Signals compared inside every layer (wire names of :mod:`lstmds_sim.diagram`).
+#: Signals compared inside every layer (wire names of :mod:`lstmds_sim.core.diagram`).
 COMPARED = ("h_prev", "c_prev", "z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o", "f*c", "i*g", "c", "tanh(c)", "h")
 
 

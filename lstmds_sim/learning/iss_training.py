@@ -10,7 +10,7 @@ conditions of Theorem 4 written as smooth-almost-everywhere inequalities::
     sigma_g = sigmoid(|| [W_g  U_g  b_g] ||_inf)
 
 Loss, constraints and their gradients come from JAX (float64). The result is
-certified by the independent numpy check :func:`lstmds_sim.iss.iss_check`; if
+certified by the independent numpy check :func:`lstmds_sim.safety.iss.iss_check`; if
 the optimiser stops marginally outside, the weights of the gates in the
 conditions are shrunk until the check passes (reported as ``repaired``).
 ``constrained=False`` runs the same optimiser without the conditions, for
@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import minimize
 
-from .iss import iss_check
-from .matrix import simulate
-from .npz import load_npz, save_npz
-from .params import LSTMParams
-from .training import lstm_forward  # also enables float64 in JAX
+from ..core.params import LSTMParams
+from ..safety.iss import iss_check
+from .forward import float64, lstm_forward
 
 KEYS = ("W", "R", "b", "F", "bF")
 
@@ -93,6 +90,7 @@ def _flatten(params: LSTMParams) -> np.ndarray:
     return np.concatenate([np.ravel(getattr(params, k)) for k in KEYS])
 
 
+@float64
 def iss_constraints_jax(arrays, margin: float = 0.0):
     """Theorem 4 as two inequalities ``>= 0`` in ``jax.numpy`` (differentiable)."""
     n = arrays["R"].shape[1]
@@ -153,6 +151,7 @@ def _repair(params: LSTMParams, max_rounds: int = 200) -> tuple[LSTMParams, bool
                        "feasible); increase max_iter or the constraint margin")
 
 
+@float64
 def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams | None = None,
               progress=None) -> ISSTrainResult:
     """Fit a state-space LSTM to (normalised) data, with the ISS conditions of Theorem 4 as constraints.
@@ -213,42 +212,3 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
         repaired=repaired, options=asdict(options), optimizer_constraints=optimizer_constraints,
         final_loss=float(loss(_flatten(params))),
     )
-
-
-@dataclass
-class IdentifiedModel:
-    """A trained state-space LSTM with the normalisation of the data it was trained on.
-
-    ``predict(u_physical)`` normalises the input, runs the network in the
-    state-space form and returns the output in physical units.
-    """
-
-    params: LSTMParams
-    u_mean: float
-    u_scale: float
-    y_mean: float
-    y_scale: float
-    Ts: float
-
-    def predict(self, u, h0=None, c0=None) -> np.ndarray:
-        un = (np.asarray(u, dtype=float) - self.u_mean) / self.u_scale
-        yn = simulate(self.params, un[..., None], h0, c0, form="statespace").y[..., 0]
-        return yn * self.y_scale + self.y_mean
-
-    def save(self, path, *, overwrite: bool = False) -> Path:
-        """``.npz`` (suffix added) with the keys W R b F bF (loadable by LSTMParams.load) and the normalisation."""
-        return save_npz(path, {**self.params.arrays(), "u_mean": self.u_mean, "u_scale": self.u_scale,
-                               "y_mean": self.y_mean, "y_scale": self.y_scale, "Ts": self.Ts,
-                               "form": "statespace"}, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path) -> "IdentifiedModel":
-        data = load_npz(path, "an identified model file")
-        missing = [k for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts") if k not in data]
-        if missing:
-            raise ValueError(
-                f"{path} has no normalisation ({', '.join(missing)}): not an identified model file; "
-                "give the model saved by the ph_identification lab (lstm_iss_model.npz)"
-            )
-        norm = {k: float(data[k]) for k in ("u_mean", "u_scale", "y_mean", "y_scale", "Ts")}
-        return cls(params=LSTMParams.load(path), **norm)

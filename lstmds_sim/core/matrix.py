@@ -23,10 +23,9 @@ from typing import Sequence
 import numpy as np
 
 from .activations import sigmoid
-from .params import LSTMParams, as_layers
-from .validation import ShapeError, as_float_array, check_finite, signal
+from .params import FORMS, LSTMParams, as_layers, per_layer
+from .validation import ShapeError, as_float_array, check_finite, initial_state, signal
 
-FORMS = ("direct", "statespace")
 TRACE_KEYS = ("z", "i", "f", "g", "o", "c", "h")
 
 
@@ -100,37 +99,12 @@ def _output_columns(layer: LSTMParams, h: np.ndarray) -> np.ndarray:
     return h if layer.F is None else np.dot(layer.F, h) + layer.bF.reshape((-1,) + (1,) * (h.ndim - 1))
 
 
-def per_layer(values, n_layers: int, name: str) -> list:
-    """Split initial states given for ``n_layers`` layers into a list, one entry per layer.
-
-    One layer takes an array (or a one-element list of arrays); several layers
-    take a list with one array (or None) per layer.
-    """
-    if values is None:
-        return [None] * n_layers
-    if n_layers == 1:
-        if isinstance(values, (list, tuple)) and len(values) == 1 and np.ndim(values[0]) >= 1:
-            return [values[0]]
-        return [values]
-    if not isinstance(values, (list, tuple)) or len(values) != n_layers:
-        raise ValueError(f"{name}: give a list of {n_layers} initial states, one per layer")
-    return list(values)
-
-
-def _initial_states(values, layers, batch_shape, name):
-    states = []
-    values = per_layer(values, len(layers), name)
-    for k, (v, L) in enumerate(zip(values, layers)):
-        if v is None:
-            states.append(np.zeros(batch_shape + (L.n_units,)))
-            continue
-        what = f"{name} (layer {k}, Nn={L.n_units})"
-        arr = check_finite(as_float_array(v, what), what)
-        if arr.shape[-1:] != (L.n_units,) or arr.ndim > 2 or (arr.ndim == 2 and arr.shape[:1] != batch_shape):
-            want = f"({L.n_units},)" + (f" or ({batch_shape[0]}, {L.n_units})" if batch_shape else "")
-            raise ShapeError(f"{what} has shape {arr.shape}, expected {want}")
-        states.append(np.broadcast_to(arr, batch_shape + (L.n_units,)).copy())
-    return states
+def _initial_states(values, layers, batch: int | None, name: str) -> list[np.ndarray]:
+    return [
+        initial_state(v, L.n_units, f"{name} (layer {k}, Nn={L.n_units})", batch=batch)
+        if v is not None else np.zeros((L.n_units,) if batch is None else (batch, L.n_units))
+        for k, (v, L) in enumerate(zip(per_layer(values, len(layers), name), layers))
+    ]
 
 
 def check_input_sequence(u, n_inputs: int, what: str = "u (input sequence)") -> np.ndarray:
@@ -170,8 +144,9 @@ def simulate(
     batched = u.ndim == 3
     batch_shape = u.shape[:1] if batched else ()
     steps = u.shape[-2]
-    h = _initial_states(h0, layers, batch_shape, "h0")
-    c = _initial_states(c0, layers, batch_shape, "c0")
+    batch = u.shape[0] if batched else None
+    h = _initial_states(h0, layers, batch, "h0")
+    c = _initial_states(c0, layers, batch, "c0")
 
     # Column-batched, time-major working layout: u[k] is (Ni, B), states (Nn, B).
     uc = np.ascontiguousarray(np.moveaxis(u, -2, 0).swapaxes(-1, -2)) if batched else u

@@ -12,8 +12,11 @@ So the input at step 0 takes effect, and ``y(k) = x(k-1)``, ``y(0) = x0``
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
+import inspect
 import io
-import os
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -21,36 +24,66 @@ import numpy as np
 
 from .validation import NonFiniteError, ShapeError, add_note
 
-os.environ.setdefault("BDSIM_NO_TOOLBOXES", "1")
+# bdsim's private names (``_blocklibrary``, ``_clock``, ``_output_values``,
+# ``_publish_output_values``) are used in this module and nowhere else;
+# pyproject pins bdsim to the range they were tested with (>= 1.4, < 1.5).
 
 _SIM = None
-OUR_BLOCKS = ("HADAMARD", "SIGMOID", "TANH", "MATGAIN", "UNITDELAY", "SEQUENCE", "RECORDER", "LSTM", "DSS", "PHPLANT")
+BLOCKS_PACKAGE = "lstmds_sim.blocks"
 
 
 class DiagramError(RuntimeError):
     """A diagram could not be compiled or run; the message names the block."""
 
 
+@functools.cache
+def block_classes() -> dict[str, type]:
+    """This project's block library: bdsim name (``"UNITDELAY"``) -> block class.
+
+    Every bdsim ``Block`` subclass defined in a module of ``lstmds_sim.blocks``
+    (the top-level ``blocks/`` folder; modules starting with ``_`` are helpers)
+    is a block, named like bdsim names its own: the class name in upper case.
+    This is the one list of our blocks; bdsim's own discovery, which walks
+    ``sys.path`` for ``<package>/blocks/`` and so misses an editable install,
+    is not used for them.
+    """
+    from bdsim.components import Block
+
+    package = importlib.import_module(BLOCKS_PACKAGE)
+    found: dict[str, type] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{BLOCKS_PACKAGE}.{info.name}")
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and issubclass(cls, Block) and cls.__module__ == module.__name__:
+                found[cls.__name__.upper()] = cls
+    return found
+
+
+def _library_entry(name: str, cls: type) -> dict:
+    """A bdsim block-library entry for one of our classes (the keys bdsim's own loader writes)."""
+    doc = inspect.getdoc(cls) or ""
+    base = next(c.__name__ for c in cls.__mro__ if c.__name__.endswith("Block") and c.__module__.startswith("bdsim"))
+    return {
+        "path": [], "classname": cls.__name__, "blockname": name, "url": None, "class": cls,
+        "module": cls.__module__, "package": "lstmds_sim", "doc": doc, "params": {}, "inputs": None,
+        "outputs": None, "nin": getattr(cls, "nin", 0), "nout": getattr(cls, "nout", 0),
+        "blockclass": base.lower().replace("block", ""), "deprecated": False,
+    }
+
+
 def simulator():
-    """The shared bdsim ``BDSim`` object, created quietly with this package's blocks loaded."""
+    """The shared bdsim ``BDSim`` object, created quietly, with bdsim's blocks and ours in its library."""
     global _SIM
     if _SIM is None:
         import bdsim
 
-        library = bdsim.BDSim._blocklibrary
-        if library is not None and not all(name in library for name in OUR_BLOCKS):
-            bdsim.BDSim._blocklibrary = None  # loaded earlier without our package: load again
         with contextlib.redirect_stdout(io.StringIO()):
-            _SIM = bdsim.BDSim(
-                banner=False, packages="lstmds_sim", toolboxes=False, sysargs=False,
-                graphics=False, progress=False,
-            )
-        missing = [name for name in OUR_BLOCKS if name not in bdsim.BDSim._blocklibrary]
-        if missing:
-            raise ImportError(
-                f"bdsim did not find the lstmds_sim blocks {missing}: install the project "
-                "with `pip install .` so that lstmds_sim/blocks/ exists in site-packages"
-            )
+            _SIM = bdsim.BDSim(banner=False, toolboxes=False, sysargs=False, graphics=False, progress=False)
+        library = bdsim.BDSim._blocklibrary
+        for name, cls in block_classes().items():
+            library.setdefault(name, _library_entry(name, cls))
     return _SIM
 
 
@@ -60,10 +93,8 @@ def blockdiagram(name: str = "main"):
     Our blocks' factories raise their own exceptions (shape errors name the
     block, port and expected shape) instead of bdsim's generic creation error.
     """
-    sim = simulator()
-    bd = sim.blockdiagram(name)
-    for blockname in OUR_BLOCKS:
-        cls = sim._resolve_block_class(blockname)
+    bd = simulator().blockdiagram(name)
+    for blockname, cls in block_classes().items():
 
         def factory(*args, _cls=cls, **kwargs):
             return _cls(*args, bd=bd, **kwargs)

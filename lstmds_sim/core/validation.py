@@ -87,11 +87,57 @@ def signal(value, width: int, what: str, *, allow_batch: bool = True) -> np.ndar
     return check_finite(arr, what)
 
 
+def initial_state(x0, n: int | None, what: str, *, batch: int | None = None, meaning: str = "") -> np.ndarray:
+    """A finite initial state of shape (n,) or batched (B, n); zeros when ``x0`` is None.
+
+    The one check of every initial state (delays, state-space blocks, the plant
+    block, LSTM layers in a diagram and in the matrix implementation).
+    ``n=None`` takes any width (not with ``x0=None``). With ``batch``, a (B, n)
+    state must have B = batch and the result is broadcast to (batch, n).
+    ``meaning`` is added to the expected shape in the error (e.g.
+    ``" = (h, Wa4, Wb4)"`` or ``" (the layer has 3 units)"``).
+    """
+    if x0 is None:
+        if n is None:
+            raise ValueError(f"{what}: give an initial state")
+        x0 = np.zeros(n)
+    arr = as_float_array(x0, what)
+    if arr.ndim == 0 and n in (None, 1):
+        arr = arr.reshape(1)
+    width = arr.shape[-1] if n is None and arr.ndim else n
+    rows_ok = batch is None or arr.ndim < 2 or arr.shape[0] == batch
+    if arr.ndim not in (1, 2) or arr.shape[-1] != width or not rows_ok:
+        w = "n" if width is None else width
+        rows = "B" if batch is None else batch
+        raise ShapeError(f"{what} has shape {arr.shape}, expected ({w},) or ({rows}, {w}){meaning}")
+    check_finite(arr, what)
+    return arr if batch is None else np.broadcast_to(arr, (batch, width)).copy()
+
+
 def open_interval(value: float, name: str, low: float = 0.0, high: float = 1.0) -> float:
     """Refuse a parameter outside the open interval (low, high)."""
     v = float(value)
     if not (low < v < high) or not np.isfinite(v):
         raise ValueError(f"{name} must lie strictly between {low:g} and {high:g}, got {value!r}")
+    return v
+
+
+def positive(value, name: str) -> float:
+    """Refuse anything but a finite number > 0 (NaN, inf, 0, negative, non-numbers)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def nonnegative(value, name: str) -> float:
+    """Refuse anything but a finite number >= 0."""
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     return v
 
 

@@ -23,18 +23,16 @@ epochs with ``jax.lax.fori_loop`` and Python reports progress between chunks.  T
 does not depend on the chunking or on whether progress is shown, and two runs with the
 same inputs are bitwise identical (there is no randomness in training itself).
 
-Importing this module switches JAX to 64-bit floats (``jax_enable_x64``).
+JAX runs in float64 inside every public function here (:func:`~lstmds_sim.learning.forward.float64`);
+the process-wide JAX setting is left as it is.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
@@ -43,248 +41,18 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .matrix import FORMS, check_input_sequence
-from .params import LSTMParams
-from .validation import ShapeError, as_float_array, check_finite
-
-jax.config.update("jax_enable_x64", True)  # float64 everywhere (set before any array is made)
-
-ARRAY_NAMES = ("W", "R", "b", "F", "bF")
-"""Learnable arrays in their fixed order (also the order of :func:`flatten`)."""
-
-WEIGHT_NAMES = ("W", "R", "F")
-"""Arrays that L2 regularisation acts on (MATLAB: the biases' L2 factor is 0)."""
-
-LOSSES = ("mse", "half-mse")
-THRESHOLD_METHODS = ("l2norm", "global-l2norm")
-
-_CPU = jax.devices("cpu")[0]
-# Time steps per iteration of the compiled scan loop: 8 makes long sequences about 1.5x
-# faster on the CPU but costs compile time, so short sequences (tests) use 1.
-_UNROLL, _UNROLL_FROM_STEPS = 8, 256
-
-
-# ---------------------------------------------------------------------------- options
-@dataclass(frozen=True)
-class TrainOptions:
-    """Training options, named after MATLAB's ``trainingOptions("adam", ...)``.
-
-    Defaults are MATLAB's, except where noted.
-
-    Attributes
-    ----------
-    learning_rate : float
-        ``InitialLearnRate`` (MATLAB's Adam default 1e-3).
-    drop_factor : float
-        ``LearnRateDropFactor`` in (0, 1]; 1 (the default) means a constant rate,
-        i.e. MATLAB's ``LearnRateSchedule="none"``.
-    drop_period : int
-        ``LearnRateDropPeriod`` in epochs (MATLAB default 10; the example uses 100).
-    max_epochs : int
-        ``MaxEpochs`` (MATLAB default 30; the example uses 10,000).
-    gradient_threshold : float
-        ``GradientThreshold`` (default ``inf``: no clipping).
-    threshold_method : {"l2norm", "global-l2norm"}
-        ``GradientThresholdMethod``.  ``"l2norm"`` (MATLAB's default) rescales the
-        gradient of each learnable array (W, R, b, F, bF) separately to L2 norm
-        ``gradient_threshold`` when it is larger; ``"global-l2norm"`` rescales all
-        trained arrays together by the norm of their concatenation.
-    l2_regularization : float
-        ``L2Regularization``: ``l2_regularization * theta`` is added to the gradient of
-        the weights W, R, F (biases are not regularised, as MATLAB's default bias L2
-        factor is 0).  MATLAB's default is 1e-4; pass 0 for none.  The recorded loss
-        is the data loss without this term.
-    beta1, beta2, epsilon : float
-        ``GradientDecayFactor``, ``SquaredGradientDecayFactor`` and ``Epsilon`` of Adam.
-    verbose_frequency : int
-        ``VerboseFrequency``: progress every this many epochs (MATLAB default 50).
-        It also sets the chunk length of the compiled loop.
-    washout : int
-        Not a MATLAB option: the first ``washout`` time steps are left out of the loss
-        (default 0).
-    trainable : frozenset of str or None
-        Names among W, R, b, F, bF that are trained; the others stay exactly as given.
-        ``None`` (default) trains every array the parameters have.
-    loss : {"mse", "half-mse"}
-        Not a MATLAB option name: ``"mse"`` (default) is the mean squared error;
-        ``"half-mse"`` is MATLAB's regressionLayer loss (see the module docstring).
-    """
-
-    learning_rate: float = 1e-3
-    drop_factor: float = 1.0
-    drop_period: int = 10
-    max_epochs: int = 30
-    gradient_threshold: float = math.inf
-    threshold_method: str = "l2norm"
-    l2_regularization: float = 1e-4
-    beta1: float = 0.9
-    beta2: float = 0.999
-    epsilon: float = 1e-8
-    verbose_frequency: int = 50
-    washout: int = 0
-    trainable: frozenset[str] | None = None
-    loss: str = "mse"
-
-    def __post_init__(self) -> None:
-        def number(name: str) -> float:
-            value = getattr(self, name)
-            if isinstance(value, bool):
-                raise TypeError(f"{name} must be a number, got {value!r}")
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"{name} must be a number, got {value!r}") from None
-
-        def count(name: str, minimum: int) -> int:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-                raise ValueError(f"{name} must be {what}, got {value!r}")
-            return int(value)
-
-        lr = number("learning_rate")
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(
-                f"learning_rate (InitialLearnRate) must be a finite number > 0, got {self.learning_rate!r}"
-            )
-        drop = number("drop_factor")
-        if not (0 < drop <= 1):
-            raise ValueError(
-                f"drop_factor (LearnRateDropFactor) must lie in (0, 1], got {self.drop_factor!r}; "
-                "use 1 for a constant learning rate"
-            )
-        threshold = number("gradient_threshold")
-        if not threshold > 0:  # also refuses NaN
-            raise ValueError(f"gradient_threshold must be > 0 (inf for no clipping), got {self.gradient_threshold!r}")
-        if self.threshold_method not in THRESHOLD_METHODS:
-            raise ValueError(f"threshold_method must be one of {THRESHOLD_METHODS}, got {self.threshold_method!r}")
-        l2 = number("l2_regularization")
-        if not (math.isfinite(l2) and l2 >= 0):
-            raise ValueError(f"l2_regularization must be a finite number >= 0, got {self.l2_regularization!r}")
-        for name in ("beta1", "beta2"):
-            beta = number(name)
-            if not (0 <= beta < 1):
-                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)!r}")
-        eps = number("epsilon")
-        if not (math.isfinite(eps) and eps > 0):
-            raise ValueError(f"epsilon must be a finite number > 0, got {self.epsilon!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        checked = dict(
-            learning_rate=lr, drop_factor=drop, gradient_threshold=threshold, l2_regularization=l2,
-            beta1=float(self.beta1), beta2=float(self.beta2), epsilon=eps,
-            drop_period=count("drop_period", 1), max_epochs=count("max_epochs", 1),
-            verbose_frequency=count("verbose_frequency", 1), washout=count("washout", 0),
-        )
-        if self.trainable is not None:
-            names = {self.trainable} if isinstance(self.trainable, str) else set(self.trainable)
-            unknown = sorted(names - set(ARRAY_NAMES))
-            if unknown:
-                raise ValueError(f"trainable: unknown array name(s) {unknown}; choose from {ARRAY_NAMES}")
-            if not names:
-                raise ValueError("trainable is empty: name at least one of W, R, b, F, bF (or None for all)")
-            checked["trainable"] = frozenset(names)
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
-
-    def replace(self, **changes) -> TrainOptions:
-        """A copy with some options changed (validated again)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        unknown = sorted(set(changes) - set(values))
-        if unknown:
-            raise TypeError(f"unknown option(s) {unknown}; options are {sorted(values)}")
-        values.update(changes)
-        return TrainOptions(**values)
-
-    def learning_rate_at(self, epoch: int) -> float:
-        """The learning rate of epoch ``epoch`` (counted from 0)."""
-        return float(learning_rates(self, epoch + 1)[epoch])
-
-
-def learning_rates(options: TrainOptions, epochs: int | None = None) -> np.ndarray:
-    """The piecewise learning-rate schedule, one rate per epoch (epochs counted from 0).
-
-    ``lr(e) = learning_rate * drop_factor ** floor(e / drop_period)``; training uses
-    exactly these numbers.  ``epochs`` defaults to ``options.max_epochs``.
-    """
-    n = options.max_epochs if epochs is None else int(epochs)
-    drops = np.arange(n) // options.drop_period
-    return options.learning_rate * np.power(options.drop_factor, drops.astype(float))
-
-
-# ---------------------------------------------------------------------------- model
-def _arrays_of(params) -> dict[str, np.ndarray]:
-    if isinstance(params, LSTMParams):
-        return params.arrays()
-    if isinstance(params, Mapping):
-        return {k: params[k] for k in ARRAY_NAMES if k in params and params[k] is not None}
-    raise TypeError(
-        f"expected one LSTMParams (one layer) or a dict of arrays W, R, b[, F, bF], got {type(params).__name__}"
-    )
-
-
-def _forward_time_major(arrays, u, h0, c0, form: str):
-    """LSTM output, time-major: ``u`` is (T, Ni) or (T, B, Ni); ``h0``, ``c0`` (Nn,) or (B, Nn).
-
-    The input term ``W u(k) + b`` of all steps is one matrix product before the loop;
-    the loop itself (``jax.lax.scan``) only adds ``R h(k-1)``.
-    """
-    n = arrays["R"].shape[1]
-    R_T = arrays["R"].T
-    drive = u @ arrays["W"].T + arrays["b"]  # (T, [B,] 4 Nn)
-
-    def cell(carry, drive_k):
-        h, c = carry
-        z = drive_k + h @ R_T
-        s = jax.nn.sigmoid(z)  # i, f, o use it; the g block is recomputed with tanh
-        i, f, o = s[..., :n], s[..., n : 2 * n], s[..., 3 * n :]
-        g = jnp.tanh(z[..., 2 * n : 3 * n])
-        c = f * c + i * g
-        h = o * jnp.tanh(c)
-        return (h, c), h
-
-    unroll = _UNROLL if drive.shape[0] >= _UNROLL_FROM_STEPS else 1
-    _, H = jax.lax.scan(cell, (h0, c0), drive, unroll=unroll)  # H[k] = h(k)
-    if form == "statespace":
-        H = jnp.concatenate([h0[None], H[:-1]], axis=0)  # y(k) reads h(k-1)
-    if "F" not in arrays:
-        return H
-    return H @ arrays["F"].T + arrays["bF"]
-
-
-def lstm_forward(arrays: Mapping[str, jax.Array], u, h0=None, c0=None, form: str = "direct") -> jax.Array:
-    """Output sequence of one LSTM layer, in ``jax.numpy`` (differentiable, jit-able).
-
-    Same equations as :func:`lstmds_sim.matrix.simulate`::
-
-        z(k) = W u(k) + R h(k-1) + b            gates stacked [i; f; g; o]
-        c(k) = sig(z_f) * c(k-1) + sig(z_i) * tanh(z_g)
-        h(k) = sig(z_o) * tanh(c(k))
-        direct:      y(k) = F h(k)   + bF
-        statespace:  y(k) = F h(k-1) + bF       (y = h when there is no F)
-
-    Parameters
-    ----------
-    arrays : dict with ``W`` (4Nn, Ni), ``R`` (4Nn, Nn), ``b`` (4Nn,) and optionally ``F`` (No, Nn), ``bF`` (No,)
-    u : array (T, Ni) or batched (B, T, Ni)
-    h0, c0 : initial states (Nn,) or (B, Nn); zeros when None
-    form : ``"direct"`` or ``"statespace"``
-
-    Returns
-    -------
-    y : jax array (T, No) or (B, T, No)
-    """
-    if form not in FORMS:
-        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
-    u = jnp.asarray(u, dtype=jnp.float64)
-    batched = u.ndim == 3
-    n = arrays["R"].shape[1]
-    shape = (u.shape[0], n) if batched else (n,)
-    h0 = jnp.zeros(shape) if h0 is None else jnp.broadcast_to(jnp.asarray(h0, dtype=u.dtype), shape)
-    c0 = jnp.zeros(shape) if c0 is None else jnp.broadcast_to(jnp.asarray(c0, dtype=u.dtype), shape)
-    u_tm = jnp.swapaxes(u, 0, 1) if batched else u
-    y = _forward_time_major(arrays, u_tm, h0, c0, form)
-    return jnp.swapaxes(y, 0, 1) if batched else y
+from ..core.matrix import check_input_sequence
+from ..core.params import FORMS, LSTMParams
+from ..core.validation import ShapeError, as_float_array, check_finite
+from .forward import _arrays_of, _forward_time_major, cpu, float64, lstm_forward
+from .options import (
+    ARRAY_NAMES,
+    THRESHOLD_METHODS,
+    WEIGHT_NAMES,
+    TrainOptions,
+    learning_rates,
+)
+from .progress import ProgressCallback, Reporter
 
 
 def _data_loss(arrays, data, form: str):
@@ -304,6 +72,7 @@ def _step_weights(steps: int, batch: int, outputs: int, options: TrainOptions) -
 
 
 # ---------------------------------------------------------------------------- gradients
+@float64
 def clip_gradients(grads: Mapping, threshold: float, method: str = "l2norm") -> dict:
     """Gradient clipping as in MATLAB's ``GradientThresholdMethod``.
 
@@ -326,6 +95,8 @@ def clip_gradients(grads: Mapping, threshold: float, method: str = "l2norm") -> 
     return {k: g * scale for k, g in grads.items()}
 
 
+
+# ---------------------------------------------------------------------------- gradients
 class _Spec(NamedTuple):
     """The static (compile-time) part of a training run; everything else is traced data."""
 
@@ -420,7 +191,7 @@ def _prepare(params, u, y, options: TrainOptions, form: str, h0, c0):
     if batched:  # time-major for the scan
         u, y = np.swapaxes(u, 0, 1), np.swapaxes(y, 0, 1)
     weights = _step_weights(steps, u.shape[1] if batched else 1, n_out, options)
-    data = tuple(jax.device_put(np.ascontiguousarray(x), _CPU) for x in (u, y, h0, c0, weights))
+    data = tuple(jax.device_put(np.ascontiguousarray(x), cpu()) for x in (u, y, h0, c0, weights))
     return arrays, data
 
 
@@ -446,6 +217,7 @@ def unflatten(vector, like) -> dict[str, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------- public API
+@float64
 def loss_and_grad(
     params,
     u,
@@ -468,8 +240,8 @@ def loss_and_grad(
     options = TrainOptions() if options is None else options
     arrays, data = _prepare(params, u, y, options, form, h0, c0)
     l2 = options.l2_regularization if regularized else 0.0
-    with jax.default_device(_CPU):
-        value, grads = _value_and_grad(jax.device_put(arrays, _CPU), data, l2, form)
+    with jax.default_device(cpu()):
+        value, grads = _value_and_grad(jax.device_put(arrays, cpu()), data, l2, form)
     return float(value), {k: np.asarray(g) for k, g in grads.items()}
 
 
@@ -516,49 +288,7 @@ class TrainResult:
         )
 
 
-ProgressCallback = Callable[[int, float, float], None]
-
-
-class _Reporter:
-    """Progress between chunks: a tqdm bar on a terminal, plain lines otherwise."""
-
-    def __init__(self, progress, total: int):
-        self.total = total
-        self.callback: ProgressCallback | None = None
-        self.bar = None
-        self.lines = False
-        if callable(progress):
-            self.callback = progress
-            return
-        if progress is False:
-            return
-        if progress in (None, True):
-            in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-            progress = "bar" if sys.stderr.isatty() and not in_ci else "lines"
-        if progress == "bar":
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, unit="epoch", file=sys.stderr, dynamic_ncols=True)
-        elif progress == "lines":
-            self.lines = True
-        else:
-            raise ValueError(f"progress must be None, True, False, 'bar', 'lines' or a callable, got {progress!r}")
-
-    def update(self, epoch: int, done: int, loss: float, lr: float) -> None:
-        if self.callback is not None:
-            self.callback(epoch, loss, lr)
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"loss {loss:.3e}  lr {lr:.1e}", refresh=False)
-            self.bar.update(done)  # redraws, postfix included
-        if self.lines:
-            width = len(str(self.total))
-            print(f"epoch {epoch:>{width}}/{self.total}  loss {loss:.3e}  lr {lr:.1e}", flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
+@float64
 def train(
     params: LSTMParams,
     u,
@@ -569,6 +299,7 @@ def train(
     h0=None,
     c0=None,
     progress: bool | str | ProgressCallback | None = None,
+    label: str = "training",
 ) -> TrainResult:
     """Train one LSTM layer on one sequence (or a batch of sequences) with full-batch Adam.
 
@@ -590,9 +321,11 @@ def train(
     h0, c0 : initial states (Nn,) or (B, Nn); zeros by default.
     progress : None/True (auto), False (silent), ``"bar"``, ``"lines"`` or a callable
         Auto shows a tqdm bar when stderr is a terminal and ``CI`` is not set, else
-        prints ``epoch 500/10000  loss 1.234e-03  lr 9.5e-05`` lines (the loss after
+        prints ``training: epoch 500/10000  loss 1.234e-03  lr 9.5e-05`` lines (the loss after
         that many epochs and the rate of the last of them) every ``verbose_frequency``
         epochs.  A callable is called as ``progress(epoch, loss, lr)`` at the same points.
+    label : str
+        Names this run on the progress bar and lines (e.g. ``"lr 1e-3"``).
 
     Returns
     -------
@@ -623,9 +356,9 @@ def train(
     }
     lrs_np = learning_rates(options)
     history = np.full(n_epochs + 1, np.nan)
-    reporter = _Reporter(progress, n_epochs)
-    with jax.default_device(_CPU):
-        device = partial(jax.device_put, device=_CPU)
+    reporter = Reporter(progress, n_epochs, label=label)
+    with jax.default_device(cpu()):
+        device = partial(jax.device_put, device=cpu())
         train_arrays = device({k: arrays[k] for k in trainable})
         fixed = device({k: arrays[k] for k in names if k not in trainable})
         hyper = device({k: np.float64(v) for k, v in hyper.items()})

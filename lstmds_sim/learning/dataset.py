@@ -23,10 +23,8 @@ Choices made here where the paper is not precise
 
 What is here
 ------------
-* :func:`mprs`, :func:`mprs_batch` -- the multilevel pseudo-random signal.
 * :class:`IdentificationData` -- the data set, its normalisation, ``save``/``load``.
 * :func:`generate_identification_data` -- the experiment.
-* :func:`fit_percent`, :func:`fit_mean`, :func:`fit_paper`, :func:`fit_report` -- FIT in both definitions.
 """
 
 from __future__ import annotations
@@ -39,81 +37,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .ph_plant import DEFAULT_PARAMS, DEFAULT_SUBSTEPS, PHParams, simulate_plant
-from .validation import ShapeError, as_float_array, check_finite, positive_int
-
-Q3_RANGE = (12.5, 17.0)
-"""Spec default range of the base flow [ml/s]."""
-
-HOLD = (76, 110)
-"""Spec default hold length of an MPRS level [samples]."""
+from ..core.validation import ShapeError, as_float_array, check_finite, positive_int
+from ..systems.ph_plant import (
+    DEFAULT_PARAMS,
+    DEFAULT_SUBSTEPS,
+    PHParams,
+    simulate_plant,
+)
+from .signals import HOLD, Q3_RANGE, mprs
 
 FORMAT_VERSION = 1
-
-
-# --------------------------------------------------------------------------- MPRS
-
-
-def _generator(rng) -> np.random.Generator:
-    """A numpy Generator from a Generator or an integer seed (None is refused: data must be seeded)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, bool) or not isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-        raise TypeError(f"rng must be a numpy Generator or an integer seed, got {rng!r}")
-    return np.random.default_rng(rng)
-
-
-def mprs_batch(n_batch: int, n_samples: int, *, low: float = Q3_RANGE[0], high: float = Q3_RANGE[1],
-               hold_min: int = HOLD[0], hold_max: int = HOLD[1], rng) -> np.ndarray:
-    """``n_batch`` independent multilevel pseudo-random signals, vectorised.
-
-    Each signal is a staircase: a level drawn uniformly in ``[low, high]`` is held
-    for a number of samples drawn uniformly (integers) in ``[hold_min, hold_max]``,
-    then a new level, and so on; the last hold is cut at ``n_samples``.
-
-    Parameters
-    ----------
-    n_batch, n_samples : int
-        Number of signals and their length.
-    low, high : float
-        Range of the levels.
-    hold_min, hold_max : int
-        Range of the hold lengths [samples], both included.
-    rng : numpy.random.Generator or int
-        Random source (an integer is used as a seed).
-
-    Returns
-    -------
-    ndarray (n_batch, n_samples)
-    """
-    n_batch = positive_int(n_batch, "n_batch")
-    n_samples = positive_int(n_samples, "n_samples")
-    hold_min = positive_int(hold_min, "hold_min")
-    hold_max = positive_int(hold_max, "hold_max")
-    if hold_max < hold_min:
-        raise ValueError(f"hold_max ({hold_max}) must be >= hold_min ({hold_min})")
-    low, high = float(low), float(high)
-    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
-        raise ValueError(f"the level range needs finite low <= high, got low={low!r}, high={high!r}")
-    gen = _generator(rng)
-    n_seg = -(-n_samples // hold_min)  # enough segments even if every hold is the shortest
-    holds = gen.integers(hold_min, hold_max, size=(n_batch, n_seg), endpoint=True)
-    levels = gen.uniform(low, high, size=(n_batch, n_seg))
-    # mark the first sample of every segment after the first, then count marks
-    starts = np.minimum(np.cumsum(holds, axis=1)[:, :-1], n_samples)
-    marks = np.zeros((n_batch, n_samples + 1), dtype=np.int64)
-    np.put_along_axis(marks, starts, 1, axis=1)
-    segment = np.cumsum(marks[:, :n_samples], axis=1)
-    return np.take_along_axis(levels, segment, axis=1)
-
-
-def mprs(n_samples: int, *, low: float = Q3_RANGE[0], high: float = Q3_RANGE[1],
-         hold_min: int = HOLD[0], hold_max: int = HOLD[1], rng) -> np.ndarray:
-    """One multilevel pseudo-random signal of ``n_samples`` samples (see :func:`mprs_batch`).
-
-    Equal to ``mprs_batch(1, n_samples, ..., rng=rng)[0]`` for the same random source.
-    """
-    return mprs_batch(1, n_samples, low=low, high=high, hold_min=hold_min, hold_max=hold_max, rng=rng)[0]
 
 
 # --------------------------------------------------------------------------- the data set
@@ -389,7 +322,7 @@ def generate_identification_data(*, n_train: int = 4400, n_val: int = 2250, Ts: 
     params : PHParams
         Plant parameters.
     substeps : int
-        RK4 steps per sampling period (see :func:`~lstmds_sim.ph_plant.simulate_plant`).
+        RK4 steps per sampling period (see :func:`~lstmds_sim.systems.ph_plant.simulate_plant`).
 
     Returns
     -------
@@ -430,58 +363,3 @@ def generate_identification_data(*, n_train: int = 4400, n_val: int = 2250, Ts: 
         q3_range=(float(low), float(high)), hold=(int(hold[0]), int(hold[1])),
         y_clean=y_clean, u_applied=u + jitter, params=params,
     )
-
-
-# --------------------------------------------------------------------------- FIT
-
-
-def fit_percent(y, yhat, *, subtract_mean: bool = True, skip: int = 0) -> float:
-    """FIT index in percent: ``100 (1 - ||y - yhat||_2 / ||y - c||_2)``.
-
-    Parameters
-    ----------
-    y, yhat : array_like (T,) or (T, ny)
-        Measured and predicted outputs (time first).
-    subtract_mean : bool
-        True: ``c = mean(y)`` over time, the FIT of the research group (100 % for a
-        perfect prediction, 0 % for predicting the mean).  False: ``c = 0``, the
-        formula printed as (12) in Bonassi et al. (2020), which depends on where
-        the output's zero lies (for pH data around 7 it is large even for poor
-        predictions; for normalised data of zero mean the two nearly agree).
-    skip : int
-        Leading samples left out (the initial transient of a model started
-        from a wrong state).
-
-    Returns
-    -------
-    float
-    """
-    y = check_finite(as_float_array(y, "y"), "y")
-    yhat = check_finite(as_float_array(yhat, "yhat"), "yhat")
-    if y.shape != yhat.shape or y.ndim not in (1, 2):
-        raise ShapeError(f"y {y.shape} and yhat {yhat.shape} must have the same shape, (T,) or (T, ny)")
-    skip = int(skip)
-    if not 0 <= skip < y.shape[0]:
-        raise ValueError(f"skip must be in [0, {y.shape[0]}), got {skip}")
-    y, yhat = y[skip:], yhat[skip:]
-    reference = y - y.mean(axis=0) if subtract_mean else y
-    denominator = np.linalg.norm(reference)
-    if denominator == 0:
-        raise ValueError("FIT is undefined: the reference output has zero norm"
-                         + (" (y is constant)" if subtract_mean else " (y is zero)"))
-    return float(100.0 * (1.0 - np.linalg.norm(y - yhat) / denominator))
-
-
-def fit_mean(y, yhat, *, skip: int = 0) -> float:
-    """FIT with the mean subtracted (the group's definition); see :func:`fit_percent`."""
-    return fit_percent(y, yhat, subtract_mean=True, skip=skip)
-
-
-def fit_paper(y, yhat, *, skip: int = 0) -> float:
-    """FIT as printed in Bonassi et al. (2020), eq. (12), without the mean; see :func:`fit_percent`."""
-    return fit_percent(y, yhat, subtract_mean=False, skip=skip)
-
-
-def fit_report(y, yhat, *, skip: int = 0) -> dict[str, float]:
-    """Both FIT definitions, named: ``{"fit_mean_percent": ..., "fit_paper_percent": ...}``."""
-    return {"fit_mean_percent": fit_mean(y, yhat, skip=skip), "fit_paper_percent": fit_paper(y, yhat, skip=skip)}

@@ -21,10 +21,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .npz import load_npz, save_npz
+from ..io.npz import load_npz, save_npz
 from .validation import ShapeError, as_float_array, matrix
 
 GATES = ("i", "f", "g", "o")
+
+#: Output conventions: ``y(k) = F h(k) + bF`` (MATLAB, PyTorch) or ``F h(k-1) + bF`` (Bonassi eq. 2).
+FORMS = ("direct", "statespace")
 
 
 def _vector(value, n: int, what: str) -> np.ndarray:
@@ -242,3 +245,20 @@ def as_layers(params: "LSTMParams | Sequence[LSTMParams]") -> tuple[LSTMParams, 
                 f"{layers[k - 1].n_outputs}; make W of layer {k} have {layers[k - 1].n_outputs} columns"
             )
     return layers
+
+
+def per_layer(values, n_layers: int, name: str) -> list:
+    """Split initial states given for ``n_layers`` layers into a list, one entry per layer.
+
+    One layer takes an array (or a one-element list of arrays); several layers
+    take a list with one array (or None) per layer.
+    """
+    if values is None:
+        return [None] * n_layers
+    if n_layers == 1:
+        if isinstance(values, (list, tuple)) and len(values) == 1 and np.ndim(values[0]) >= 1:
+            return [values[0]]
+        return [values]
+    if not isinstance(values, (list, tuple)) or len(values) != n_layers:
+        raise ValueError(f"{name}: give a list of {n_layers} initial states, one per layer")
+    return list(values)

@@ -21,23 +21,13 @@ from typing import Sequence
 import numpy as np
 
 from .engine import blockdiagram
-from .matrix import FORMS, per_layer
-from .params import GATES, LSTMParams, as_layers
-from .validation import ShapeError, as_float_array
+from .params import FORMS, GATES, LSTMParams, as_layers, per_layer
+from .validation import initial_state
 
 LAYER_SIGNALS = (
     "h_prev", "c_prev", "z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o",
     "f*c", "i*g", "c", "tanh(c)", "h", "y",
 )
-
-
-def _initial(x0, n: int, what: str, batch: int | None = None) -> np.ndarray:
-    """Initial state (n,) or (B, n); broadcast to (batch, n) when the input is batched."""
-    x0 = np.zeros(n) if x0 is None else as_float_array(x0, what)
-    if x0.shape[-1:] != (n,) or x0.ndim > 2 or (batch is not None and x0.ndim == 2 and x0.shape[0] != batch):
-        want = f"({n},)" + (f" or ({batch}, {n})" if batch is not None else f" or (B, {n})")
-        raise ShapeError(f"{what} has shape {x0.shape}, expected {want} (the layer has {n} units)")
-    return x0 if batch is None else np.broadcast_to(x0, (batch, n)).copy()
 
 
 def add_lstm_layer(
@@ -57,8 +47,8 @@ def add_lstm_layer(
         )
     if form not in FORMS:
         raise ValueError(f"{layer}: form must be one of {FORMS}, got {form!r}")
-    hidden = bd.UNITDELAY(clock, x0=_initial(h0, params.n_units, f"{layer}: h0", batch), name=f"{p}hidden state")
-    cell = bd.UNITDELAY(clock, x0=_initial(c0, params.n_units, f"{layer}: c0", batch), name=f"{p}cell state")
+    hidden = bd.UNITDELAY(clock, x0=_layer_state(h0, params, f"{layer}: h0", batch), name=f"{p}hidden state")
+    cell = bd.UNITDELAY(clock, x0=_layer_state(c0, params, f"{layer}: c0", batch), name=f"{p}cell state")
 
     gate = {}
     for g in GATES:
@@ -168,6 +158,11 @@ def lstm_diagram(
             prefixes.append(prefix)
     bd.connect(signal, bd.RECORDER(name="y"), name="y")
     return bd, prefixes
+
+
+def _layer_state(x0, params: LSTMParams, what: str, batch: int | None) -> np.ndarray:
+    n = params.n_units
+    return initial_state(x0, n, what, batch=batch, meaning=f" (the layer has {n} units)")
 
 
 def _layer_form(form: str, j: int, n: int) -> str:

@@ -2,7 +2,7 @@
 
 Plain functions: a linear system is ``(A, B, C, D)`` with sample time ``Ts``;
 responses of the true system come from ``scipy.signal.dlsim`` (the independent
-reference), those of the LSTM from :func:`lstmds_sim.matrix.simulate`.
+reference), those of the LSTM from :func:`lstmds_sim.core.matrix.simulate`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from .linear import describe, linear_from_lstm
-from .matrix import simulate
-from .params import GATES, LSTMParams
+from ..core.matrix import simulate
+from ..core.params import GATES, LSTMParams
+from ..systems.lstm_linear import linear_from_lstm
+from ..systems.lti import describe
 
 
 def linear_response(system, u, Ts: float) -> np.ndarray:

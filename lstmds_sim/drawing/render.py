@@ -1,12 +1,12 @@
 """Draw a block diagram left to right, like a Simulink model.
 
-Blocks are placed by :func:`lstmds_sim.layout.layout` (layered graph drawing:
+Blocks are placed by :func:`lstmds_sim.drawing.layout.layout` (layered graph drawing:
 feedback edges set aside, columns, waypoints, ordering, rows), then
 
 :func:`render` draws boxes and arrows with matplotlib (no graphviz, no
    display needed).  Forward edges are smooth S-curves; feedback edges run
    in lanes below (or above) the diagram back to their delay.  Each
-   feedback loop found by :func:`~lstmds_sim.graph.find_feedback_loops` has
+   feedback loop found by :func:`~lstmds_sim.drawing.graph.find_feedback_loops` has
    its own colour; its edges are thicker and its delay box is filled with
    that colour.  An edge on several loops is drawn in alternating dashes
    of their colours.
@@ -500,7 +500,7 @@ def render(
     ----------
     diagram : DiagramGraph or bdsim.BlockDiagram
         What to draw; a BlockDiagram is converted with
-        :func:`~lstmds_sim.graph.graph_from_blockdiagram`.
+        :func:`~lstmds_sim.drawing.graph.graph_from_blockdiagram`.
     path : str or pathlib.Path
         Path stem: ``"out/lstm"`` writes ``out/lstm.svg`` and
         ``out/lstm.png``; an image suffix (``"out/lstm.png"``) is dropped.

@@ -4,8 +4,12 @@ A batched step allocates arrays of a few hundred kB (e.g. 20 x 2964 floats).
 glibc serves allocations above its mmap threshold (128 KiB at first) with fresh
 mmap'd pages and trims freed heap memory back to the OS, so every step pays
 for page faults: measured on a 2-core VM, one 2964-sequence LSTM step took
-830 us this way and 177 us with the thresholds raised. We raise them once, on
-import; set ``LSTMDS_NO_MALLOPT=1`` to leave the allocator alone.
+830 us this way and 177 us with the thresholds raised.
+
+The setting is process-wide, so importing lstmds_sim never makes it: the
+``lstmds`` command and the benchmarks call :func:`tune_allocator`, and a
+notebook or script may call it too. ``LSTMDS_NO_MALLOPT=1`` makes the call do
+nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ M_MMAP_THRESHOLD = -3
 
 
 def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 << 20) -> bool:
-    """Raise glibc's mmap and trim thresholds; return whether it was done."""
+    """Raise glibc's mmap and trim thresholds for this process; return whether it was done."""
     if os.environ.get("LSTMDS_NO_MALLOPT") or not sys.platform.startswith("linux"):
         return False
     try:

@@ -1,40 +1,15 @@
-"""Linear discrete-time systems and the LSTM that imitates one (sections 2 and 3 of the example).
+"""Linear discrete-time systems: checking, describing, balancing and drawing them at random.
 
 Plain functions over arrays ``(A, B, C, D)`` of the system::
 
     x(k+1) = A x(k) + B u(k)          A: (n, n)   B: (n, m)
     y(k)   = C x(k) + D u(k)          C: (p, n)   D: (p, m)
 
-What is here
-------------
-* :func:`reference_system` -- the example's plant: continuous zpk (zero -4, poles
-  -9+-5j and -2+-50j, gain 5e5) discretised with a zero-order hold at Ts = 0.01.
 * :func:`check_system`, :func:`steady_state_gain`, :func:`discrete_zpk`,
   :func:`zpk_channels`, :func:`format_zpk`, :func:`describe`,
   :func:`frequency_response` -- checking and describing a system.
+* :func:`balanced_realization` -- MATLAB's ``balreal``.
 * :func:`random_stable_system` -- random stable MIMO systems for tests.
-* :func:`lstm_from_linear` -- LSTM weights that make the layer behave like the
-  linear system (every gate saturated, every tanh in its linear region).
-* :func:`linear_from_lstm` -- the linear system read back from any LSTM weights.
-* :func:`reproduced_system` -- the linear system that :func:`lstm_from_linear`'s
-  LSTM really reproduces (it differs from ``(A, B, C, D)`` for ``units="n"``).
-
-Why the LSTM construction works
--------------------------------
-With gate biases ``+100`` (input and output gates) and ``-100`` (forget gate) the
-gates are 1, 0 and 1 to double precision, so one step of the layer reduces to
-``c(k) = tanh(z_g)`` and ``h(k) = tanh(c(k))``.  When ``z_g`` is small (``scale``
-small) both tanh are the identity up to a cubic term, and::
-
-    h(k) ~= z_g(k) = W_g u(k) + R_g h(k-1)
-
-which is a linear recursion.  With ``W_g = scale [B; I]`` and ``R_g = blkdiag(A, 0)``
-the hidden state is ``h(k) = scale [x(k+1); u(k)]``: the LSTM carries the *next*
-state.  The output layer must therefore undo one step of the dynamics,
-``x(k) = A^-1 (x(k+1) - B u(k))``, which is why ``F`` contains ``A^-1`` and A must be
-invertible.  The error of the approximation is the cubic term of
-``tanh(tanh(z)) = z - 2 z^3 / 3 + ...``: relative to the output it shrinks like
-``scale^2``.
 """
 
 from __future__ import annotations
@@ -46,70 +21,14 @@ import numpy as np
 import scipy.linalg
 import scipy.signal
 
-from .params import LSTMParams
-from .validation import ShapeError, as_float_array, check_finite
+from ..core.validation import ShapeError, as_float_array, check_finite, positive
 
 __all__ = [
-    "REFERENCE_ZPK", "balanced_realization", "check_system", "describe", "discrete_zpk", "format_zpk",
-    "frequency_response", "linear_from_lstm", "lstm_from_linear", "random_stable_system",
-    "reference_system", "reference_system_continuous", "reproduced_system",
-    "steady_state_gain", "zpk_channels",
+    "balanced_realization", "check_system", "condition_number", "describe", "discrete_zpk", "format_zpk",
+    "frequency_response", "random_stable_system", "steady_state_gain", "zpk_channels",
 ]
 
-#: The example's continuous-time plant: (zeros, poles, gain).
-REFERENCE_ZPK: tuple[tuple[complex, ...], tuple[complex, ...], float] = (
-    (-4.0,),
-    (-9 + 5j, -9 - 5j, -2 + 50j, -2 - 50j),
-    5e5,
-)
-
-#: Systems whose A has a larger 2-norm condition number are refused by :func:`lstm_from_linear`.
-MAX_COND = 1e12
-
-UNITS = ("n+m", "n")
-
-REALIZATIONS = ("canonical", "balanced")
-
 System = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-# --------------------------------------------------------------------------- the reference plant
-def reference_system_continuous() -> scipy.signal.ZerosPolesGain:
-    """The example's continuous-time plant as a ``scipy.signal.ZerosPolesGain``.
-
-    ``H(s) = 5e5 (s + 4) / ((s^2 + 18 s + 106) (s^2 + 4 s + 2504))``: 4 poles, one
-    zero, relative degree 3, DC gain ``5e5 * 4 / (106 * 2504) ~= 7.535``.
-    """
-    zeros, poles, gain = REFERENCE_ZPK
-    return scipy.signal.ZerosPolesGain(list(zeros), list(poles), gain)
-
-
-def reference_system(Ts: float = 0.01, *, realization: str = "canonical") -> scipy.signal.StateSpace:
-    """The example's plant discretised with a zero-order hold at sample time ``Ts``.
-
-    Returns a discrete ``scipy.signal.StateSpace`` (``dt = Ts``) with A (4, 4),
-    B (4, 1), C (1, 4) and D (1, 1); D is 0 because the continuous model is
-    strictly proper.  A state-space realisation is not unique:
-
-    * ``"canonical"``: scipy's controller canonical form of the continuous model
-      (``zpk2ss``), discretised exactly (``cont2discrete``, ``"zoh"``).  Its states
-      differ in size by ten orders of magnitude (B ~ 1e-10 ... 1e-2, C ~ 2e6,
-      cond(A) ~ 7e6), so the LSTM's output weights reach ~2e9.
-    * ``"balanced"``: the same discrete system in balanced coordinates
-      (:func:`balanced_realization`, MATLAB's ``balreal``): every state equally
-      controllable and observable, cond(A) ~ 1.2, output weights ~1.6e3.
-
-    Other state coordinates mean other LSTM weights and another size of the tanh
-    error (which depends on the size of x, not of y) -- and a very different
-    training landscape (see the ``training_basin`` lab).
-    """
-    Ts = _positive(Ts, "Ts (sample time)")
-    if realization not in REALIZATIONS:
-        raise ValueError(f"realization must be one of {REALIZATIONS}, got {realization!r}")
-    sys = reference_system_continuous().to_ss().to_discrete(Ts, method="zoh")
-    if realization == "balanced":
-        return scipy.signal.StateSpace(*balanced_realization(sys.A, sys.B, sys.C, sys.D), dt=Ts)
-    return sys
 
 
 def balanced_realization(A, B, C, D) -> System:
@@ -179,14 +98,6 @@ def check_system(A, B, C, D) -> System:
             f"D has shape {D.shape}, expected (p, m) = ({p}, {m}) to match C ({p} x {n}) and B ({n} x {m})"
         )
     return tuple(check_finite(X, name) for X, name in zip((A, B, C, D), "ABCD"))
-
-
-def _positive(value: float, name: str) -> float:
-    """Refuse anything but a finite number > 0."""
-    v = float(value)
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
 
 
 def condition_number(A) -> float:
@@ -284,7 +195,7 @@ def discrete_zpk(A, B, C, D, dt: float, *, output: int | None = None, input: int
         For a MIMO system without ``output`` and ``input``: a zpk form exists
         per channel.  Pass ``output=i, input=j`` or use :func:`zpk_channels`.
     """
-    _positive(dt, "dt (sample time)")
+    positive(dt, "dt (sample time)")
     A, B, C, D = check_system(A, B, C, D)
     p, m = D.shape
     if output is None and input is None:
@@ -472,7 +383,7 @@ def frequency_response(A, B, C, D, dt: float, w) -> np.ndarray:
     -------
     ndarray (len(w), p, m), complex
     """
-    dt = _positive(dt, "dt (sample time)")
+    dt = positive(dt, "dt (sample time)")
     A, B, C, D = check_system(A, B, C, D)
     w = np.atleast_1d(as_float_array(w, "w (angular frequencies)"))
     n = A.shape[0]
@@ -521,130 +432,3 @@ def random_stable_system(
     T = Q * rng.uniform(0.5, 2.0, n)  # columns scaled: cond(T) <= 4
     A = T @ Lam @ np.linalg.inv(T)
     return A, rng.standard_normal((n, m)), rng.standard_normal((p, n)), rng.standard_normal((p, m))
-
-
-# --------------------------------------------------------------------------- LSTM <-> linear
-def _check_invertible(A: np.ndarray, max_cond: float) -> None:
-    cond = condition_number(A)
-    if not cond <= max_cond:
-        raise ValueError(
-            f"A has condition number {cond:.3g} (limit max_cond = {max_cond:.3g}): A must be invertible "
-            "because the output layer F contains A^-1. The LSTM's hidden state holds "
-            "scale*(A x(k) + B u(k)) = scale*x(k+1), one step ahead, and recovering y(k) = C x(k) + D u(k) "
-            "needs x(k) = A^-1 (x(k+1) - B u(k)). A singular A (a pole at z = 0, e.g. a pure delay) "
-            "loses x(k) for good; an ill-conditioned one amplifies the tanh error by up to the condition number"
-        )
-
-
-def lstm_from_linear(
-    A, B, C, D, *, scale: float = 1e-3, gate_bias: float = 100.0, units: str = "n+m", max_cond: float = MAX_COND,
-) -> LSTMParams:
-    """LSTM weights that make one layer (plus output layer) imitate the linear system.
-
-    Gates are stacked ``[i; f; g; o]``; only the cell-candidate gate g has
-    non-zero weights, the biases hold the input and output gates open and the
-    forget gate shut.  With ``units="n+m"`` (``Nn = n + m``)::
-
-        W  = scale * [0; 0; [B; I_m]; 0]
-        R  = [0; 0; blkdiag(A, 0_m); 0]
-        b  = [+gate_bias; -gate_bias; 0; +gate_bias]
-        F  = [C A^-1,  D - C A^-1 B] / scale,    bF = 0
-
-    so that ``h(k) ~= scale [x(k+1); u(k)]`` and ``y(k) ~= C x(k) + D u(k)``.
-
-    With ``units="n"`` (``Nn = n``): ``W_g = scale B``, ``R_g = A``,
-    ``F = C A^-1 / scale``.  Then ``h(k) ~= scale x(k+1)`` and
-    ``y(k) ~= C A^-1 x(k+1) = C x(k) + C A^-1 B u(k)``: the LSTM realises
-    ``(A, B, C, C A^-1 B)`` -- D is replaced by ``C A^-1 B``, whatever D was.
-    Its transfer function is ``H(z) - H(0)``, which vanishes at z = 0, so it
-    equals the original only when ``D = C A^-1 B``.  :func:`reproduced_system`
-    returns the system each variant imitates.
-
-    Parameters
-    ----------
-    A, B, C, D : array_like
-        The discrete-time system (see :func:`check_system`).
-    scale : float
-        Size of the signals inside the LSTM (> 0).  The tanh error relative to the
-        output shrinks like ``scale^2``; too small a scale loses precision to the
-        ``1/scale`` in F.
-    gate_bias : float
-        Bias that saturates the gates (sigmoid(100) is 1 in double precision).
-    units : ``"n+m"`` or ``"n"``
-    max_cond : float
-        Largest accepted 2-norm condition number of A.
-
-    Raises
-    ------
-    ValueError
-        A is singular or its condition number exceeds ``max_cond``; ``scale`` or
-        ``gate_bias`` is not a finite positive number; unknown ``units``.
-    """
-    A, B, C, D = check_system(A, B, C, D)
-    scale = _positive(scale, "scale")
-    gate_bias = _positive(gate_bias, "gate_bias")
-    if units not in UNITS:
-        raise ValueError(f"units must be one of {UNITS}, got {units!r}")
-    _check_invertible(A, max_cond)
-    n, m = B.shape
-    CAinv = np.linalg.solve(A.T, C.T).T  # C A^-1 without forming the inverse
-    if units == "n+m":
-        Wg = scale * np.vstack([B, np.eye(m)])
-        Rg = scipy.linalg.block_diag(A, np.zeros((m, m)))
-        F = np.hstack([CAinv, D - CAinv @ B]) / scale
-    else:
-        Wg = scale * B
-        Rg = A
-        F = CAinv / scale
-    nn = Rg.shape[0]
-    W = np.vstack([np.zeros((2 * nn, m)), Wg, np.zeros((nn, m))])
-    R = np.vstack([np.zeros((2 * nn, nn)), Rg, np.zeros((nn, nn))])
-    b = np.concatenate([np.full(nn, gate_bias), np.full(nn, -gate_bias), np.zeros(nn), np.full(nn, gate_bias)])
-    return LSTMParams(W, R, b, F, np.zeros(F.shape[0]))
-
-
-def reproduced_system(A, B, C, D, *, units: str = "n+m") -> System:
-    """The linear system that :func:`lstm_from_linear`'s LSTM imitates (as scale -> 0).
-
-    ``units="n+m"``: ``(A, B, C, D)`` itself.  ``units="n"``: ``(A, B, C, C A^-1 B)``.
-    """
-    A, B, C, D = check_system(A, B, C, D)
-    if units not in UNITS:
-        raise ValueError(f"units must be one of {UNITS}, got {units!r}")
-    if units == "n+m":
-        return A, B, C, D
-    return A, B, C, C @ np.linalg.solve(A, B)
-
-
-def linear_from_lstm(params: LSTMParams, *, scale: float = 1e-3) -> System:
-    """The linear system in an LSTM's cell-candidate weights (section 3 of the example).
-
-    ``Ann = R_g``, ``Bnn = W_g / scale``, ``Cnn = scale F Ann``, ``Dnn = scale F Bnn``.
-
-    This is the layer's small-signal model when the input and output gates are
-    open (1), the forget gate shut (0) and ``b_g`` negligible: then
-    ``h(k) ~= R_g h(k-1) + W_g u(k)`` and, with the state ``xi(k) = h(k-1) / scale``,
-    ``xi(k+1) = Ann xi(k) + Bnn u(k)``, ``y(k) = F h(k) = Cnn xi(k) + Dnn u(k)``.
-    It can be applied to any weights with an output layer (trained ones, too):
-    the gate weights, the biases and the output bias bF are ignored, so judge
-    whether the gates really are saturated before trusting the result.  The
-    transfer function ``z F (zI - R_g)^-1 W_g`` does not depend on ``scale``;
-    ``scale`` only chooses the state coordinates.  Its factor ``z`` puts a zero
-    at the origin in every channel, cancelled only by a pole at the origin
-    (a singular R_g, like the ``blkdiag(A, 0)`` of :func:`lstm_from_linear`).
-
-    Returns
-    -------
-    (Ann, Bnn, Cnn, Dnn) with shapes (Nn, Nn), (Nn, Ni), (No, Nn), (No, Ni)
-    """
-    if not isinstance(params, LSTMParams):
-        raise TypeError(f"params is {type(params).__name__}, expected LSTMParams")
-    if params.F is None:
-        raise ValueError("params has no output layer F: y = F h is needed to read C and D; pass LSTMParams(..., F=...)")
-    scale = _positive(scale, "scale")
-    Wg, Rg, _ = params.gate("g")
-    Ann = np.array(Rg)
-    Bnn = np.array(Wg) / scale
-    Cnn = scale * params.F @ Ann
-    Dnn = scale * params.F @ Bnn
-    return Ann, Bnn, Cnn, Dnn

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from .validation import as_float_array, check_finite, open_interval, positive_int
+from ..core.validation import as_float_array, check_finite, open_interval, positive_int
 
 SAMPLE_SIZE_METHODS = ("paper", "exact")
 
@@ -259,7 +259,7 @@ class Scenarios(NamedTuple):
 
 def draw_scenarios(n: int, scenario_class: ScenarioClass, n_units: int, rng) -> Scenarios:
     """Draw ``n`` independent scenarios of the class (seeded through ``rng``)."""
-    from .identification import mprs_batch
+    from ..learning.signals import mprs_batch
 
     rng = np.random.default_rng(rng)
     c = scenario_class

@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .validation import (
+from ..core.validation import (
     NonFiniteError,
     ShapeError,
     as_float_array,

@@ -1,0 +1,1 @@
+"""Input and output: .npz files, the output folder of a run, the labs' shared options, the ``lstmds`` command."""

@@ -1,0 +1,1 @@
+"""Learning: training an LSTM (JAX + optax), identification data and metrics, ISS-constrained identification."""
