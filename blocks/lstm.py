@@ -6,6 +6,8 @@ from typing import Any
 
 from bdsim.components import Clock, SubsystemBlock
 
+from lstmds_sim.core.diagram import lstm_subsystem
+
 
 class LSTM(SubsystemBlock):
     r"""
@@ -58,8 +60,6 @@ class LSTM(SubsystemBlock):
         :param blockargs: common block options
         :type blockargs: dict
         """
-        from lstmds_sim.core.diagram import lstm_subsystem
-
         name = blockargs.get("name") or "lstm"
         inner = lstm_subsystem(params, clock, h0=h0, c0=c0, form=form, name=name, batch=batch)
         super().__init__(inner, **blockargs)

@@ -87,6 +87,7 @@ def _adopt_top_level_folders() -> None:
             module = importlib.util.module_from_spec(spec)
             sys.modules[full] = module
             spec.loader.exec_module(module)
+            globals()[name] = module  # as the import system binds a sub-package on its parent
 
 
 _adopt_top_level_folders()
