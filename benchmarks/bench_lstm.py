@@ -17,7 +17,10 @@ import time
 import numpy as np
 
 from lstmds_sim import LSTMParams, run, simulate
+from lstmds_sim.core.allocator import tune_allocator
 from lstmds_sim.core.diagram import lstm_diagram
+
+tune_allocator()  # the setting the lstmds command uses (see lstmds_sim.core.allocator)
 
 
 def best_of(fn, repeat: int) -> float:

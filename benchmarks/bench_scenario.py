@@ -14,7 +14,10 @@ import argparse
 import os
 import tempfile
 
+from lstmds_sim.core.allocator import tune_allocator
 from lstmds_sim.diagrams import scenario_safety
+
+tune_allocator()  # the setting the lstmds command uses (see lstmds_sim.core.allocator)
 
 
 def main(argv=None) -> dict:

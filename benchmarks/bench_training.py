@@ -11,8 +11,11 @@ import time
 
 import numpy as np
 
+from lstmds_sim.core.allocator import tune_allocator
 from lstmds_sim.diagrams.training_basin import options, setup
 from lstmds_sim.learning.training import train
+
+tune_allocator()  # the setting the lstmds command uses (see lstmds_sim.core.allocator)
 
 
 def main(argv=None) -> dict:
