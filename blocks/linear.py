@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.signal
 from bdsim.components import Clock, SampledBlock
 
 from lstmds_sim.blocks._ports import (
@@ -19,6 +20,7 @@ from lstmds_sim.core.validation import (
     initial_state,
     matrix,
 )
+from lstmds_sim.systems.lti import as_discrete
 
 
 def _as_matrix(value, n: int, which: str, what: str) -> np.ndarray:
@@ -36,6 +38,22 @@ def _as_matrix(value, n: int, which: str, what: str) -> np.ndarray:
             return arr[:, None] if one_input_or_output else arr[None, :]
         return arr[None, :] if one_input_or_output else arr[:, None]
     return arr
+
+
+def _system_matrices(name: str, system, others: tuple, clock: Clock) -> tuple:
+    """``(A, B, C, D)`` of a discrete scipy system given to the block, whose ``dt`` must be the clock's period."""
+    if any(x is not None for x in others):
+        raise ValueError(f"{name}: a StateSpace holds B, C and D already; give it alone, or the matrices A, B, C, D")
+    try:
+        system = as_discrete(system)
+    except ValueError as err:
+        raise type(err)(f"{name}: {err}") from None
+    if not np.isclose(system.dt, clock.T, rtol=1e-9, atol=0.0):
+        raise ValueError(
+            f"{name}: the system's sample time dt = {system.dt:g} differs from the clock's period "
+            f"{clock.T:g}; use bd.clock({system.dt:g}) or discretise the system at {clock.T:g}"
+        )
+    return system.A, system.B, system.C, system.D
 
 
 class DSS(BatchedState, SampledBlock):
@@ -64,6 +82,12 @@ class DSS(BatchedState, SampledBlock):
             - ndarray (p,) or (B, p)
             - :math:`y(k) = C x(k) + D u(k)`
 
+    The system is given either as one discrete ``scipy.signal.StateSpace``
+    carrying its sample time, ``bd.DSS(StateSpace(A, B, C, D, dt=Ts), clock=clock)``,
+    whose ``dt`` must equal the clock's period, or as its matrices,
+    ``bd.DSS(A, B, C, D, clock=clock)``, like Simulink's block (the sample
+    time is then the clock's).
+
     With a non-zero D the block has direct feedthrough (bdsim schedules it
     after its input). Run it with :func:`lstmds_sim.run`: ``x(0) = x0`` and the
     input at step 0 acts, as in ``scipy.signal.dlsim``.
@@ -72,16 +96,18 @@ class DSS(BatchedState, SampledBlock):
     nin = 1
     nout = 1
 
-    def __init__(self, A: Any, B: Any, C: Any, D: Any = None, clock: Clock = None, x0: Any = None,
+    def __init__(self, A: Any, B: Any = None, C: Any = None, D: Any = None, clock: Clock = None, x0: Any = None,
                  **blockargs: Any) -> None:
         """
-        :param A: state matrix, n x n
-        :type A: array_like
-        :param B: input matrix, n x m
+        :param A: state matrix, n x n; or the whole system, a discrete
+            ``scipy.signal.StateSpace`` whose ``dt`` equals the clock's period
+            (then B, C and D are not given)
+        :type A: array_like or scipy.signal.StateSpace
+        :param B: input matrix, n x m (not with a StateSpace)
         :type B: array_like
-        :param C: output matrix, p x n
+        :param C: output matrix, p x n (not with a StateSpace)
         :type C: array_like
-        :param D: feedthrough matrix, p x m, defaults to zeros
+        :param D: feedthrough matrix, p x m, defaults to zeros (not with a StateSpace)
         :type D: array_like, optional
         :param clock: clock that sets the sample time
         :type clock: Clock
@@ -93,6 +119,13 @@ class DSS(BatchedState, SampledBlock):
         name = creation_label("DSS", blockargs)
         if clock is None:
             raise ValueError(f"{name}: give the clock (bd.clock(Ts)) that sets the sample time")
+        if isinstance(A, (scipy.signal.lti, scipy.signal.dlti)):
+            A, B, C, D = _system_matrices(name, A, (B, C, D), clock)
+        elif B is None or C is None:
+            raise ValueError(
+                f"{name}: give the system as a discrete scipy.signal.StateSpace(A, B, C, D, dt=Ts), "
+                "or its matrices A, B, C (and D)"
+            )
         A = np.atleast_2d(as_float_array(A, f"{name}: A"))
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
             raise ShapeError(f"{name}: A has shape {A.shape}, expected a square (n, n) matrix")

@@ -36,22 +36,22 @@ SCALE = 1e-3
 SCALES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
 
 
-def system_matrices():
-    sys = reference_system(TS)
-    return sys.A, sys.B, sys.C, sys.D
-
-
 def build_diagram(u=None, params=None, system=None):
-    """u -> [linear system (DSS)] -> "true";  u -> [LSTM from primitive blocks] -> "net"."""
-    A, B, C, D = system if system is not None else system_matrices()
+    """u -> [linear system (DSS)] -> "true";  u -> [LSTM from primitive blocks] -> "net".
+
+    ``system`` is a discrete ``scipy.signal.StateSpace`` (default: the reference
+    plant at ``TS``); the diagram's clock runs at its sample time ``system.dt``.
+    """
+    if system is None:
+        system = reference_system(TS)
     if params is None:
-        params = lstm_from_linear(A, B, C, D, scale=SCALE)
+        params = lstm_from_linear(system, scale=SCALE)
     if u is None:
-        u = np.random.default_rng(0).standard_normal((N_SAMPLES, B.shape[1]))
+        u = np.random.default_rng(0).standard_normal((N_SAMPLES, system.B.shape[1]))
     bd = blockdiagram("lstm_vs_linear")
-    clock = bd.clock(TS, "s")
+    clock = bd.clock(system.dt, "s")
     source = bd.SEQUENCE(u, clock, name="u")
-    plant = bd.DSS(A, B, C, D, clock=clock, name="linear system")
+    plant = bd.DSS(system, clock=clock, name="linear system")
     bd.connect(source, plant, name="u")
     bd.connect(plant, bd.RECORDER(name="true"), name="y_true")
     net = add_lstm_layer(bd, params, source, clock, prefix="lstm/")
@@ -71,8 +71,8 @@ def accuracy_table(u, system) -> list[dict]:
     for scale in SCALES:
         row = {"scale": scale}
         for units in ("n+m", "n"):
-            target = reproduced_system(*system, units=units)
-            y_true, y_net = respond(u, lstm_from_linear(*system, scale=scale, units=units), target)
+            target = reproduced_system(system, units=units)
+            y_true, y_net = respond(u, lstm_from_linear(system, scale=scale, units=units), target)
             row[f"error_{units}"] = float(np.linalg.norm(y_net - y_true))
         rows.append(row)
     for previous, row in zip(rows, rows[1:]):
@@ -83,12 +83,12 @@ def accuracy_table(u, system) -> list[dict]:
 
 def round_trip(system, params, scale) -> dict:
     """system -> weights -> system: compare the frequency responses of the two."""
-    extracted = linear_from_lstm(params, scale=scale)
-    w = np.logspace(-1, np.log10(np.pi / TS), 200)
-    H = frequency_response(*system, TS, w)
-    H_back = frequency_response(*extracted, TS, w)
+    extracted = linear_from_lstm(params, scale=scale, dt=system.dt)  # the LSTM runs at the system's dt
+    w = np.logspace(-1, np.log10(np.pi / system.dt), 200)
+    H = frequency_response(system, w)
+    H_back = frequency_response(extracted, w)
     return {
-        "extracted": describe(*extracted, TS),
+        "extracted": describe(extracted),
         "max_relative_frequency_response_difference": float(np.max(np.abs(H_back - H)) / np.max(np.abs(H))),
     }
 
@@ -101,9 +101,9 @@ def main(argv=None) -> dict:
     from lstmds_sim.drawing.plots import pzmap, stairs
 
     out = OutputDir(args.out, lab="lstm_vs_linear")
-    system = system_matrices()
-    info = describe(*system, TS)
-    params = lstm_from_linear(*system, scale=SCALE)
+    system = reference_system(TS)  # a discrete StateSpace, dt = TS
+    info = describe(system)
+    params = lstm_from_linear(system, scale=SCALE)
     u = np.random.default_rng(args.seed).standard_normal((N_SAMPLES, 1))
     t = np.arange(N_SAMPLES) * TS
 

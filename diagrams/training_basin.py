@@ -58,10 +58,9 @@ def options(learning_rate: float, epochs: int):
 
 def setup(seed: int, realization: str = "balanced"):
     """The reference system, the computed weights, training and validation data."""
-    sys = reference_system(TS, realization=realization)
-    system = (sys.A, sys.B, sys.C, sys.D)
-    start = lstm_from_linear(*system, scale=SCALE)
-    u_train, y_train = linear_dataset(system, N_TRAIN, TS, seed)
+    system = reference_system(TS, realization=realization)  # a discrete StateSpace, dt = TS
+    start = lstm_from_linear(system, scale=SCALE)
+    u_train, y_train = linear_dataset(system, N_TRAIN, seed)
     u_val = np.random.default_rng(seed + 1000).standard_normal((N_VALIDATION, 1))
     return system, start, (u_train, y_train), u_val
 
@@ -89,8 +88,8 @@ def main(argv=None) -> dict:
 
     out = OutputDir(args.out, lab="training_basin")
     system, start, (u_train, y_train), u_val = setup(args.seed, args.realization)
-    true_info = describe(*system, TS)
-    before = validation_errors(start, system, u_val, TS)
+    true_info = describe(system)
+    before = validation_errors(start, system, u_val)
     print(f"start: weights computed from (A, B, C, D), scale {SCALE:g}: validation norm of difference "
           f"{before['norm_difference']:.3e}")
 
@@ -108,9 +107,9 @@ def main(argv=None) -> dict:
             **loss_summary(result.history),
             "elapsed_s": result.elapsed_s,
             "weight_changes": weight_changes(start_, trained),
-            "validation_before": validation_errors(start_, system_, u_val_, TS),
-            "validation": validation_errors(trained, system_, u_val_, TS),
-            "extracted_system": extracted_system(trained, SCALE, TS),
+            "validation_before": validation_errors(start_, system_, u_val_),
+            "validation": validation_errors(trained, system_, u_val_),
+            "extracted_system": extracted_system(trained, scale=SCALE, dt=system_.dt),
         }
         runs.append((run, result))
         moved = {k: v for k, v in run["weight_changes"].items() if v > 1e-6}
@@ -152,7 +151,7 @@ def main(argv=None) -> dict:
     from lstmds_sim.core.matrix import simulate
 
     t = np.arange(N_VALIDATION) * TS
-    y_val = linear_response(system, u_val, TS)
+    y_val = linear_response(system, u_val)
     main_runs = [(run, result) for run, result in runs if run["realization"] == args.realization]
     fig, axes = plt.subplots(len(main_runs), 1, figsize=(8, 2.6 * len(main_runs)), sharex=True, squeeze=False)
     for ax, (run, result) in zip(axes[:, 0], main_runs):

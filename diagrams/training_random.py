@@ -71,7 +71,7 @@ def main(argv=None) -> dict:
 
     out = OutputDir(args.out, lab="training_random")
     system, computed, (u_train, y_train), u_val = setup(args.seed)
-    true_info = describe(*system, TS)
+    true_info = describe(system)
 
     table = []
     histories = {}
@@ -84,7 +84,7 @@ def main(argv=None) -> dict:
             result = train(random_start(seed), u_train, y_train, options(drop, args.epochs), progress=False)
             row = {
                 "drop_factor": drop, "seed": seed, **loss_summary(result.history),
-                "validation_norm_difference": validation_errors(result.params, system, u_val, TS)["norm_difference"],
+                "validation_norm_difference": validation_errors(result.params, system, u_val)["norm_difference"],
                 "distance_from_computed": weight_distance(result.params, computed),
                 "elapsed_s": result.elapsed_s,
             }
@@ -100,7 +100,7 @@ def main(argv=None) -> dict:
         "final_loss_min": float(finals.min()), "final_loss_median": float(np.median(finals)),
         "final_loss_max": float(finals.max()),
         "distinct_minima": int(len(np.unique(np.round(np.log10(finals), 2)))),
-        "computed_weights_validation_norm": validation_errors(computed, system, u_val, TS)["norm_difference"],
+        "computed_weights_validation_norm": validation_errors(computed, system, u_val)["norm_difference"],
         "min_distance_from_computed": float(min(r["distance_from_computed"] for r in table)),
     }
     print_kv("summary:", summary)
@@ -108,15 +108,15 @@ def main(argv=None) -> dict:
     # the Nn = n variant: weights from the system with 4 units, before and after training (lab 3's settings)
     from lstmds_sim.diagrams.training_basin import options as basin_options
 
-    small = lstm_from_linear(*system, scale=SCALE, units="n")
+    small = lstm_from_linear(system, scale=SCALE, units="n")
     trained_small = train(small, u_train, y_train, basin_options(1e-4, args.epochs), progress=False)
     variant = {
         "units": small.n_units,
-        "before": validation_errors(small, system, u_val, TS),
-        "before_vs_reproduced_system": validation_errors(small, reproduced_system(*system, units="n"), u_val, TS),
-        "after": validation_errors(trained_small.params, system, u_val, TS),
+        "before": validation_errors(small, system, u_val),
+        "before_vs_reproduced_system": validation_errors(small, reproduced_system(system, units="n"), u_val),
+        "after": validation_errors(trained_small.params, system, u_val),
         **loss_summary(trained_small.history),
-        "extracted_after": extracted_system(trained_small.params, SCALE, TS),
+        "extracted_after": extracted_system(trained_small.params, scale=SCALE, dt=system.dt),
     }
     print_kv(f"Nn = n = {small.n_units} units (F = C A^-1 / scale), trained with lr 1e-4:", {
         "validation before (vs the true system)": variant["before"]["norm_difference"],
@@ -141,7 +141,7 @@ def main(argv=None) -> dict:
     plt.close(fig)
 
     t = np.arange(N_VALIDATION) * TS
-    y_val = linear_response(system, u_val, TS)
+    y_val = linear_response(system, u_val)
     fig, ax = plt.subplots(figsize=(8, 3.5))
     stairs(ax, t, {"true": y_val[:, 0], "net (best random start)": simulate(best_result.params, u_val).y[:, 0],
                    "net (computed weights)": simulate(computed, u_val).y[:, 0]},
@@ -153,7 +153,7 @@ def main(argv=None) -> dict:
 
     fig, ax = plt.subplots(figsize=(5.5, 5))
     zp = lambda d: ([complex(*z) for z in d["zeros"]], [complex(*p) for p in d["poles"]])
-    pzmap(ax, {"true": zp(true_info), "best random start": zp(extracted_system(best_result.params, SCALE, TS))},
+    pzmap(ax, {"true": zp(true_info), "best random start": zp(extracted_system(best_result.params, scale=SCALE, dt=system.dt))},
           title="system read from the weights (section 3 formulas)")
     out.savefig(fig, "training_random_pzmap")
     plt.close(fig)

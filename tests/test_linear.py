@@ -26,6 +26,8 @@ from lstmds_sim.systems.lstm_linear import (
     reproduced_system,
 )
 from lstmds_sim.systems.lti import (
+    as_discrete,
+    balanced_realization,
     check_system,
     condition_number,
     describe,
@@ -52,16 +54,21 @@ def abcd(sys):
     return sys.A, sys.B, sys.C, sys.D
 
 
+def ss(A, B, C, D, dt=TS):
+    """A discrete system carrying its sample time."""
+    return scipy.signal.StateSpace(A, B, C, D, dt=dt)
+
+
 @pytest.fixture(scope="module")
 def ref():
     return reference_system(TS)
 
 
-def lstm_error(A, B, C, D, u, scale, units="n+m"):
+def lstm_error(system, u, scale, units="n+m"):
     """(||y_lstm - y_true||, ||y_true||) with y_true from scipy's dlsim of the reproduced system."""
-    params = lstm_from_linear(A, B, C, D, scale=scale, units=units)
+    params = lstm_from_linear(system, scale=scale, units=units)
     y_lstm = simulate(params, u).y
-    _, y_true, _ = scipy.signal.dlsim((*reproduced_system(A, B, C, D, units=units), 1.0), u)
+    _, y_true, _ = scipy.signal.dlsim(reproduced_system(system, units=units), u)
     y_true = y_true.reshape(y_lstm.shape)
     return np.linalg.norm(y_lstm - y_true), np.linalg.norm(y_true)
 
@@ -121,7 +128,7 @@ def test_reference_step_response_equals_continuous_one_at_the_samples(ref):
 
 
 def test_reference_steady_state_gain_is_the_continuous_dc_gain(ref):
-    gain = steady_state_gain(*abcd(ref))
+    gain = steady_state_gain(ref)
     assert gain.shape == (1, 1)
     np.testing.assert_allclose(gain[0, 0], DC_GAIN, rtol=1e-10)
     np.testing.assert_allclose(DC_GAIN, 7.5351136295, rtol=1e-10)
@@ -132,7 +139,7 @@ def test_reference_zeros_are_all_real_and_match_the_closed_form(ref):
 
     Independent reference: H_d(z) = (1 - 1/z) Z{H(s)/s} = r0 + sum r_i (z - 1) / (z - exp(p_i Ts)).
     """
-    zeros, poles, gain = discrete_zpk(*abcd(ref), TS)
+    zeros, poles, gain = discrete_zpk(ref)
     assert zeros.size == 3  # relative degree 1 after sampling: two sampling zeros appear
     assert np.all(np.abs(zeros.imag) < 1e-10), f"complex zeros: {zeros}"
     zeros = np.sort(zeros.real)
@@ -156,13 +163,13 @@ def test_discrete_zpk_agrees_with_scipy_ss2zpk(ref):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.signal.BadCoefficients)
         z_ref, p_ref, k_ref = scipy.signal.ss2zpk(*abcd(ref))
-    z, p, k = discrete_zpk(*abcd(ref), TS)
+    z, p, k = discrete_zpk(ref)
     np.testing.assert_allclose(np.sort_complex(z), np.sort_complex(z_ref), rtol=1e-7)
     np.testing.assert_allclose(k, k_ref, rtol=1e-7)
 
 
 def test_reference_zpk_string_and_describe(ref):
-    info = describe(*abcd(ref), TS)
+    info = describe(ref)
     json.dumps(info)
     assert (info["n_states"], info["n_inputs"], info["n_outputs"]) == (4, 1, 1)
     assert info["D"] == [[0.0]]
@@ -180,7 +187,7 @@ def test_frequency_response_matches_scipy_dfreqresp(ref):
     with warnings.catch_warnings():  # scipy converts to a (badly scaled) polynomial form first
         warnings.simplefilter("ignore", scipy.signal.BadCoefficients)
         _, H_ref = scipy.signal.dfreqresp(ref, w=w * TS)
-    H = frequency_response(*abcd(ref), TS, w)
+    H = frequency_response(ref, w)
     assert H.shape == (50, 1, 1)
     np.testing.assert_allclose(H[:, 0, 0], H_ref, rtol=1e-9)
     np.testing.assert_allclose(H[0, 0, 0], DC_GAIN, rtol=1e-10)
@@ -234,32 +241,32 @@ def test_check_system_names_the_matrix_and_the_expected_shape():
 def test_steady_state_gain_refuses_an_integrator():
     A = np.array([[1.0, 0.1], [0.0, 0.5]])
     with pytest.raises(ValueError, match="pole at z = 1"):
-        steady_state_gain(A, np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1)))
+        steady_state_gain(ss(A, np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1))))
 
 
 def test_discrete_zpk_mimo_needs_a_channel():
-    A, B, C, D = random_stable_system(4, 2, 3, 0)
+    A, B, C, D = abcd(random_stable_system(4, 2, 3, 0))
     with pytest.raises(NotImplementedError, match="output=i and input=j.*zpk_channels"):
-        discrete_zpk(A, B, C, D, TS)
+        discrete_zpk(ss(A, B, C, D))
     with pytest.raises(ValueError, match="dt"):
-        discrete_zpk(A, B[:, :1], C[:1], D[:1, :1], 0.0)
-    channels = zpk_channels(A, B, C, D, TS)
+        discrete_zpk((A, B[:, :1], C[:1], D[:1, :1], 0.0))
+    channels = zpk_channels(ss(A, B, C, D))
     assert sorted(channels) == [(i, j) for i in range(3) for j in range(2)]
     # every channel's zpk form reproduces that channel's transfer function on the unit circle
     w = grid(30)
-    H = frequency_response(A, B, C, D, TS, w)
+    H = frequency_response(ss(A, B, C, D), w)
     zk = np.exp(1j * w * TS)
     for (i, j), (z, p, k) in channels.items():
         H_zpk = k * np.prod(zk[:, None] - z, axis=1) / np.prod(zk[:, None] - p, axis=1)
         np.testing.assert_allclose(H_zpk, H[:, i, j], rtol=1e-8, atol=1e-12)
-    info = describe(A, B, C, D, TS)
+    info = describe(ss(A, B, C, D))
     assert len(info["channels"]) == 6 and "zpk" not in info
     json.dumps(info)
 
 
 def test_discrete_zpk_of_a_zero_channel():
     A = np.diag([0.5, 0.2])
-    z, p, k = discrete_zpk(A, np.array([[1.0], [0.0]]), np.array([[0.0, 1.0]]), [[0.0]], TS)
+    z, p, k = discrete_zpk(ss(A, np.array([[1.0], [0.0]]), np.array([[0.0, 1.0]]), [[0.0]]))
     assert (z.size, k) == (0, 0.0)
     np.testing.assert_allclose(np.sort(p.real), [0.2, 0.5])
 
@@ -267,12 +274,12 @@ def test_discrete_zpk_of_a_zero_channel():
 # --------------------------------------------------------------------------- random systems
 @pytest.mark.parametrize("n, m, p", MIMO_SIZES)
 def test_random_stable_system(n, m, p):
-    A, B, C, D = random_stable_system(n, m, p, rng=np.random.default_rng(n * 100 + m * 10 + p), radius=0.9)
+    A, B, C, D = abcd(random_stable_system(n, m, p, rng=np.random.default_rng(n * 100 + m * 10 + p), radius=0.9))
     assert [X.shape for X in (A, B, C, D)] == [(n, n), (n, m), (p, n), (p, m)]
     moduli = np.abs(np.linalg.eigvals(A))
     assert moduli.max() < 0.9 and moduli.min() > 0.2
     assert condition_number(A) < 1e3
-    np.testing.assert_array_equal(A, random_stable_system(n, m, p, n * 100 + m * 10 + p)[0])  # seeded
+    np.testing.assert_array_equal(A, random_stable_system(n, m, p, n * 100 + m * 10 + p).A)  # seeded
 
 
 # --------------------------------------------------------------------------- LSTM from linear
@@ -280,10 +287,10 @@ def test_random_stable_system(n, m, p):
 @pytest.mark.parametrize("n, m, p", MIMO_SIZES)
 def test_lstm_reproduces_dlsim_with_error_shrinking_like_scale_squared(n, m, p, units):
     rng = np.random.default_rng(1000 + 100 * n + 10 * m + p)
-    A, B, C, D = random_stable_system(n, m, p, rng)
+    system = random_stable_system(n, m, p, rng)
     u = rng.standard_normal((51, m))
-    err2, norm_y = lstm_error(A, B, C, D, u, 1e-2, units)
-    err3, _ = lstm_error(A, B, C, D, u, 1e-3, units)
+    err2, norm_y = lstm_error(system, u, 1e-2, units)
+    err3, _ = lstm_error(system, u, 1e-3, units)
     assert norm_y > 1.0
     assert err3 / norm_y < 1e-4
     assert 50 < err2 / err3 < 200, f"error ratio {err2 / err3:.1f} for scale 1e-2 vs 1e-3"
@@ -293,17 +300,18 @@ def test_lstm_reproduces_dlsim_with_error_shrinking_like_scale_squared(n, m, p, 
 def test_lstm_reproduces_the_reference_plant(ref, units):
     """The spec's check: about 1e-6 at scale 1e-3 against an output norm of about 50."""
     u = np.random.default_rng(0).standard_normal((51, 1))
-    err3, norm_y = lstm_error(*abcd(ref), u, 1e-3, units)
-    err2, _ = lstm_error(*abcd(ref), u, 1e-2, units)
+    err3, norm_y = lstm_error(ref, u, 1e-3, units)
+    err2, _ = lstm_error(ref, u, 1e-2, units)
     assert 40 < norm_y < 60
     assert err3 < 3e-6
     assert 90 < err2 / err3 < 110
 
 
 def test_lstm_weights_have_the_spec_layout():
-    A, B, C, D = random_stable_system(3, 2, 2, 7)
+    system = random_stable_system(3, 2, 2, 7)
+    A, B, C, D = abcd(system)
     scale = 1e-3
-    P = lstm_from_linear(A, B, C, D, scale=scale)
+    P = lstm_from_linear(system, scale=scale)
     assert (P.n_units, P.n_inputs, P.n_outputs) == (5, 2, 2)
     for gate, bias in (("i", 100.0), ("f", -100.0), ("o", 100.0)):
         Wk, Rk, bk = P.gate(gate)
@@ -315,7 +323,7 @@ def test_lstm_weights_have_the_spec_layout():
     assert not bg.any() and not P.bF.any()
     Ainv = np.linalg.inv(A)
     np.testing.assert_allclose(P.F, np.hstack([C @ Ainv, D - C @ Ainv @ B]) / scale, rtol=1e-10)
-    Pn = lstm_from_linear(A, B, C, D, scale=scale, units="n")
+    Pn = lstm_from_linear(system, scale=scale, units="n")
     assert Pn.n_units == 3
     np.testing.assert_allclose(Pn.F, C @ Ainv / scale, rtol=1e-10)
 
@@ -329,24 +337,25 @@ def test_n_unit_variant_realises_H_minus_H0_not_the_original():
     it is the new feedthrough, not the steady-state gain.)
     """
     rng = np.random.default_rng(3)
-    A, B, C, D = random_stable_system(4, 2, 2, rng)
+    system = random_stable_system(4, 2, 2, rng, dt=TS)
+    A, B, C, D = abcd(system)
     H0 = D - C @ np.linalg.solve(A, B)
     w = grid(40)
-    H = frequency_response(A, B, C, D, TS, w)
-    Hn = frequency_response(*reproduced_system(A, B, C, D, units="n"), TS, w)
+    H = frequency_response(system, w)
+    Hn = frequency_response(reproduced_system(system, units="n"), w)
     np.testing.assert_allclose(Hn, H - H0, atol=1e-12 * np.abs(H).max())
     # steady-state gain of the n-unit LSTM is not C A^-1 B
-    ssg_n = steady_state_gain(*reproduced_system(A, B, C, D, units="n"))
+    ssg_n = steady_state_gain(reproduced_system(system, units="n"))
     assert not np.allclose(ssg_n, C @ np.linalg.solve(A, B))
     # against the original system the n-unit LSTM is wrong by O(1) ...
     u = rng.standard_normal((51, 2))
-    y = simulate(lstm_from_linear(A, B, C, D, units="n"), u).y
+    y = simulate(lstm_from_linear(system, units="n"), u).y
     _, y_orig, _ = scipy.signal.dlsim((A, B, C, D, 1.0), u)
     assert np.linalg.norm(y - y_orig) > 0.1 * np.linalg.norm(y_orig)
     # ... unless D already equals C A^-1 B (H(0) = 0, a zero at z = 0 in every channel)
     D0 = C @ np.linalg.solve(A, B)
     _, y_orig0, _ = scipy.signal.dlsim((A, B, C, D0, 1.0), u)
-    y0 = simulate(lstm_from_linear(A, B, C, D0, units="n"), u).y
+    y0 = simulate(lstm_from_linear(ss(A, B, C, D0), units="n"), u).y
     assert np.linalg.norm(y0 - y_orig0) / np.linalg.norm(y_orig0) < 1e-5
 
 
@@ -355,57 +364,58 @@ def test_singular_A_is_refused_with_the_condition_number():
     B, C, D = np.ones((3, 1)), np.ones((1, 3)), np.zeros((1, 1))
     for units in UNITS:
         with pytest.raises(ValueError, match=r"condition number inf.*A\^-1.*x\(k\+1\)"):
-            lstm_from_linear(A, B, C, D, units=units)
+            lstm_from_linear(ss(A, B, C, D), units=units)
 
 
 def test_ill_conditioned_A_is_refused_with_the_condition_number():
     A = np.diag([0.5, 1e-13])
     with pytest.raises(ValueError, match=r"condition number 5e\+12 \(limit max_cond = 1e\+12\)"):
-        lstm_from_linear(A, np.ones((2, 1)), np.ones((1, 2)), [[0.0]])
+        lstm_from_linear(ss(A, np.ones((2, 1)), np.ones((1, 2)), [[0.0]]))
     # the limit is a keyword: the reference plant (cond ~ 6.7e6) passes by default, not below 1e6
     ref = reference_system(TS)
     assert 1e6 < condition_number(ref.A) < 1e7
-    lstm_from_linear(*abcd(ref))
+    lstm_from_linear(ref)
     with pytest.raises(ValueError, match="condition number 6.65e\\+06"):
-        lstm_from_linear(*abcd(ref), max_cond=1e6)
+        lstm_from_linear(ref, max_cond=1e6)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1e-3, np.nan, np.inf])
 def test_bad_scale_is_refused(bad):
     with pytest.raises(ValueError, match="scale must be a finite number > 0"):
-        lstm_from_linear(np.eye(2) * 0.5, np.ones((2, 1)), np.ones((1, 2)), [[0.0]], scale=bad)
+        lstm_from_linear(ss(np.eye(2) * 0.5, np.ones((2, 1)), np.ones((1, 2)), [[0.0]]), scale=bad)
     with pytest.raises(ValueError, match="scale must be a finite number > 0"):
-        linear_from_lstm(LSTMParams.random(1, 2, 1, rng=0), scale=bad)
+        linear_from_lstm(LSTMParams.random(1, 2, 1, rng=0), scale=bad, dt=TS)
 
 
 def test_bad_arguments_are_refused():
     A, B, C, D = np.eye(2) * 0.5, np.ones((2, 1)), np.ones((1, 2)), [[0.0]]
     with pytest.raises(ValueError, match="units must be one of"):
-        lstm_from_linear(A, B, C, D, units="m")
+        lstm_from_linear(ss(A, B, C, D), units="m")
     with pytest.raises(ShapeError, match=r"B has shape \(3, 1\), expected \(2, m\)"):
-        lstm_from_linear(A, np.ones((3, 1)), C, D)
+        lstm_from_linear((A, np.ones((3, 1)), C, D, TS))
     with pytest.raises(ValueError, match="no output layer"):
-        linear_from_lstm(LSTMParams.random(1, 2, rng=0))
+        linear_from_lstm(LSTMParams.random(1, 2, rng=0), dt=TS)
 
 
 # --------------------------------------------------------------------------- linear from LSTM
 @pytest.mark.parametrize("units", UNITS)
 @pytest.mark.parametrize("n, m, p", [(4, 1, 1)] + MIMO_SIZES)
 def test_round_trip_keeps_the_transfer_function(n, m, p, units):
-    A, B, C, D = random_stable_system(n, m, p, 50 + n + m + p)
-    P = lstm_from_linear(A, B, C, D, scale=1e-3, units=units)
-    An, Bn, Cn, Dn = linear_from_lstm(P, scale=1e-3)
-    assert An.shape == ((n + m, n + m) if units == "n+m" else (n, n))
+    system = random_stable_system(n, m, p, 50 + n + m + p, dt=TS)
+    P = lstm_from_linear(system, scale=1e-3, units=units)
+    extracted = linear_from_lstm(P, scale=1e-3, dt=TS)
+    assert extracted.A.shape == ((n + m, n + m) if units == "n+m" else (n, n))
     w = grid()
-    H = frequency_response(*reproduced_system(A, B, C, D, units=units), TS, w)
-    assert relative_difference(frequency_response(An, Bn, Cn, Dn, TS, w), H) < 1e-9
+    H = frequency_response(reproduced_system(system, units=units), w)
+    assert relative_difference(frequency_response(extracted, w), H) < 1e-9
     # the extraction's scale only changes state coordinates, not the transfer function
-    assert relative_difference(frequency_response(*linear_from_lstm(P, scale=0.37), TS, w), H) < 1e-9
+    assert relative_difference(frequency_response(linear_from_lstm(P, scale=0.37, dt=TS), w), H) < 1e-9
 
 
 def test_round_trip_of_the_reference_plant_is_fifth_order(ref):
     A, B, C, D = abcd(ref)
-    An, Bn, Cn, Dn = linear_from_lstm(lstm_from_linear(A, B, C, D))
+    extracted = linear_from_lstm(lstm_from_linear(ref), dt=ref.dt)
+    An, Bn, Cn, Dn = abcd(extracted)
     assert An.shape == (5, 5)  # the spec's "fifth order for Nn = 5"
     # in the constructed case the extracted matrices are blkdiag(A, 0), [B; 1], [C, 0], D
     np.testing.assert_array_equal(An, scipy.linalg.block_diag(A, 0.0))
@@ -413,8 +423,8 @@ def test_round_trip_of_the_reference_plant_is_fifth_order(ref):
     np.testing.assert_allclose(Cn, np.hstack([C, [[0.0]]]), rtol=1e-9, atol=1e-9 * np.abs(C).max())
     np.testing.assert_allclose(Dn, D, atol=1e-9)
     w = grid()
-    H = frequency_response(A, B, C, D, TS, w)
-    assert relative_difference(frequency_response(An, Bn, Cn, Dn, TS, w), H) < 1e-9
+    H = frequency_response(ref, w)
+    assert relative_difference(frequency_response(extracted, w), H) < 1e-9
 
 
 def saturated_lstm(Wg, Rg, F, scale, rng):
@@ -438,15 +448,15 @@ def test_extraction_is_the_small_signal_model_of_arbitrary_weights():
     errors = []
     for scale in (1e-2, 1e-3):
         P = saturated_lstm(Wg, Rg, F, scale, rng)
-        An, Bn, Cn, Dn = linear_from_lstm(P, scale=scale)
-        np.testing.assert_allclose(Bn, Wg, rtol=1e-12)
-        _, y_ref, _ = scipy.signal.dlsim((An, Bn, Cn, Dn, 1.0), u)
+        extracted = linear_from_lstm(P, scale=scale, dt=TS)
+        np.testing.assert_allclose(extracted.B, Wg, rtol=1e-12)
+        _, y_ref, _ = scipy.signal.dlsim(extracted, u)
         y = simulate(P, u).y
         errors.append(np.linalg.norm(y - y_ref) / np.linalg.norm(y_ref))
     assert errors[1] < 1e-4
     assert 50 < errors[0] / errors[1] < 200
     # H(z) = z F (zI - R_g)^-1 W_g: a zero at the origin in every channel (R_g is invertible here)
-    for z, _, _ in zpk_channels(An, Bn, Cn, Dn, TS).values():
+    for z, _, _ in zpk_channels(extracted).values():
         assert np.min(np.abs(z)) < 1e-10
 
 
@@ -454,27 +464,75 @@ def test_extraction_is_the_small_signal_model_of_arbitrary_weights():
 def test_balanced_realization_has_equal_diagonal_gramians_and_the_same_transfer_function():
     import scipy.linalg
 
-    from lstmds_sim.systems.lti import balanced_realization
-
     canonical = reference_system(0.01)
-    A, B, C, D = balanced_realization(canonical.A, canonical.B, canonical.C, canonical.D)
+    A, B, C, D = abcd(balanced_realization(canonical))
     Wc = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T)
     Wo = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C)
     np.testing.assert_allclose(Wc, Wo, atol=1e-9 * np.abs(Wc).max())
     np.testing.assert_allclose(Wc, np.diag(np.diag(Wc)), atol=1e-9 * np.abs(Wc).max())
     assert np.all(np.diff(np.diag(Wc)) <= 0)  # Hankel singular values, decreasing
     w = np.logspace(-1, np.log10(np.pi / 0.01), 100)
-    H = frequency_response(canonical.A, canonical.B, canonical.C, canonical.D, 0.01, w)
-    np.testing.assert_allclose(frequency_response(A, B, C, D, 0.01, w), H, rtol=1e-10, atol=1e-12 * np.abs(H).max())
+    H = frequency_response(canonical, w)
+    np.testing.assert_allclose(frequency_response(ss(A, B, C, D, 0.01), w), H, rtol=1e-10, atol=1e-12 * np.abs(H).max())
     assert np.linalg.cond(A) < 10 < 1e6 < np.linalg.cond(canonical.A)
     balanced = reference_system(0.01, realization="balanced")
     np.testing.assert_allclose(balanced.A, A)
 
 
 def test_balanced_realization_refuses_unstable_or_unknown():
-    from lstmds_sim.systems.lti import balanced_realization
-
     with pytest.raises(ValueError, match="stable system"):
-        balanced_realization(np.diag([1.2, 0.5]), np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1)))
+        balanced_realization(ss(np.diag([1.2, 0.5]), np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1))))
     with pytest.raises(ValueError, match="realization must be one of"):
         reference_system(0.01, realization="modal")
+
+
+# --------------------------------------------------------------------------- the system carries its sample time
+def test_as_discrete_takes_dt_from_the_system_or_from_the_caller():
+    A, B, C, D = np.diag([0.5, 0.2]), np.ones((2, 1)), np.ones((1, 2)), [[0.0]]
+    with warnings.catch_warnings():  # the transfer function's leading numerator coefficient is 0
+        warnings.simplefilter("ignore", scipy.signal.BadCoefficients)
+        from_tf = as_discrete(ss(A, B, C, D).to_tf())
+    for system in (ss(A, B, C, D), as_discrete((A, B, C, D), TS), as_discrete((A, B, C, D, TS)),
+                   as_discrete(ss(A, B, C, D), TS), from_tf):
+        assert isinstance(system, scipy.signal.StateSpace) and system.dt == TS
+        np.testing.assert_allclose(frequency_response(system, grid(5)), frequency_response(ss(A, B, C, D), grid(5)))
+    assert describe(ss(A, B, C, D))["dt"] == TS
+
+
+def test_a_continuous_system_or_a_missing_dt_is_refused_by_name():
+    A, B, C, D = np.diag([-1.0, -2.0]), np.ones((2, 1)), np.ones((1, 2)), [[0.0]]
+    continuous = scipy.signal.StateSpace(A, B, C, D)
+    for call in (as_discrete, describe, discrete_zpk, steady_state_gain, balanced_realization, lstm_from_linear,
+                 reproduced_system, lambda s: frequency_response(s, grid(5))):
+        with pytest.raises(ValueError, match=r"continuous-time.*to_discrete\(Ts\)"):
+            call(continuous)
+        with pytest.raises(ValueError, match=r"dt \(sample time\) is missing"):
+            call((np.diag([0.5, 0.2]), B, C, D))
+    with pytest.raises(ValueError, match=r"continuous-time.*to_discrete"):
+        as_discrete(reference_system_continuous())
+    for bad in (0.0, -0.01, np.nan, "fast", True):
+        with pytest.raises(ValueError, match=r"dt \(sample time\) must be a (finite )?number"):
+            as_discrete((np.diag([0.5, 0.2]), B, C, D), bad)
+    with pytest.raises(ValueError, match=r"dt \(sample time\) of the system must be a finite number > 0"):
+        as_discrete(scipy.signal.StateSpace(np.diag([0.5, 0.2]), B, C, D, dt=True))  # scipy's "unspecified"
+    with pytest.raises(ValueError, match=r"dt = 0.1 disagrees with the system's own sample time dt = 0.01"):
+        as_discrete(ss(np.diag([0.5, 0.2]), B, C, D), 0.1)
+    with pytest.raises(TypeError, match="expected a discrete scipy.signal.StateSpace"):
+        as_discrete(np.eye(2))
+    with pytest.raises(TypeError, match="dt"):
+        linear_from_lstm(lstm_from_linear(ss(np.diag([0.5, 0.2]), B, C, D)))  # dt is a required keyword
+    with pytest.raises(ValueError, match=r"dt \(sample time\) is missing"):
+        linear_from_lstm(lstm_from_linear(ss(np.diag([0.5, 0.2]), B, C, D)), dt=None)
+
+
+@pytest.mark.parametrize("dt", [0.01, 0.25])
+def test_dt_survives_balancing_reproducing_and_extracting(dt):
+    system = random_stable_system(3, 2, 2, 5, dt=dt)
+    assert system.dt == dt
+    assert balanced_realization(system).dt == dt
+    for units in UNITS:
+        assert reproduced_system(system, units=units).dt == dt
+    extracted = linear_from_lstm(lstm_from_linear(system, units="n"), dt=dt)
+    assert isinstance(extracted, scipy.signal.StateSpace) and extracted.dt == dt
+    assert describe(extracted)["dt"] == dt
+    assert reference_system(dt, realization="balanced").dt == dt

@@ -6,6 +6,9 @@
 * :func:`reproduced_system` -- the linear system that :func:`lstm_from_linear`'s
   LSTM really reproduces (it differs from ``(A, B, C, D)`` for ``units="n"``).
 
+A linear system is a discrete ``scipy.signal.StateSpace(A, B, C, D, dt=Ts)``
+that carries its own sample time (see :func:`lstmds_sim.systems.lti.as_discrete`).
+
 Why the LSTM construction works
 -------------------------------
 With gate biases ``+100`` (input and output gates) and ``-100`` (forget gate) the
@@ -28,10 +31,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.signal
 
 from ..core.params import LSTMParams
 from ..core.validation import positive
-from .lti import System, check_system, condition_number
+from .lti import as_discrete, condition_number
 
 __all__ = ["MAX_COND", "UNITS", "linear_from_lstm", "lstm_from_linear", "reproduced_system"]
 
@@ -54,7 +58,7 @@ def _check_invertible(A: np.ndarray, max_cond: float) -> None:
 
 
 def lstm_from_linear(
-    A, B, C, D, *, scale: float = 1e-3, gate_bias: float = 100.0, units: str = "n+m", max_cond: float = MAX_COND,
+    system, *, scale: float = 1e-3, gate_bias: float = 100.0, units: str = "n+m", max_cond: float = MAX_COND,
 ) -> LSTMParams:
     """LSTM weights that make one layer (plus output layer) imitate the linear system.
 
@@ -79,8 +83,10 @@ def lstm_from_linear(
 
     Parameters
     ----------
-    A, B, C, D : array_like
-        The discrete-time system (see :func:`check_system`).
+    system : scipy.signal.StateSpace
+        The discrete-time system, carrying its sample time ``dt`` (see
+        :func:`~lstmds_sim.systems.lti.as_discrete`).  The weights do not
+        depend on ``dt``: the LSTM runs at the system's sample time.
     scale : float
         Size of the signals inside the LSTM (> 0).  The tanh error relative to the
         output shrinks like ``scale^2``; too small a scale loses precision to the
@@ -95,9 +101,11 @@ def lstm_from_linear(
     ------
     ValueError
         A is singular or its condition number exceeds ``max_cond``; ``scale`` or
-        ``gate_bias`` is not a finite positive number; unknown ``units``.
+        ``gate_bias`` is not a finite positive number; unknown ``units``; a
+        continuous system or one without ``dt``.
     """
-    A, B, C, D = check_system(A, B, C, D)
+    system = as_discrete(system)
+    A, B, C, D = system.A, system.B, system.C, system.D
     scale = positive(scale, "scale")
     gate_bias = positive(gate_bias, "gate_bias")
     if units not in UNITS:
@@ -120,20 +128,23 @@ def lstm_from_linear(
     return LSTMParams(W, R, b, F, np.zeros(F.shape[0]))
 
 
-def reproduced_system(A, B, C, D, *, units: str = "n+m") -> System:
+def reproduced_system(system, *, units: str = "n+m") -> scipy.signal.StateSpace:
     """The linear system that :func:`lstm_from_linear`'s LSTM imitates (as scale -> 0).
 
-    ``units="n+m"``: ``(A, B, C, D)`` itself.  ``units="n"``: ``(A, B, C, C A^-1 B)``.
+    ``system`` is a discrete ``scipy.signal.StateSpace`` carrying its sample time
+    ``dt``; so is the result, with the same ``dt``.  ``units="n+m"``:
+    ``(A, B, C, D)`` itself.  ``units="n"``: ``(A, B, C, C A^-1 B)``.
     """
-    A, B, C, D = check_system(A, B, C, D)
+    system = as_discrete(system)
     if units not in UNITS:
         raise ValueError(f"units must be one of {UNITS}, got {units!r}")
     if units == "n+m":
-        return A, B, C, D
-    return A, B, C, C @ np.linalg.solve(A, B)
+        return system
+    A, B, C = system.A, system.B, system.C
+    return scipy.signal.StateSpace(A, B, C, C @ np.linalg.solve(A, B), dt=system.dt)
 
 
-def linear_from_lstm(params: LSTMParams, *, scale: float = 1e-3) -> System:
+def linear_from_lstm(params: LSTMParams, *, scale: float = 1e-3, dt: float) -> scipy.signal.StateSpace:
     """The linear system in an LSTM's cell-candidate weights (section 3 of the example).
 
     ``Ann = R_g``, ``Bnn = W_g / scale``, ``Cnn = scale F Ann``, ``Dnn = scale F Bnn``.
@@ -150,9 +161,13 @@ def linear_from_lstm(params: LSTMParams, *, scale: float = 1e-3) -> System:
     at the origin in every channel, cancelled only by a pole at the origin
     (a singular R_g, like the ``blkdiag(A, 0)`` of :func:`lstm_from_linear`).
 
+    ``dt`` is the sample time the LSTM runs at (> 0, required: the weights do not
+    hold it); the result carries it.
+
     Returns
     -------
-    (Ann, Bnn, Cnn, Dnn) with shapes (Nn, Nn), (Nn, Ni), (No, Nn), (No, Ni)
+    scipy.signal.StateSpace
+        Discrete (``dt``), with Ann, Bnn, Cnn, Dnn of shapes (Nn, Nn), (Nn, Ni), (No, Nn), (No, Ni).
     """
     if not isinstance(params, LSTMParams):
         raise TypeError(f"params is {type(params).__name__}, expected LSTMParams")
@@ -164,4 +179,4 @@ def linear_from_lstm(params: LSTMParams, *, scale: float = 1e-3) -> System:
     Bnn = np.array(Wg) / scale
     Cnn = scale * params.F @ Ann
     Dnn = scale * params.F @ Bnn
-    return Ann, Bnn, Cnn, Dnn
+    return as_discrete((Ann, Bnn, Cnn, Dnn), dt)

@@ -1,13 +1,18 @@
 """Linear discrete-time systems: checking, describing, balancing and drawing them at random.
 
-Plain functions over arrays ``(A, B, C, D)`` of the system::
+A system is a discrete ``scipy.signal.StateSpace`` that carries its own sample
+time (``StateSpace(A, B, C, D, dt=Ts)``, as scipy and python-control do)::
 
     x(k+1) = A x(k) + B u(k)          A: (n, n)   B: (n, m)
     y(k)   = C x(k) + D u(k)          C: (p, n)   D: (p, m)
 
-* :func:`check_system`, :func:`steady_state_gain`, :func:`discrete_zpk`,
-  :func:`zpk_channels`, :func:`format_zpk`, :func:`describe`,
-  :func:`frequency_response` -- checking and describing a system.
+* :func:`as_discrete` -- a discrete StateSpace from a StateSpace (or other
+  discrete scipy system), or from ``(A, B, C, D)`` with an explicit ``dt``;
+  the functions below call it on what they are given.
+* :func:`check_system` -- the low-level check of the matrices ``(A, B, C, D)``.
+* :func:`steady_state_gain`, :func:`discrete_zpk`, :func:`zpk_channels`,
+  :func:`format_zpk`, :func:`describe`, :func:`frequency_response` --
+  describing a system.
 * :func:`balanced_realization` -- MATLAB's ``balreal``.
 * :func:`random_stable_system` -- random stable MIMO systems for tests.
 """
@@ -24,15 +29,96 @@ import scipy.signal
 from ..core.validation import ShapeError, as_float_array, check_finite, positive
 
 __all__ = [
-    "balanced_realization", "check_system", "condition_number", "describe", "discrete_zpk", "format_zpk",
+    "as_discrete", "balanced_realization", "check_system", "condition_number", "describe", "discrete_zpk", "format_zpk",
     "frequency_response", "random_stable_system", "steady_state_gain", "zpk_channels",
 ]
 
-System = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: The matrices ``(A, B, C, D)`` of a system, as :func:`check_system` returns them.
+Matrices = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def balanced_realization(A, B, C, D) -> System:
+def as_discrete(system, dt: float | None = None) -> scipy.signal.StateSpace:
+    """The discrete-time ``scipy.signal.StateSpace`` (carrying its sample time ``dt``) of ``system``.
+
+    Parameters
+    ----------
+    system : scipy.signal.StateSpace, other discrete scipy system, or tuple
+        * a discrete ``scipy.signal.StateSpace`` (``StateSpace(A, B, C, D, dt=Ts)``):
+          its ``dt`` is the sample time.  A discrete ``TransferFunction`` or
+          ``ZerosPolesGain`` is converted with ``.to_ss()``.  A continuous
+          system (``dt`` None) is refused: discretise it with ``.to_discrete(Ts)``.
+        * the matrices ``(A, B, C, D)``, which carry no sample time: give ``dt``.
+          scipy's ``(A, B, C, D, dt)`` (as ``dlsim`` takes it) is accepted too.
+    dt : float, optional
+        Sample time (> 0).  Required with ``(A, B, C, D)``; with a system that
+        has its own, it must agree with it.
+
+    Returns
+    -------
+    scipy.signal.StateSpace
+        With float matrices checked by :func:`check_system` and ``dt`` a float > 0.
+
+    Raises
+    ------
+    ValueError
+        A continuous system; a missing ``dt``; ``dt`` not a finite number > 0 (scipy's
+        ``dt=True``, "unspecified", included); ``dt`` that disagrees with the system's.
+    TypeError
+        ``system`` is neither a scipy system nor a tuple of matrices.
+    ShapeError, NonFiniteError
+        From :func:`check_system`.
+    """
+    if isinstance(system, scipy.signal.lti):
+        raise ValueError(
+            f"the system is continuous-time (a {type(system).__name__} with dt None); "
+            "discretise it first, e.g. system.to_discrete(Ts) (zero-order hold)"
+        )
+    if isinstance(system, scipy.signal.dlti):
+        own = system.dt
+        ss = system if isinstance(system, scipy.signal.StateSpace) else system.to_ss()
+        matrices = (ss.A, ss.B, ss.C, ss.D)
+    elif isinstance(system, (tuple, list)) and len(system) in (4, 5):
+        own = system[4] if len(system) == 5 else None
+        matrices = tuple(system[:4])
+    else:
+        raise TypeError(
+            f"system is {type(system).__name__}, expected a discrete scipy.signal.StateSpace(A, B, C, D, dt=Ts) "
+            "or the matrices (A, B, C, D) with dt"
+        )
+    matrices = check_system(*matrices)
+    if own is None and dt is None:
+        raise ValueError(
+            "dt (sample time) is missing: the matrices (A, B, C, D) carry none; pass dt=Ts, "
+            "or the system as scipy.signal.StateSpace(A, B, C, D, dt=Ts)"
+        )
+    if own is not None:
+        own = _sample_time(own, "dt (sample time) of the system")
+    if dt is not None:
+        dt = _sample_time(dt, "dt (sample time)")
+        if own is not None and not np.isclose(own, dt, rtol=1e-9, atol=0.0):
+            raise ValueError(f"dt = {dt!r} disagrees with the system's own sample time dt = {own!r}")
+    dt = own if own is not None else dt
+    return scipy.signal.StateSpace(*matrices, dt=dt)
+
+
+def _sample_time(value, name: str) -> float:
+    """``value`` as a sample time: a finite float > 0 (a ValueError naming ``name`` otherwise)."""
+    if isinstance(value, (bool, np.bool_)):  # dlti's default dt=True means "unspecified"
+        raise ValueError(
+            f"{name} must be a finite number > 0, got {value!r} (scipy's 'unspecified' sample time); "
+            "give it, e.g. StateSpace(A, B, C, D, dt=0.01)"
+        )
+    try:
+        return positive(value, name)
+    except TypeError as err:
+        raise ValueError(str(err)) from None
+
+
+def balanced_realization(system) -> scipy.signal.StateSpace:
     """The balanced realisation of a stable, minimal discrete-time system (MATLAB's ``balreal``).
+
+    ``system`` is a discrete ``scipy.signal.StateSpace`` carrying its sample time
+    ``dt`` (see :func:`as_discrete`); the result is another, with the same ``dt``.
 
     With the Gramians ``Wc = A Wc A' + B B'`` and ``Wo = A' Wo A + C' C``, the
     state transformation ``x = T xb`` makes both equal to ``diag(hsv)``, the Hankel
@@ -40,7 +126,8 @@ def balanced_realization(A, B, C, D) -> System:
     with Cholesky factors ``Wc = Lc Lc'``, ``Wo = Lo Lo'`` and the SVD
     ``Lo' Lc = U S V'``: ``T = Lc V S^-1/2``, ``T^-1 = S^-1/2 U' Lo'``.
     """
-    A, B, C, D = check_system(A, B, C, D)
+    system = as_discrete(system)
+    A, B, C, D = system.A, system.B, system.C, system.D
     if np.any(np.abs(np.linalg.eigvals(A)) >= 1):
         raise ValueError("a balanced realisation needs a stable system (all poles inside the unit circle)")
     Wc = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T)
@@ -52,12 +139,14 @@ def balanced_realization(A, B, C, D) -> System:
     U, hsv, Vt = np.linalg.svd(Lo.T @ Lc)
     T = Lc @ Vt.T / np.sqrt(hsv)
     T_inv = (U / np.sqrt(hsv)).T @ Lo.T
-    return T_inv @ A @ T, T_inv @ B, C @ T, D.copy()
+    return scipy.signal.StateSpace(T_inv @ A @ T, T_inv @ B, C @ T, D.copy(), dt=system.dt)
 
 
 # --------------------------------------------------------------------------- checking
-def check_system(A, B, C, D) -> System:
-    """Validate a state-space system and return its matrices as float arrays.
+def check_system(A, B, C, D) -> Matrices:
+    """Validate the matrices of a state-space system and return them as float arrays.
+
+    The low-level check under :func:`as_discrete` (which adds the sample time).
 
     Parameters
     ----------
@@ -107,11 +196,18 @@ def condition_number(A) -> float:
 
 
 # --------------------------------------------------------------------------- describing
-def steady_state_gain(A, B, C, D) -> np.ndarray:
+def _matrices(system) -> Matrices:
+    """``(A, B, C, D)`` of a discrete system (checked by :func:`as_discrete`)."""
+    system = as_discrete(system)
+    return system.A, system.B, system.C, system.D
+
+
+def steady_state_gain(system) -> np.ndarray:
     """Steady-state (DC) gain ``C (I - A)^-1 B + D`` of a discrete-time system, shape (p, m).
 
-    It is the transfer function at ``z = 1``: the final value of the step response
-    of a stable system.
+    ``system`` is a discrete ``scipy.signal.StateSpace`` carrying its sample time
+    ``dt`` (see :func:`as_discrete`).  The gain is the transfer function at
+    ``z = 1``: the final value of the step response of a stable system.
 
     Raises
     ------
@@ -119,7 +215,7 @@ def steady_state_gain(A, B, C, D) -> np.ndarray:
         A has an eigenvalue at (or numerically at) ``z = 1``: an integrator, whose
         steady-state gain is infinite.
     """
-    A, B, C, D = check_system(A, B, C, D)
+    A, B, C, D = _matrices(system)
     n = A.shape[0]
     distance = float(np.min(np.abs(np.linalg.eigvals(A) - 1.0)))
     if distance < 1e-10 * max(1.0, np.linalg.norm(A, 2)):
@@ -163,18 +259,17 @@ def _siso_gain(A, b, c, d, zeros, poles) -> float:
     return 0.0  # pragma: no cover - needs a pathological system
 
 
-def discrete_zpk(A, B, C, D, dt: float, *, output: int | None = None, input: int | None = None):
+def discrete_zpk(system, *, output: int | None = None, input: int | None = None):
     """Zeros, poles and gain of a single-input single-output discrete-time system.
 
     ``H(z) = C (zI - A)^-1 B + D = k prod(z - zeros) / prod(z - poles)``.
 
     Parameters
     ----------
-    A, B, C, D : array_like
-        The system (see :func:`check_system`).
-    dt : float
-        Sample time (> 0); the zpk form does not depend on it, it is checked so
-        that a continuous model (``dt`` None or 0) is not passed by mistake.
+    system : scipy.signal.StateSpace
+        A discrete system carrying its sample time ``dt`` (see :func:`as_discrete`).
+        The zpk form does not depend on ``dt``; a continuous model (``dt`` None)
+        is refused so that it is not described in ``z`` by mistake.
     output, input : int, optional
         For a multi-input or multi-output system, the channel (row of C, column
         of B) to describe.
@@ -195,8 +290,7 @@ def discrete_zpk(A, B, C, D, dt: float, *, output: int | None = None, input: int
         For a MIMO system without ``output`` and ``input``: a zpk form exists
         per channel.  Pass ``output=i, input=j`` or use :func:`zpk_channels`.
     """
-    positive(dt, "dt (sample time)")
-    A, B, C, D = check_system(A, B, C, D)
+    A, B, C, D = _matrices(system)
     p, m = D.shape
     if output is None and input is None:
         if (p, m) != (1, 1):
@@ -227,11 +321,11 @@ def _controllability(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def zpk_channels(A, B, C, D, dt: float) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]]:
-    """:func:`discrete_zpk` of every channel, keyed ``(output, input)``."""
-    A, B, C, D = check_system(A, B, C, D)
-    p, m = D.shape
-    return {(i, j): discrete_zpk(A, B, C, D, dt, output=i, input=j) for i in range(p) for j in range(m)}
+def zpk_channels(system) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]]:
+    """:func:`discrete_zpk` of every channel of a discrete ``StateSpace`` (carrying ``dt``), keyed ``(output, input)``."""
+    system = as_discrete(system)
+    p, m = system.D.shape
+    return {(i, j): discrete_zpk(system, output=i, input=j) for i in range(p) for j in range(m)}
 
 
 def _num(x: float, digits: int) -> str:
@@ -343,24 +437,26 @@ def _complex_list(values) -> list[list[float]]:
     return [[float(np.real(v)), float(np.imag(v))] for v in np.ravel(values)]
 
 
-def describe(A, B, C, D, dt: float) -> dict:
+def describe(system) -> dict:
     """What the example prints about a system, as a JSON-friendly dict.
 
-    Keys: ``n_states``, ``n_inputs``, ``n_outputs``, ``dt``, ``D`` (nested
+    ``system`` is a discrete ``scipy.signal.StateSpace`` carrying its sample time
+    ``dt`` (see :func:`as_discrete`).  Keys: ``n_states``, ``n_inputs``, ``n_outputs``, ``dt``, ``D`` (nested
     lists), ``steady_state_gain`` (nested lists, or None with a pole at z = 1),
     ``poles`` (``[re, im]`` pairs), ``stable`` (all poles inside the unit
     circle), and ``channels``: one entry per (output, input) pair with its
     ``zeros``, ``gain`` and ``zpk`` string.  A SISO system also has ``zeros``,
     ``gain`` and ``zpk`` at the top level.
     """
-    A, B, C, D = check_system(A, B, C, D)
+    system = as_discrete(system)
+    A, B, C, D, dt = system.A, system.B, system.C, system.D, system.dt
     poles = np.linalg.eigvals(A)
     try:
-        ssg = steady_state_gain(A, B, C, D).tolist()
+        ssg = steady_state_gain(system).tolist()
     except ValueError:
         ssg = None
     channels = []
-    for (i, j), (zeros, pls, gain) in zpk_channels(A, B, C, D, dt).items():
+    for (i, j), (zeros, pls, gain) in zpk_channels(system).items():
         channels.append({
             "output": i, "input": j, "zeros": _complex_list(zeros), "gain": gain,
             "zpk": format_zpk(zeros, pls, gain, dt),
@@ -376,15 +472,18 @@ def describe(A, B, C, D, dt: float) -> dict:
     return out
 
 
-def frequency_response(A, B, C, D, dt: float, w) -> np.ndarray:
+def frequency_response(system, w) -> np.ndarray:
     """``H(e^{j w dt}) = C (e^{j w dt} I - A)^-1 B + D`` at angular frequencies ``w`` (rad/s).
+
+    ``system`` is a discrete ``scipy.signal.StateSpace``; its sample time ``dt``
+    maps ``w`` onto the unit circle (see :func:`as_discrete`).
 
     Returns
     -------
     ndarray (len(w), p, m), complex
     """
-    dt = positive(dt, "dt (sample time)")
-    A, B, C, D = check_system(A, B, C, D)
+    system = as_discrete(system)
+    A, B, C, D, dt = system.A, system.B, system.C, system.D, system.dt
     w = np.atleast_1d(as_float_array(w, "w (angular frequencies)"))
     n = A.shape[0]
     H = np.empty((w.size, C.shape[0], B.shape[1]), complex)
@@ -396,8 +495,8 @@ def frequency_response(A, B, C, D, dt: float, w) -> np.ndarray:
 # --------------------------------------------------------------------------- random systems
 def random_stable_system(
     n_states: int, n_inputs: int, n_outputs: int, rng: np.random.Generator | int | None = None,
-    *, radius: float = 0.9,
-) -> System:
+    *, radius: float = 0.9, dt: float = 1.0,
+) -> scipy.signal.StateSpace:
     """A random stable discrete-time system with an invertible, well-conditioned A.
 
     The eigenvalues are drawn with moduli in ``[0.3 radius, radius)`` (about half of
@@ -405,12 +504,15 @@ def random_stable_system(
     that is transformed by a random, well-conditioned T: ``A = T Lambda T^-1``.
     Hence every pole lies inside the circle of ``radius``, none is near 0, and the
     condition number of A stays moderate (below about 1e3).  B, C and D are
-    standard normal.
+    standard normal.  ``dt`` (sample time, > 0) only labels the result: the
+    matrices do not depend on it.
 
     Returns
     -------
-    (A, B, C, D) with shapes (n, n), (n, m), (p, n), (p, m)
+    scipy.signal.StateSpace
+        Discrete, with ``dt`` and A, B, C, D of shapes (n, n), (n, m), (p, n), (p, m).
     """
+    dt = positive(dt, "dt (sample time)")
     rng = np.random.default_rng(rng)
     if not 0 < radius <= 1:
         raise ValueError(f"radius must lie in (0, 1] for a stable system, got {radius!r}")
@@ -431,4 +533,5 @@ def random_stable_system(
     Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     T = Q * rng.uniform(0.5, 2.0, n)  # columns scaled: cond(T) <= 4
     A = T @ Lam @ np.linalg.inv(T)
-    return A, rng.standard_normal((n, m)), rng.standard_normal((p, n)), rng.standard_normal((p, m))
+    B, C, D = rng.standard_normal((n, m)), rng.standard_normal((p, n)), rng.standard_normal((p, m))
+    return scipy.signal.StateSpace(A, B, C, D, dt=dt)

@@ -468,17 +468,90 @@ class PlantResponse:
     x_final: np.ndarray
 
 
-def _check_level(h: np.ndarray, step: int, Ts: float) -> None:
-    """Refuse an emptied (or blown-up) tank, naming the scenario and the period."""
-    bad = ~(h > 0) | ~np.isfinite(h)
-    if np.any(bad):
-        b = int(np.argmax(bad))
+SPEC_TS = 10.0
+"""The spec's sampling period [s]; with :data:`DEFAULT_SUBSTEPS` RK4 steps of 2.5 s."""
+
+
+def _check_Ts(Ts) -> float:
+    """The sampling period: a finite number of seconds > 0."""
+    try:
+        value = float(Ts)
+    except (TypeError, ValueError):
+        raise TypeError(f"Ts (the sampling period) must be a number of seconds, got {Ts!r}") from None
+    if not (math.isfinite(value) and value > 0):
         raise ValueError(
-            f"the tank emptied (level h = {float(h[b])!r} cm <= 0) in scenario {b} during sampling period {step} "
-            f"(t in [{step * Ts:g}, {(step + 1) * Ts:g}] s): the base flow q3 is too small for the loads "
-            "(the level needs q1 + q2 + q3 > Cv4 z^n, about 20.2 ml/s with the default parameters); "
-            "keep q3 in the spec's range [12.5, 17] ml/s"
+            f"Ts must be a positive number of seconds (the sampling period; the spec's is {SPEC_TS:g} s), got {Ts!r}"
         )
+    return value
+
+
+def _where(b: int, step: int | None, Ts: float) -> str:
+    period = "" if step is None else f" during sampling period {step} (t in [{step * Ts:g}, {(step + 1) * Ts:g}] s)"
+    return f"in scenario {b}{period}"
+
+
+def _emptied(h: float, b: int, step: int | None, Ts: float, params: PHParams) -> ValueError:
+    level = f"level h = {h!r} cm <= 0" if h <= 0 else f"level h = {h:.3g} cm, nearly empty"
+    return ValueError(
+        f"the tank emptied ({level}) {_where(b, step, Ts)}: the base flow q3 is too small for the loads "
+        f"(the level needs q1 + q2 + q3 > Cv4 z^n = {params.Cv4 * params.z ** params.n:.3g} ml/s, "
+        f"i.e. q3 > {params.Cv4 * params.z ** params.n - params.q1 - params.q2:.3g} ml/s); "
+        "keep q3 in the spec's range [12.5, 17] ml/s"
+    )
+
+
+def _check_level(h: np.ndarray, step: int | None, Ts: float, params: PHParams = DEFAULT_PARAMS) -> None:
+    """Refuse an emptied (or blown-up) tank, naming the scenario and the period."""
+    if h.min() > 0 and h.max() < np.inf:  # also False for NaN: the fast path of the integrator
+        return
+    bad = ~(h > 0) | ~np.isfinite(h)
+    b = int(np.argmax(bad))
+    if np.isfinite(h[b]):
+        raise _emptied(float(h[b]), b, step, Ts, params)
+    raise ValueError(
+        f"the integration of the tank diverged (level h = {float(h[b])!r}) {_where(b, step, Ts)}: "
+        f"keep the base flow q3 in the spec's range [12.5, 17] ml/s and Ts / substeps (the RK4 step) "
+        f"well below the tank's residence time (about 88 s; the spec uses Ts = {SPEC_TS:g} s, "
+        f"{DEFAULT_SUBSTEPS} substeps)"
+    )
+
+
+def _check_resolution(h: np.ndarray, q_in: np.ndarray, Ts: float, substeps: int, step: int | None,
+                      params: PHParams) -> None:
+    """Refuse a period whose RK4 step ``Ts / substeps`` is longer than the tank's renewal time ``A h / q_in``.
+
+    The invariants relax with the rate ``q_in / (A h)``: an RK4 step longer than
+    ``A h / q_in`` is inaccurate, and beyond about 2.8 times it unstable (the state
+    blows up or turns negative). The message says whether the flow is too large
+    (the level rises), the tank nearly empty (the level falls), or Ts too long.
+    """
+    dt = Ts / substeps
+    rate = q_in / h
+    if float(np.max(rate)) * dt <= params.A:  # the fast path: one division and one max per period
+        return
+    b = int(np.argmax(rate))
+    hb, qb = float(np.ravel(h)[b]), float(np.ravel(np.broadcast_to(q_in, np.shape(h)))[b])
+    tau = params.A * hb / qb
+    q3 = qb - params.q1 - params.q2
+    where = _where(b, step, Ts)
+    if tau >= SPEC_TS / DEFAULT_SUBSTEPS:  # the spec's sampling would resolve it: Ts is too long
+        raise ValueError(
+            f"Ts = {Ts:g} s with {substeps} substeps gives RK4 steps of {dt:.3g} s, longer than the time "
+            f"A h / (q1 + q2 + q3) = {tau:.3g} s in which the inflow renews the tank's content "
+            f"(level h = {hb:.3g} cm, q3 = {q3:.4g} ml/s, {where}): the integration would diverge; "
+            f"choose Ts / substeps <= {tau:.3g} s (the spec samples every Ts = {SPEC_TS:g} s "
+            f"with {DEFAULT_SUBSTEPS} substeps)"
+        )
+    if qb < params.Cv4 * (hb + params.z) ** params.n:  # the level falls: the tank is running dry
+        raise _emptied(hb, b, step, Ts, params)
+    q_max = params.A * hb / dt - params.q1 - params.q2
+    h_steady = (qb / params.Cv4) ** (1.0 / params.n) - params.z
+    raise ValueError(
+        f"q3 = {q3:.4g} ml/s is too large ({where}): it renews the tank's content (A h = {params.A * hb:.4g} ml "
+        f"at level h = {hb:.3g} cm) in {tau:.3g} s, faster than one RK4 step Ts / substeps = {dt:.3g} s can "
+        f"follow (this flow would fill the tank to a steady level of {h_steady:.3g} cm); keep q3 in [0, {q_max:.4g}] ml/s at this level "
+        "(the spec's range is [12.5, 17] ml/s), or take more substeps"
+    )
 
 
 def _rk4_columns(s: np.ndarray, q_in: np.ndarray, w_in: np.ndarray, Ts: float, substeps: int,
@@ -509,9 +582,13 @@ def step_plant(x, q3, *, Ts: float = 10.0, params: PHParams = DEFAULT_PARAMS,
     The same RK4 integration as :func:`simulate_plant`, one period at a time
     (the ``PHPLANT`` block's state update).
     """
+    Ts = _check_Ts(Ts)
+    substeps = positive_int(substeps, "substeps")
     x = check_finite(as_float_array(x, "x"), "x")
     if x.ndim not in (1, 2) or x.shape[-1] != 3:
         raise ShapeError(f"x has shape {x.shape}, expected (3,) or (B, 3) = (h, Wa4, Wb4)")
+    if np.any(x[..., 0] <= 0):
+        raise ValueError("x: the level h (x[..., 0]) must be positive (cm): the tank model is invalid when it is empty")
     q3 = _check_flow(q3, "q3", "base flow")
     try:
         batch = np.broadcast_shapes(x.shape[:-1], np.shape(q3))
@@ -525,8 +602,9 @@ def step_plant(x, q3, *, Ts: float = 10.0, params: PHParams = DEFAULT_PARAMS,
     cols = x.T.reshape(3, -1)
     q3 = np.broadcast_to(q3, cols.shape[1:])
     q_in, wa_in, wb_in = _inflow(params.q1, params.q2, q3, params)
-    s = _rk4_columns(cols, q_in, np.stack([wa_in, wb_in]), float(Ts), positive_int(substeps, "substeps"), params)
-    _check_level(s[0], 0, Ts)
+    _check_resolution(cols[0], q_in, Ts, substeps, None, params)
+    s = _rk4_columns(cols, q_in, np.stack([wa_in, wb_in]), Ts, substeps, params)
+    _check_level(s[0], None, Ts, params)
     return s.T.reshape(x.shape)
 
 
@@ -579,9 +657,7 @@ def simulate_plant(q3_sequence, x0=None, *, Ts: float = 10.0, params: PHParams =
         A negative or non-finite flow (naming it and its index), a bad ``x0``, or
         a tank that empties during the simulation.
     """
-    Ts = float(Ts)
-    if not (math.isfinite(Ts) and Ts > 0):
-        raise ValueError(f"Ts must be a positive number of seconds, got {Ts!r}")
+    Ts = _check_Ts(Ts)
     substeps = positive_int(substeps, "substeps")
     q3_nominal = _check_flow(q3_sequence, "q3", "base flow")
     if q3_nominal.ndim not in (1, 2) or q3_nominal.shape[-1] < 1:
@@ -621,8 +697,9 @@ def simulate_plant(q3_sequence, x0=None, *, Ts: float = 10.0, params: PHParams =
         samples[:, k] = s[1:]
         if keep_states:
             states[:, k] = s
+        _check_resolution(s[0], q_in[k], Ts, substeps, k, params)
         s = _rk4_columns(s, q_in[k], w_in[k], Ts, substeps, params)
-        _check_level(s[0], k, Ts)
+        _check_level(s[0], k, Ts, params)
 
     y = ph_from_invariants(samples[0].T, samples[1].T, params)  # (B, T)
     x = None if states is None else np.ascontiguousarray(states.transpose(2, 1, 0))  # (B, T, 3)

@@ -58,5 +58,5 @@ def reference_system(Ts: float = 0.01, *, realization: str = "canonical") -> sci
         raise ValueError(f"realization must be one of {REALIZATIONS}, got {realization!r}")
     sys = reference_system_continuous().to_ss().to_discrete(Ts, method="zoh")
     if realization == "balanced":
-        return scipy.signal.StateSpace(*balanced_realization(sys.A, sys.B, sys.C, sys.D), dt=Ts)
+        return balanced_realization(sys)
     return sys
