@@ -17,6 +17,7 @@ Run:  lstmds run scenario_safety --out out/scenario_safety [--model out/ph_ident
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from lstmds_sim import blockdiagram, run, simulate
 from lstmds_sim.core.diagram import lstm_diagram
-from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.model import IdentifiedModel
 from lstmds_sim.safety.bounds import reachable_set_bound, trivial_output_bound
@@ -41,9 +42,41 @@ from lstmds_sim.systems.ph_plant import simulate_plant, steady_state
 
 RHO_U = tuple(np.round(np.arange(1, 11) / 10, 1))
 TRANSIENT = 50  # steps after which the random initial state no longer shows (reported separately)
+RHO_U_MAX = 1.0  # inputs are normalised by their largest deviation in the training data: |u| <= 1 was seen
 STATE_BOX = (ScenarioClass.state_half_width,) * 2  # |x0|, |xi0| of the scenarios: the analytic bounds hold from k = 0
 AGREEMENT = 1e-9  # the batched diagram and the matrices must agree to this (issue requirement)
 PLANT_AGREEMENT = 1e-12  # the plant block runs step_plant, the simulator's own RK4 step
+
+
+def amplitude(text: str) -> float:
+    """argparse type of --rho-u: a normalised input amplitude in (0, RHO_U_MAX]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= RHO_U_MAX:
+        raise argparse.ArgumentTypeError(
+            f"must be a normalised input amplitude in (0, {RHO_U_MAX:g}] (1 = the largest input deviation in the "
+            f"model's training data, so q3 = u_mean +- rho_u * u_scale), got {text}"
+        )
+    return value
+
+
+def after_transient(y: np.ndarray) -> float | None:
+    """rho_y* over the steps k >= TRANSIENT; None when the horizon is not longer than the transient."""
+    return scenario_bound(y[:, TRANSIENT:]) if y.shape[1] > TRANSIENT else None
+
+
+def check_plant_flows(model: IdentifiedModel, rho_u, source: str) -> None:
+    """The plant is fed q3 = u_mean + u * u_scale with |u| <= rho_u: refuse negative flows before running."""
+    low = model.u_mean - max(rho_u) * model.u_scale
+    if low < 0:
+        raise ValueError(
+            f"--rho-u {max(rho_u):g}: the plant would get base flows down to q3 = u_mean - rho_u * u_scale = "
+            f"{low:.4g} ml/s < 0 with the normalisation of the model {source} (u_mean {model.u_mean:g}, "
+            f"u_scale {model.u_scale:g}); give a --rho-u below {model.u_mean / model.u_scale:.3g} "
+            "or a model trained on the plant's flows"
+        )
 
 
 def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[IdentifiedModel, str]:
@@ -115,9 +148,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--d", type=int, default=1, help="decision variables (default: %(default)s)")
     parser.add_argument("--bound", choices=("paper", "exact"), default="paper",
                         help="sample-size bound: the paper's (11) or Campi & Garatti's exact one")
-    parser.add_argument("--rho-u", type=float, nargs="+", default=list(RHO_U))
-    parser.add_argument("--horizon", type=int, default=2000, help="steps per scenario (default: %(default)s)")
-    parser.add_argument("--posterior", type=int, default=None, help="fresh scenarios for the check (default: N)")
+    parser.add_argument("--rho-u", type=amplitude, nargs="+", default=list(RHO_U),
+                        help=f"normalised input amplitudes, each in (0, {RHO_U_MAX:g}] (default: 0.1 ... 1.0)")
+    parser.add_argument("--horizon", type=positive_int, default=2000,
+                        help=f"steps per scenario, >= 1 (default: %(default)s; rho_y* after the first {TRANSIENT} "
+                             f"steps is reported only for a horizon > {TRANSIENT})")
+    parser.add_argument("--posterior", type=positive_int, default=None,
+                        help="fresh scenarios for the check, >= 1 (default: N)")
     parser.add_argument("--max-iter", type=int, default=1500, help="SLSQP iterations if a model is trained")
     args = parser.parse_args(argv)
     use_headless_backend()
@@ -126,8 +163,12 @@ def main(argv=None) -> dict:
     out = OutputDir(args.out, lab="scenario_safety")
     n = sample_size(args.eps, args.beta, args.d, method=args.bound)
     n_exact = sample_size(args.eps, args.beta, args.d, method="exact")
-    n_post = args.posterior or n
+    n_post = n if args.posterior is None else args.posterior
     model, model_source = identified_model(args.model, args.max_iter, args.seed, out)
+    check_plant_flows(model, args.rho_u, model_source)
+    if args.horizon <= TRANSIENT:
+        print(f"note: --horizon {args.horizon} <= {TRANSIENT}: rho_y* after the first {TRANSIENT} steps "
+              "is not computed (null in results.json)")
     nx = model.params.n_units
     print_kv("scenario approach:", {
         "eps, beta, d": f"{args.eps:g}, {args.beta:g}, {args.d}",
@@ -160,7 +201,7 @@ def main(argv=None) -> dict:
             timing[key] += dt
         row = {
             "rho_u": rho, "rho_y_lstm": rho_y, "rho_y_lstm_matrix": scenario_bound(y_matrix),
-            "rho_y_lstm_after_transient": scenario_bound(y_diagram[:, TRANSIENT:]),
+            "rho_y_lstm_after_transient": after_transient(y_diagram),
             "diagram_vs_matrix_max_abs": float(np.max(np.abs(y_diagram - y_matrix))),
             "rho_y_plant": scenario_bound(y_plant),
             "plant_block_vs_simulator_max_abs": plant_simulator_check(model, scenarios.u, y_plant),
@@ -199,7 +240,8 @@ def main(argv=None) -> dict:
     print(f"  {'rho_u':>5}  {'LSTM':>8}  {'k>=50':>8}  {'plant':>8}  {'interval':>8}  {'Lyapunov':>8}"
           f"  {'diag-mat':>8}  violations")
     for r in rows:
-        print(f"  {r['rho_u']:5.1f}  {r['rho_y_lstm']:8.4f}  {r['rho_y_lstm_after_transient']:8.4f}"
+        late = r["rho_y_lstm_after_transient"]
+        print(f"  {r['rho_u']:5.1f}  {r['rho_y_lstm']:8.4f}  {'n/a' if late is None else f'{late:8.4f}':>8}"
               f"  {r['rho_y_plant']:8.4f}  {r['analytic_iss_bound']:8.3f}  {r['lyapunov_bound']:8.3f}"
               f"  {r['diagram_vs_matrix_max_abs']:8.1e}  {r['posterior']['violations']}/{n_post}")
     print_kv("timing:", {k: (f"{v:.1f}" if k.endswith("_s") else f"{v:.0%}") for k, v in timing.items()})
@@ -207,8 +249,9 @@ def main(argv=None) -> dict:
     rho_u = np.array([r["rho_u"] for r in rows])
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ax.plot(rho_u, [r["rho_y_lstm"] for r in rows], "o-", color="tab:red", label="LSTM (scenario bound)")
-    ax.plot(rho_u, [r["rho_y_lstm_after_transient"] for r in rows], "o:", color="tab:red", alpha=0.6,
-            label=f"LSTM after the first {TRANSIENT} steps")
+    if args.horizon > TRANSIENT:
+        ax.plot(rho_u, [r["rho_y_lstm_after_transient"] for r in rows], "o:", color="tab:red", alpha=0.6,
+                label=f"LSTM after the first {TRANSIENT} steps")
     ax.plot(rho_u, [r["rho_y_plant"] for r in rows], "s-", color="tab:blue", label="plant (same scenarios)")
     ax.plot(rho_u, [r["analytic_iss_bound"] for r in rows], "k--", label="analytic interval bound (LSTM, guaranteed)")
     ax.plot(rho_u, [r["lyapunov_bound"] for r in rows], "-.", color="tab:purple",

@@ -22,7 +22,7 @@ import numpy as np
 
 from .engine import blockdiagram
 from .params import FORMS, GATES, LSTMParams, as_layers, per_layer
-from .validation import initial_state
+from .validation import initial_state, positive
 
 LAYER_SIGNALS = (
     "h_prev", "c_prev", "z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o",
@@ -129,6 +129,7 @@ def lstm_diagram(
 
     Returns ``(bd, prefixes)``: the diagram and each layer's signal-name prefix.
     """
+    positive(Ts, "lstm_diagram: Ts (the sampling period in seconds, e.g. Ts=10.0)")
     layers = as_layers(params)
     if subsystems is None:
         subsystems = len(layers) > 1

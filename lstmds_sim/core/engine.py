@@ -221,6 +221,19 @@ def stack_steps(values: list[np.ndarray]) -> np.ndarray:
     return np.moveaxis(out, 0, 1) if out.ndim == 3 else out
 
 
+def _check_period(T, name: str) -> None:
+    """A clock period must be a finite number of seconds > 0 (bdsim's ``bd.clock(Ts)`` takes anything)."""
+    try:
+        ok = bool(np.isfinite(T) and T > 0)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"diagram '{name}': a clock has the sample time Ts = {T!r}; "
+            "give bd.clock(Ts) a finite Ts > 0 (the sampling period in seconds, e.g. bd.clock(10.0))"
+        )
+
+
 def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=None) -> RunResult:
     """Run a discrete-time diagram for ``steps`` steps with exact unit-delay semantics.
 
@@ -244,6 +257,8 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
         )
     stateful = [b for b in blocks if b.hasstate]
     periods = {b._clock.T for b in stateful} | {b.clock.T for b in blocks if b.type == "sequence"}
+    for period in periods:
+        _check_period(period, bd.name)
     if len(periods) > 1:
         raise DiagramError(f"diagram '{bd.name}' mixes sample times {sorted(periods)}; use one clock")
     Ts = periods.pop() if periods else 1.0

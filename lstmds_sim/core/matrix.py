@@ -117,6 +117,45 @@ def check_input_sequence(u, n_inputs: int, what: str = "u (input sequence)") -> 
     return check_finite(arr, what)
 
 
+def _raise_non_finite(layers, uc: np.ndarray, h: list, c: list, form: str) -> None:
+    """Run again, checking every step, and raise NonFiniteError naming the first layer and step that overflowed.
+
+    Only called when :func:`simulate` ended with a non-finite output or state
+    (finite weights and inputs whose products exceed float64), so the fast loop
+    needs no per-step checks.
+    """
+    from .validation import NonFiniteError
+
+    def fail(j: int, k: int, what: str, value: np.ndarray, arrays: str) -> None:
+        bad = ~np.isfinite(value)
+        row = f" (batch row {int(np.argwhere(bad)[0][-1])})" if value.ndim == 2 else ""
+        sizes = ", ".join(f"{name} {float(np.max(np.abs(getattr(layers[j], name)))):.3g}"
+                          for name in arrays.split() if getattr(layers[j], name) is not None)
+        raise NonFiniteError(
+            f"simulate: layer {j}: {what} became {float(value[bad][0])!r} at step {k}{row} although the weights "
+            f"and inputs are finite: the numbers overflow float64 (largest |weight|: {sizes}); "
+            f"scale layer {j}'s {arrays.replace(' ', '/')} (or the inputs) down"
+        )
+
+    last = len(layers) - 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(uc.shape[0]):
+            if form == "statespace":
+                out = _output_columns(layers[last], h[last])
+                if not np.isfinite(out).all():
+                    fail(last, k, "the output y = F h(k-1) + bF", out, "F bF")
+            signal = uc[k]
+            for j, layer in enumerate(layers):
+                h[j], c[j], _, _ = _step_columns(layer, signal, h[j], c[j])
+                for name, value in (("the cell state c", c[j]), ("the hidden state h", h[j])):
+                    if not np.isfinite(value).all():
+                        fail(j, k, name + " (from z = W u + R h + b)", value, "W R b")
+                signal = _output_columns(layer, h[j])
+                if (j < last or form == "direct") and not np.isfinite(signal).all():
+                    fail(j, k, "the output F h + bF", signal, "F bF")
+    raise NonFiniteError("simulate: the output or the final states are not finite; scale the weights or inputs down")
+
+
 def simulate(
     params: LSTMParams | Sequence[LSTMParams],
     u,
@@ -155,18 +194,22 @@ def simulate(
     last = layers[-1]
     y = np.empty((steps, last.n_outputs) + batch_shape)
     traces = [{k: [] for k in TRACE_KEYS} for _ in layers] if trace else []
-    for k in range(steps):
-        if form == "statespace":
-            y[k] = _output_columns(last, h[-1])
-        signal = uc[k]
-        for j, layer in enumerate(layers):
-            h[j], c[j], z, gates = _step_columns(layer, signal, h[j], c[j])
-            signal = _output_columns(layer, h[j])
-            if trace:
-                for key, value in zip(TRACE_KEYS, (z, *gates, c[j], h[j])):
-                    traces[j][key].append(value.T.copy())
-        if form == "direct":
-            y[k] = signal
+    h_start, c_start = [x.copy() for x in h], [x.copy() for x in c]
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is an error, raised below
+        for k in range(steps):
+            if form == "statespace":
+                y[k] = _output_columns(last, h[-1])
+            signal = uc[k]
+            for j, layer in enumerate(layers):
+                h[j], c[j], z, gates = _step_columns(layer, signal, h[j], c[j])
+                signal = _output_columns(layer, h[j])
+                if trace:
+                    for key, value in zip(TRACE_KEYS, (z, *gates, c[j], h[j])):
+                        traces[j][key].append(value.T.copy())
+            if form == "direct":
+                y[k] = signal
+    if not (np.isfinite(y).all() and all(np.isfinite(x).all() for x in (*h, *c))):
+        _raise_non_finite(layers, uc, h_start, c_start, form)
     # back to batch-first (B, T, n) / (T, n)
     y = np.ascontiguousarray(np.moveaxis(y, -1, 0)) if batched else y
     h = [x.T.copy() for x in h]

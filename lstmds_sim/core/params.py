@@ -213,11 +213,28 @@ class LSTMParams:
     @classmethod
     def load(cls, path) -> "LSTMParams":
         """Load parameters saved by :meth:`save` (or any ``.npz`` with those keys)."""
-        data = load_npz(path, "an LSTM parameter file (.npz with keys W R b F bF)")
+        return cls.from_file_arrays(load_npz(path, "an LSTM parameter file (.npz with keys W R b F bF)"), path)
+
+    @classmethod
+    def from_file_arrays(cls, data: Mapping[str, np.ndarray], path) -> "LSTMParams":
+        """The parameters from the arrays of a file (``load_npz(path)``); every error names ``path`` and the key."""
         missing = [k for k in ("W", "R", "b") if k not in data]
         if missing:
             raise ValueError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
-        return cls(**{k: data[k] for k in ("W", "R", "b", "F", "bF") if k in data})
+        arrays = {k: data[k] for k in ("W", "R", "b", "F", "bF") if k in data}
+        for key, value in arrays.items():
+            kind = np.asarray(value).dtype.kind
+            if kind not in "biufc":  # complex is refused below, with its own hint
+                raise TypeError(
+                    f"{path}: key {key!r} holds {np.asarray(value).dtype} values, not numbers; "
+                    f"save {key} as a real float array (LSTMParams.save writes W R b F bF)"
+                )
+        try:
+            return cls(**arrays)
+        except (TypeError, ValueError) as err:  # the message names the array (W, R, b, F or bF)
+            raise type(err)(
+                f"{path}: {err}; fix that key in the file (LSTMParams.save writes valid parameter files)"
+            ) from None
 
     def __repr__(self) -> str:
         return (
