@@ -120,9 +120,10 @@ def check_input_sequence(u, n_inputs: int, what: str = "u (input sequence)") -> 
 def _raise_non_finite(layers, uc: np.ndarray, h: list, c: list, form: str) -> None:
     """Run again, checking every step, and raise NonFiniteError naming the first layer and step that overflowed.
 
-    Only called when :func:`simulate` ended with a non-finite output or state
-    (finite weights and inputs whose products exceed float64), so the fast loop
-    needs no per-step checks.
+    Only called when :func:`simulate` ended with a non-finite output or state, or
+    saw a non-finite output passed from one layer to the next (finite weights and
+    inputs whose products exceed float64), so the fast loop needs no other
+    per-step checks.
     """
     from .validation import NonFiniteError
 
@@ -195,6 +196,8 @@ def simulate(
     y = np.empty((steps, last.n_outputs) + batch_shape)
     traces = [{k: [] for k in TRACE_KEYS} for _ in layers] if trace else []
     h_start, c_start = [x.copy() for x in h], [x.copy() for x in c]
+    inner = len(layers) - 1  # the outputs of layers 0 .. inner-1 feed the next layer and are not kept:
+    inner_finite = True  # an overflow there need not reach y or the states (sigmoid(inf) = 1), so check them
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is an error, raised below
         for k in range(steps):
             if form == "statespace":
@@ -203,12 +206,14 @@ def simulate(
             for j, layer in enumerate(layers):
                 h[j], c[j], z, gates = _step_columns(layer, signal, h[j], c[j])
                 signal = _output_columns(layer, h[j])
+                if j < inner and inner_finite and not np.isfinite(signal).all():
+                    inner_finite = False
                 if trace:
                     for key, value in zip(TRACE_KEYS, (z, *gates, c[j], h[j])):
                         traces[j][key].append(value.T.copy())
             if form == "direct":
                 y[k] = signal
-    if not (np.isfinite(y).all() and all(np.isfinite(x).all() for x in (*h, *c))):
+    if not (inner_finite and np.isfinite(y).all() and all(np.isfinite(x).all() for x in (*h, *c))):
         _raise_non_finite(layers, uc, h_start, c_start, form)
     # back to batch-first (B, T, n) / (T, n)
     y = np.ascontiguousarray(np.moveaxis(y, -1, 0)) if batched else y
