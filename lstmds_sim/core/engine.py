@@ -1,12 +1,15 @@
-"""bdsim as the diagram engine, with exact discrete-time semantics.
+"""bdsim as the diagram engine, with exact discrete-time semantics and continuous states between samples.
 
 :func:`blockdiagram` gives a bdsim ``BlockDiagram`` whose factory methods include
 this project's blocks (``bd.HADAMARD``, ``bd.UNITDELAY``, ...), created quietly.
-:func:`run` executes a discrete-time diagram step by step over bdsim's compiled
-schedule: at step k (t = k Ts) every block's output is evaluated in dataflow
-order, sinks record, and then every delay takes its input as its next state.
-So the input at step 0 takes effect, and ``y(k) = x(k-1)``, ``y(0) = x0``
-(bdsim's own clocked runner first ticks at t = Ts and drops the input at t = 0).
+:func:`run` executes a diagram over bdsim's compiled schedule, at the output
+instants ``t_k = k h``: every block's output is evaluated in dataflow order,
+sinks record, every block whose clock ticks takes its input as its next state,
+and the continuous states are integrated to ``t_{k+1}`` with the discrete
+outputs held (zero-order hold; :mod:`.integrate`). So the input at step 0 takes
+effect, and ``y(k) = x(k-1)``, ``y(0) = x0`` (bdsim's own clocked runner first
+ticks at t = Ts and drops the input at t = 0). Stock bdsim blocks run through
+:mod:`.kernels` (batched where listed there); SCOPE draws through :mod:`.scope`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import importlib
 import inspect
 import io
 import pkgutil
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from types import SimpleNamespace
 
 import numpy as np
 
-from .validation import NonFiniteError, ShapeError, add_note
+from .validation import NonFiniteError, ShapeError, add_note, positive
 
 # bdsim's private names (``_blocklibrary``, ``_clock``, ``_output_values``,
 # ``_publish_output_values``) are used in this module and nowhere else;
@@ -87,6 +92,16 @@ def simulator():
     return _SIM
 
 
+def stock_blocks() -> dict[str, tuple[type, str]]:
+    """bdsim's own block library: name -> (class, block class: "source", "sink", "function", ...)."""
+    import bdsim
+
+    simulator()
+    ours = block_classes()
+    return {name: (entry["class"], entry["blockclass"]) for name, entry in bdsim.BDSim._blocklibrary.items()
+            if name not in ours}
+
+
 def blockdiagram(name: str = "main"):
     """A new bdsim ``BlockDiagram`` with bdsim's blocks and ours as factory methods.
 
@@ -143,6 +158,13 @@ def compile_diagram(bd) -> None:
         with contextlib.redirect_stdout(out):
             bd.compile(evaluate=False)
     except (RuntimeError, AssertionError) as err:
+        loop = re.findall(r"Block\.\w+\('([^']*)', type=(\w+)", out.getvalue())
+        if "cycle found" in out.getvalue() and loop:
+            path = " -> ".join(f"{kind.upper()} '{name}'" for name, kind in loop)
+            raise DiagramError(
+                f"diagram '{bd.name}' has an algebraic loop: {path}; every loop needs a block with state "
+                "(UNITDELAY, an INTEGRATOR, or a system without feedthrough) to break it"
+            ) from None
         raise DiagramError(f"diagram '{bd.name}' does not compile: {err}\n{out.getvalue()}") from None
     unconnected = [line.strip() for line in out.getvalue().splitlines() if "ERROR" in line]
     if unconnected:
@@ -159,6 +181,7 @@ class RunResult:
     t: np.ndarray
     signals: dict[str, np.ndarray] = field(default_factory=dict)
     recorders: dict[str, np.ndarray] = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
     final_states: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -234,36 +257,145 @@ def _check_period(T, name: str) -> None:
         )
 
 
-def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=None) -> RunResult:
-    """Run a discrete-time diagram for ``steps`` steps with exact unit-delay semantics.
+def _clock_of(block):
+    """The clock of a sampled block (bdsim's ``_clock``) or of a clocked source (SEQUENCE's ``clock``)."""
+    from bdsim.components import Clock
+
+    for attr in ("_clock", "clock"):
+        clock = getattr(block, attr, None)
+        if isinstance(clock, Clock):
+            return clock
+    return None
+
+
+@dataclass
+class _Timing:
+    """The output grid ``t_k = k h`` and, per clock, every how many grid steps it ticks."""
+
+    h: float
+    ratio: dict
+
+
+def _timing(bd, clocks: set, continuous: list, dt) -> _Timing:
+    for clock in clocks:
+        _check_period(clock.T, bd.name)
+        if clock.offset:
+            raise DiagramError(
+                f"diagram '{bd.name}': clock '{clock.name}' has offset {clock.offset:g}; "
+                "lstmds runs clocks that tick at t = 0 (give bd.clock(Ts) without an offset)"
+            )
+    if dt is not None:
+        h = positive(dt, "dt (the output time step in seconds)")
+    elif clocks:
+        h = min(c.T for c in clocks)
+    elif continuous:
+        names = ", ".join(f"'{b.name}'" for b in continuous)
+        raise ValueError(
+            f"diagram '{bd.name}' is continuous-only (blocks {names}) and has no clock: "
+            "give the output time step, run(bd, steps, dt=0.01)"
+        )
+    else:
+        h = 1.0
+    ratio = {}
+    for clock in clocks:
+        r = clock.T / h
+        if abs(r - round(r)) > 1e-9 * max(1.0, r) or round(r) < 1:
+            periods = ", ".join(f"{c.T:g}" for c in sorted(clocks, key=lambda c: c.T))
+            base = f"dt = {h:g}" if dt is not None else f"the shortest period {h:g}"
+            raise DiagramError(
+                f"diagram '{bd.name}': clock '{clock.name}' has period {clock.T:g}, not an integer multiple of "
+                f"{base} (periods: {periods}); make every clock period an integer multiple of one base period"
+            )
+        ratio[clock] = round(r)
+    return _Timing(h, ratio)
+
+
+def _continuous_path(bd, plan: list, continuous: list, clocked: set) -> list:
+    """Blocks to evaluate at every integration stage, in plan order.
+
+    Those on a path from a continuous state or a time-varying (unclocked)
+    source to a continuous block's input. Sampled blocks and clocked sources
+    cut the path: their outputs are held between their ticks.
+    """
+    from bdsim.components import SinkBlock, SourceBlock
+
+    after, before = {}, {}
+    for w in bd.wirelist:
+        after.setdefault(w.start.block, set()).add(w.end.block)
+        before.setdefault(w.end.block, set()).add(w.start.block)
+
+    def reach(seeds, edges):
+        seen, todo = set(seeds), list(seeds)
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt not in seen and nxt not in clocked and not isinstance(nxt, SinkBlock):
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    sources = [b for b in plan if isinstance(b, SourceBlock) and b not in clocked]
+    downstream = reach(continuous + sources, after)
+    upstream = reach(continuous, before)
+    return [b for b in plan if b in downstream and b in upstream]
+
+
+def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=None, dt: float | None = None,
+        solver: str = "rk4", substeps: int = 10, max_step: float | None = None, method: str = "RK45",
+        rtol: float = 1e-10, atol: float = 1e-12, live: bool | None = None) -> RunResult:
+    """Run a diagram, discrete, continuous or both, with exact discrete-time semantics.
+
+    The run visits the output instants ``t_k = k h`` (``h``: ``dt``, or the
+    shortest clock period). At each one, every block's output is evaluated in
+    dataflow order (a sampled block only when its clock ticks; between ticks
+    its output is held), sinks record, then every ticking block takes its input
+    as its next state: ``y(k) = x(k-1)``, and the input at t = 0 takes effect.
+    Then the continuous states (``INTEGRATOR``, ``LTI_SS``, any block with
+    ``deriv``) are integrated to ``t_{k+1}`` with every discrete output held
+    (zero-order hold).
 
     Parameters
     ----------
     bd : bdsim BlockDiagram (from :func:`blockdiagram`)
-    steps : number of steps; default: the length of the shortest SEQUENCE source.
+    steps : number of output instants; default: the length of the shortest SEQUENCE source.
     probes : signal names to keep every step (see :func:`signal_names`);
         ``"*"`` keeps all named wires.
     progress : optional callable ``progress(k)`` called after each step.
+    dt : output time step; required for a diagram without clocks that has
+        continuous states; every clock period must be an integer multiple of it.
+    solver : ``"rk4"`` (fixed step, batched; ``substeps`` per output interval,
+        more if ``max_step`` asks for shorter steps) or ``"solve_ivp"`` (scipy,
+        adaptive ``method`` with ``rtol``/``atol``: the accurate reference).
+    live : SCOPE blocks update while running (default: when matplotlib's
+        backend is interactive); otherwise they draw at the end.
+
+    Returns
+    -------
+    RunResult
+        ``t``, probed ``signals``, ``recorders`` (RECORDER and WATCH blocks),
+        ``figures`` (one matplotlib figure per SCOPE block) and ``final_states``
+        (every state at ``t = steps h``, ready to continue).
     """
+    from bdsim.blocks.displays import Scope
+    from bdsim.blocks.sinks import Stop, Watch
     from bdsim.components import SinkBlock
+
+    from .integrate import Solver, ivp, rk4
+    from .kernels import kernel_for, refusal
+    from .scope import ScopeView
 
     compile_diagram(bd)
     blocks = bd.blocklist
-    continuous = [b.name for b in blocks if b.blockclass == "continuous"]
-    if continuous:
-        raise DiagramError(
-            f"blocks {continuous} have continuous states; lstmds runs discrete-time diagrams: "
-            "use sampled blocks (a plant subsystem that integrates over each sample period)"
-        )
-    stateful = [b for b in blocks if b.hasstate]
-    periods = {b._clock.T for b in stateful} | {b.clock.T for b in blocks if b.type == "sequence"}
-    for period in periods:
-        _check_period(period, bd.name)
-    if len(periods) > 1:
-        raise DiagramError(f"diagram '{bd.name}' mixes sample times {sorted(periods)}; use one clock")
-    Ts = periods.pop() if periods else 1.0
+    for b in blocks:
+        reason = refusal(b)
+        if reason:
+            raise DiagramError(f"diagram '{bd.name}': {reason}")
+    integrator = Solver(solver, substeps, max_step, method, rtol, atol)
+    continuous = [b for b in blocks if b.blockclass == "continuous"]
+    clock_of = {b: c for b in blocks if (c := _clock_of(b)) is not None}
+    timing = _timing(bd, set(clock_of.values()), continuous, dt)
+    h = timing.h
     if steps is None:
-        lengths = [b.n_samples for b in blocks if b.type == "sequence"]
+        lengths = [b.n_samples * timing.ratio[clock_of[b]] for b in blocks if b.type == "sequence"]
         if not lengths:
             raise ValueError("give the number of steps: the diagram has no SEQUENCE source to take it from")
         steps = min(lengths)
@@ -281,38 +413,109 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
     probe_slots = [(name, *available[name]) for name in probes]
 
     plan = [b for group in bd.plan for b in group]
+    sampled = [b for b in blocks if b.hasstate and b in clock_of]
+    kernel = {b: kernel_for(b) for b in sampled + continuous}
+    path = _continuous_path(bd, plan, continuous, set(clock_of))
     sinks = [b for b in blocks if isinstance(b, SinkBlock)]
-    state = {b: b.getstate0() for b in stateful}
-    for b in sinks:
+    scopes = {b: ScopeView(b, steps * h, live) for b in sinks if isinstance(b, Scope)}
+    watched = {b: [] for b in sinks if isinstance(b, Watch)}
+    stops = {b: SimpleNamespace(stop=None) for b in sinks if isinstance(b, Stop)}
+    for b, flag in stops.items():
+        b.start(flag)
+    plain_sinks = [b for b in sinks if b not in scopes and b not in watched and b not in stops]
+    for b in plain_sinks:
         if hasattr(b, "clear"):
             b.clear()
+    state = {b: b.getstate0() for b in sampled + continuous}
+    held: dict = {}
     kept: dict[str, list] = {name: [] for name in probes}
 
+    def evaluate(b, t, x):
+        out = kernel[b].output(t, b.inport_values, x) if b in kernel else b.output(t, b.inport_values, x)
+        b._publish_output_values(out)
+        return out
+
+    def derivative(t, x):
+        for b in path:
+            evaluate(b, t, x.get(b))
+        return {b: kernel[b].deriv(t, b.inport_values, x[b]) for b in continuous}
+
+    def check(t, x):
+        for b, v in x.items():
+            if not np.all(np.isfinite(v)):
+                raise NonFiniteError(
+                    f"{b.type.upper()} block '{b.name}': its state became non-finite at t = {t:g} "
+                    f"(integrating with {solver}); take shorter steps (run(..., substeps=N) or max_step=...) "
+                    "or solver='solve_ivp', and check the signals feeding it"
+                )
+
     block = None
-    k = 0
+    k = done = 0
+    phase = "evaluating"
     try:
         for k in range(steps):
-            t = k * Ts
+            t = k * h
+            phase = "evaluating"
+            ticking = {c for c, r in timing.ratio.items() if k % r == 0}
             for block in plan:
-                block._publish_output_values(block.output(t, block.inport_values, state.get(block)))
-            for block in sinks:
+                clock = clock_of.get(block)
+                if clock is not None and clock not in ticking:
+                    block._publish_output_values(held[block])
+                    continue
+                out = evaluate(block, t, state.get(block))
+                if clock is not None:
+                    held[block] = out
+            for block in plain_sinks:
                 block.step(t, block.inport_values)
+            for block, view in scopes.items():
+                view.add(t, block.inport_values)
+            for block, values in watched.items():
+                values.append([np.array(u, dtype=float) for u in block.inport_values])
             for name, b, port in probe_slots:
                 kept[name].append(np.array(b._output_values[port], dtype=float))
-            for block in stateful:
-                state[block] = block.next(t, block.inport_values, state[block])
+            done = k + 1
+            for block, flag in stops.items():
+                block.step(t, block.inport_values)
+            if any(flag.stop is not None for flag in stops.values()):
+                break
+            phase = "updating"
+            updates = {}
+            for block in sampled:
+                if clock_of[block] in ticking:
+                    updates[block] = kernel[block].next(t, block.inport_values, state[block])
+            state.update(updates)
+            if continuous:
+                phase = "integrating"
+                block = None
+                x = {b: state[b] for b in continuous}
+                if integrator.solver == "rk4":
+                    x = rk4(derivative, t, h, x, integrator.steps_for(h), check)
+                else:
+                    x = ivp(derivative, t, h, x, integrator)
+                    check(t + h, x)
+                state.update(x)
             if progress is not None:
                 progress(k)
     except Exception as err:
         if isinstance(err, (ShapeError, NonFiniteError, IndexError)) or (block is not None and f"'{block.name}'" in str(err)):
             # our blocks' errors already name the block and say how to fix it: keep their type
-            add_note(err, f"(at step {k}, t = {k * Ts:g}, in diagram '{bd.name}')")
+            add_note(err, f"(at step {k}, t = {k * h:g}, in diagram '{bd.name}')")
             raise
+        if phase == "integrating":
+            raise DiagramError(
+                f"diagram '{bd.name}': integrating the continuous states from t = {k * h:g} to {(k + 1) * h:g} "
+                f"failed: {type(err).__name__}: {err}"
+            ) from err
         where = f"{block.type.upper()} block '{block.name}'" if block is not None else "the diagram"
-        raise DiagramError(f"{where} failed at step {k} (t = {k * Ts:g}): {type(err).__name__}: {err}") from err
+        raise DiagramError(f"{where} failed at step {k} (t = {k * h:g}): {type(err).__name__}: {err}") from err
 
-    result = RunResult(t=np.arange(steps) * Ts)
+    result = RunResult(t=np.arange(done) * h)
     result.signals = {name: stack_steps(v) for name, v in kept.items()}
-    result.recorders = {b.name: b.data for b in sinks if b.type == "recorder"}
-    result.final_states = {b.name: state[b] for b in stateful}
+    result.recorders = {b.name: b.data for b in plain_sinks if b.type == "recorder"}
+    for b, values in watched.items():
+        for port in range(b.nin):
+            key = b.name if b.nin == 1 else f"{b.name}[{port}]"
+            result.recorders[key] = stack_steps([v[port] for v in values])
+    result.figures = {b.name: view.finish() for b, view in scopes.items()}
+    result.final_states = {b.name: state[b] for b in sampled + continuous}
     return result

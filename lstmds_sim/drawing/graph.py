@@ -52,9 +52,9 @@ class Node:
     kind : str
         Block type in lower case: ``"gain"``, ``"sum"``, ``"unitdelay"``, ...
     is_delay : bool
-        True for blocks that hold discrete state (unit delays, zero-order
-        holds).  Their output at step ``k`` depends only on inputs at steps
-        before ``k``, so they are what breaks a feedback cycle.
+        True for blocks that hold state (unit delays, zero-order holds,
+        integrators).  Their output at a time depends only on their state, not
+        on their input at that time, so they are what breaks a feedback cycle.
     """
 
     id: str
@@ -198,7 +198,7 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
     Returns
     -------
     DiagramGraph
-        One node per block (``is_delay`` for ``blockclass == "sampled"``),
+        One node per block (``is_delay`` for sampled and continuous blocks: their output depends on their state only, so they break a loop),
         one edge per wire, in the diagram's own order.
 
     Raises
@@ -220,7 +220,7 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
                 id=name,
                 label=f"{_short_name(name)}\n{kind}",
                 kind=kind,
-                is_delay=block.blockclass == "sampled",
+                is_delay=block.blockclass in ("sampled", "continuous"),
             )
         )
     edges = [
