@@ -10,7 +10,6 @@ compiled schedule's order); no time integration is needed for that.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 
 import numpy as np
@@ -19,7 +18,7 @@ from scipy.integrate import solve_ivp
 
 from lstmds_sim.core import engine
 from lstmds_sim.core.validation import ShapeError
-from lstmds_sim.drawing.graph import DiagramGraph, find_feedback_loops, graph_from_blockdiagram
+from lstmds_sim.drawing.graph import find_feedback_loops, graph_from_blockdiagram
 from lstmds_sim.systems.ph_plant import DEFAULT_PARAMS, PHParams, derivatives, ph_from_invariants, steady_state
 from lstmds_sim.systems.ph_tank import TANK_SIGNALS, add_ph_tank, ph_tank_subsystem
 
@@ -210,10 +209,8 @@ def test_level_output(rng, monkeypatch):
 
 
 def test_the_loops_run_through_the_valve_and_the_dilution_terms():
-    graph = graph_from_blockdiagram(tank_diagram(np.array([16.0])))
-    # drawing.graph breaks loops at sampled blocks; here the integrators close them
-    nodes = [dataclasses.replace(n, is_delay=n.kind == "integrator") for n in graph.nodes]
-    loops = {loop.delay: loop.nodes for loop in find_feedback_loops(DiagramGraph(graph.name, nodes, graph.edges))}
+    graph = graph_from_blockdiagram(tank_diagram(np.array([16.0])))  # integrators break loops like delays
+    loops = {loop.delay: loop.nodes for loop in find_feedback_loops(graph)}
     assert sorted(loops) == ["ph_tank/Wa4", "ph_tank/Wb4", "ph_tank/h"]
     assert loops["ph_tank/h"] == {"ph_tank/h", "ph_tank/valve q4", "ph_tank/sum dh", "ph_tank/divide by A"}
     for w in ("Wa", "Wb"):
@@ -235,3 +232,72 @@ def test_bdsims_runner_integrates_the_tank_like_solve_ivp():
     np.testing.assert_allclose(x, ref.y.T, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(ph_from_invariants(x[:, 1], x[:, 2]), ph_from_invariants(ref.y[1], ref.y[2]),
                                rtol=0, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- runs in the hybrid engine
+def sampled_tank(q3, *, sealed: bool = False, x0=None):
+    """SEQUENCE q3 (Ts = 10 s) -> ph_tank subsystem (or the sealed PHPLANT) -> RECORDER pH."""
+    bd = engine.blockdiagram()
+    clock = bd.clock(10.0)
+    x0 = steady_state(15.55).x if x0 is None else x0
+    source = bd.SEQUENCE(q3, clock, name="q3")
+    plant = bd.PHPLANT(clock, x0=x0, name="plant") if sealed else bd.SUBSYSTEM(ph_tank_subsystem(x0=x0), name="tank")
+    bd.connect(source, plant, name="q3")
+    bd.connect(plant, bd.RECORDER(name="pH"), name="pH")
+    return bd
+
+
+@pytest.fixture(scope="module")
+def flows():
+    from lstmds_sim.learning.signals import mprs
+
+    return mprs(60, low=12.5, high=17.0, hold_min=3, hold_max=8, rng=np.random.default_rng(4))
+
+
+def test_subsystem_runs_like_the_sealed_block_and_the_simulator(flows):
+    from lstmds_sim.systems.ph_plant import simulate_plant
+
+    drawn = engine.run(sampled_tank(flows), substeps=4)["pH"][:, 0]
+    sealed = engine.run(sampled_tank(flows, sealed=True))["pH"][:, 0]
+    assert np.max(np.abs(drawn - sealed)) <= 1e-12  # the same RK4 steps on the same equations
+    np.testing.assert_allclose(drawn, simulate_plant(flows, x0=steady_state(15.55).x).y, rtol=0, atol=1e-12)
+    assert np.ptp(drawn) > 0.5  # the MPRS really moves the pH
+
+
+def test_subsystem_with_solve_ivp_is_within_1e_6_of_the_block(flows):
+    accurate = engine.run(sampled_tank(flows[:30]), solver="solve_ivp")["pH"][:, 0]
+    sealed = engine.run(sampled_tank(flows[:30], sealed=True))["pH"][:, 0]
+    assert np.max(np.abs(accurate - sealed)) <= 1e-6
+
+
+def test_batched_subsystem_runs_each_tank_like_the_block(flows):
+    batch = np.stack([flows, flows[::-1], np.full_like(flows, 15.55)])[..., None]
+    drawn = engine.run(sampled_tank(batch), substeps=4)["pH"]
+    sealed = engine.run(sampled_tank(batch, sealed=True))["pH"]
+    assert drawn.shape == sealed.shape == (3, 60, 1)
+    assert np.max(np.abs(drawn - sealed)) <= 1e-12
+    np.testing.assert_allclose(drawn[2], 7.00017, atol=1e-4)  # held at the steady state
+
+
+def test_tank_and_lstm_in_one_hybrid_diagram(flows):
+    """The paper's Figure 2: one input into the continuous tank and the discrete LSTM block."""
+    from lstmds_sim.core.params import LSTMParams
+    from lstmds_sim.learning.model import IdentifiedModel
+
+    model = IdentifiedModel(LSTMParams.random(1, 3, 1, rng=1, low=-0.3, high=0.3), 15.0, 2.0, 7.0, 2.0, 10.0)
+    bd = sampled_tank(flows)
+    clock = next(b for b in bd.blocklist if b.name == "q3").clock
+    source = next(b for b in bd.blocklist if b.name == "q3")
+    centre, lstm = bd.GAIN(1.0 / model.u_scale, name="1/u_scale"), bd.LSTM(model.params, clock, form="statespace",
+                                                                           name="lstm")
+    offset = bd.SUM("+-", name="u - mean")
+    bd.connect(source, offset[0])
+    bd.connect(bd.CONSTANT(np.array([model.u_mean])), offset[1])
+    bd.connect(offset, centre)
+    bd.connect(centre, lstm)
+    bd.connect(lstm, bd.RECORDER(name="lstm y"))
+    res = engine.run(bd, substeps=4)
+    sealed = engine.run(sampled_tank(flows, sealed=True))["pH"][:, 0]
+    np.testing.assert_allclose(res["pH"][:, 0], sealed, rtol=0, atol=1e-12)
+    y_norm = (model.predict(flows) - model.y_mean) / model.y_scale
+    np.testing.assert_allclose(res["lstm y"][:, 0], y_norm, rtol=0, atol=1e-12)

@@ -313,8 +313,8 @@ def _timing(bd, clocks: set, continuous: list, dt) -> _Timing:
 def _continuous_path(bd, plan: list, continuous: list, clocked: set) -> list:
     """Blocks to evaluate at every integration stage, in plan order.
 
-    Those on a path from a continuous state or a time-varying (unclocked)
-    source to a continuous block's input. Sampled blocks and clocked sources
+    Those on a path from a continuous state or a time-varying source (an
+    unclocked source other than CONSTANT) to a continuous block's input. Sampled blocks and clocked sources
     cut the path: their outputs are held between their ticks.
     """
     from bdsim.components import SinkBlock, SourceBlock
@@ -333,7 +333,7 @@ def _continuous_path(bd, plan: list, continuous: list, clocked: set) -> list:
                     todo.append(nxt)
         return seen
 
-    sources = [b for b in plan if isinstance(b, SourceBlock) and b not in clocked]
+    sources = [b for b in plan if isinstance(b, SourceBlock) and b not in clocked and b.type != "constant"]
     downstream = reach(continuous + sources, after)
     upstream = reach(continuous, before)
     return [b for b in plan if b in downstream and b in upstream]

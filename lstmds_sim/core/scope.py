@@ -110,7 +110,7 @@ class ScopeView:
         ax.set_xlim(0, max(self.tf, self.t[-1] if self.t else 0.0) or 1.0)
         if b.scale != "auto":
             ax.set_ylim(*b.scale)
-        ax.set_title(b.title if b.title is not None else f"SCOPE {b.name}")
+        ax.set_title(b.title if b.title is not None else b.name)
         if b.grid:
             ax.grid(True, alpha=0.4)
         if self._lines:
