@@ -189,3 +189,20 @@ def test_scope_draws_its_figure_headless(monkeypatch):
     np.testing.assert_allclose(x, res.t)
     # the integral of sin(pi t) is (1 - cos(pi t)) / pi
     np.testing.assert_allclose(y, (1 - np.cos(np.pi * res.t)) / np.pi, atol=1e-6)
+
+
+def test_scope_follows_the_run_live_with_an_interactive_backend(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from lstmds_sim.core import scope as scope_module
+
+    seen = []  # points on the scope's line at each redraw
+    monkeypatch.setattr(scope_module, "interactive_backend", lambda: True)
+    monkeypatch.setattr(scope_module, "_REDRAW_S", 0.0)  # redraw at every step
+    monkeypatch.setattr(plt, "pause", lambda interval: seen.append(len(plt.gcf().axes[0].get_lines()[0].get_xdata())))
+    bd = blockdiagram()
+    ramp = bd.RAMP(T=0.0, name="ramp")
+    bd.connect(ramp, bd.SCOPE(name="live scope"))
+    res = run(bd, 6, dt=1.0)
+    assert seen[:6] == [1, 2, 3, 4, 5, 6]  # drawn at the first step, then updated at each step
+    np.testing.assert_allclose(res.figures["live scope"].axes[0].get_lines()[0].get_ydata(), np.arange(6.0))
