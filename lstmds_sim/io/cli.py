@@ -87,6 +87,26 @@ def cmd_render(args) -> int:
     return 0
 
 
+#: Modules that add a subcommand: each has ``register(sub)``, which adds its parser to the
+#: subparsers ``sub`` (``parser_class=LabParser``) and sets ``func(args) -> int`` as its default.
+COMMAND_MODULES = (
+    "lstmds_sim.io.notebook",   # lstmds notebook NAME --out DIR
+    "lstmds_sim.io.inspector",  # lstmds inspect NAME --out DIR
+    "lstmds_sim.io.convert",    # lstmds convert IN OUT
+)
+
+
+def _register_commands(sub) -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:  # a dependency of the module is missing: that is an error
+                raise
+            continue  # not written yet
+        module.register(sub)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = LabParser(prog="lstmds", description="LSTM as a dynamical system: block-diagram labs")
     parser.add_argument("-v", "--verbose", action="store_true", help="on an error, say how to see the traceback")
@@ -110,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     p_render.add_argument("--out", default="out/render", help="folder (default: %(default)s)")
     p_render.add_argument("--title", default=None)
     p_render.set_defaults(func=cmd_render)
+    _register_commands(sub)
     return parser
 
 
