@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SourceBlock
 
-from lstmds_sim.core.validation import ShapeError, as_float_array, check_finite
+from lstmds_sim.core.validation import check_input_sequence
 
 
 class SequenceEndError(IndexError):
@@ -54,16 +54,12 @@ class Sequence(SourceBlock):
         :type blockargs: dict
         """
         super().__init__(**blockargs)
-        what = f"SEQUENCE block '{self.name}': data"
-        data = as_float_array(data, what)
-        if data.ndim == 1:
-            data = data[:, None]
-        if data.ndim not in (2, 3) or data.shape[-2] == 0:
-            raise ShapeError(f"{what} has shape {data.shape}, expected (T, n) or (B, T, n) with T >= 1")
-        self.data = check_finite(data, what)
+        sequence = check_input_sequence(data, None, f"SEQUENCE block '{self.name}': data")
+        self.data = sequence.data
+        self.batch = sequence.batch  #: B for a batch of sequences, None for one
         self.clock = clock
         # samples laid out step-major so that each step's batch slice is contiguous
-        self._steps = np.ascontiguousarray(np.moveaxis(data, -2, 0)) if data.ndim == 3 else data
+        self._steps = np.ascontiguousarray(np.moveaxis(self.data, -2, 0)) if self.batch is not None else self.data
 
     @property
     def n_samples(self) -> int:

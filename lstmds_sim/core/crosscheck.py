@@ -8,15 +8,16 @@ gates, products, states) and the output are compared at every step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from .diagram import lstm_diagram
 from .engine import run
-from .matrix import check_input_sequence, simulate
+from .matrix import simulate
 from .params import LSTMParams, as_layers, per_layer
+from .validation import check_input_sequence
 
 #: Signals compared inside every layer (wire names of :mod:`lstmds_sim.core.diagram`).
 COMPARED = ("h_prev", "c_prev", "z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o", "f*c", "i*g", "c", "tanh(c)", "h")
@@ -82,7 +83,8 @@ def crosscheck(
 ) -> CrossCheck:
     """Run the diagram and the matrix implementation on ``u`` and compare every signal at every step."""
     layers = as_layers(params)
-    u = check_input_sequence(u, layers[0].n_inputs, "crosscheck: u")
+    sequence = check_input_sequence(u, layers[0].n_inputs, "crosscheck: u")
+    u = sequence.data
     bd, prefixes = lstm_diagram(layers, u, Ts=Ts, h0=h0, c0=c0, form=form, subsystems=subsystems)
     probes = [p + s for p in prefixes for s in COMPARED]
     result = run(bd, probes=probes)
@@ -91,11 +93,11 @@ def crosscheck(
     h0s = [np.zeros(L.n_units) if v is None else v for v, L in zip(per_layer(h0, len(layers), "h0"), layers)]
     c0s = [np.zeros(L.n_units) if v is None else v for v, L in zip(per_layer(c0, len(layers), "c0"), layers)]
     reference = simulate(layers, u, h0s, c0s, form=form, trace=True)
-    batched = u.ndim == 3
+    batched = sequence.batch is not None
     errors: dict[str, float] = {}
     for layer, prefix, trace, h0_, c0_ in zip(layers, prefixes, reference.trace, h0s, c0s):
         ref = reference_signals(layer, trace, h0_, c0_, batched)
         for name in COMPARED:
             errors[prefix + name] = float(np.max(np.abs(result[prefix + name] - ref[name])))
     errors["y"] = float(np.max(np.abs(result.recorders["y"] - reference.y)))
-    return CrossCheck(errors=errors, steps=u.shape[-2], batch=u.shape[0] if batched else None)
+    return CrossCheck(errors=errors, steps=sequence.steps, batch=sequence.batch)

@@ -16,7 +16,7 @@ In the ``"direct"`` form the output gain reads the new hidden state h(k); in the
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -138,7 +138,7 @@ def lstm_diagram(
     bd = blockdiagram(name)
     clock = bd.clock(Ts, "s")
     signal = bd.SEQUENCE(u, clock, name="u")
-    batch = signal.data.shape[0] if signal.data.ndim == 3 else None
+    batch = signal.batch
     prefixes = []
     for j, layer in enumerate(layers):
         tag = f"lstm{j + 1}"

@@ -17,14 +17,14 @@ Everything is batched over a leading axis: ``u`` is (T, Ni) or (B, T, Ni).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from .activations import sigmoid
 from .params import FORMS, LSTMParams, as_layers, per_layer
-from .validation import ShapeError, as_float_array, check_finite, initial_state, signal
+from .validation import ShapeError, check_input_sequence, initial_state, signal
 
 TRACE_KEYS = ("z", "i", "f", "g", "o", "c", "h")
 
@@ -107,16 +107,6 @@ def _initial_states(values, layers, batch: int | None, name: str) -> list[np.nda
     ]
 
 
-def check_input_sequence(u, n_inputs: int, what: str = "u (input sequence)") -> np.ndarray:
-    """Validate an input sequence: (T, Ni) or batched (B, T, Ni); (T,) is accepted when Ni = 1."""
-    arr = as_float_array(u, what)
-    if arr.ndim == 1 and n_inputs == 1:
-        arr = arr[:, None]
-    if arr.ndim not in (2, 3) or arr.shape[-1] != n_inputs:
-        raise ShapeError(f"{what} has shape {arr.shape}, expected (T, {n_inputs}) or (B, T, {n_inputs})")
-    return check_finite(arr, what)
-
-
 def _raise_non_finite(layers, uc: np.ndarray, h: list, c: list, form: str) -> None:
     """Run again, checking every step, and raise NonFiniteError naming the first layer and step that overflowed.
 
@@ -180,11 +170,10 @@ def simulate(
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     layers = as_layers(params)
-    u = check_input_sequence(u, layers[0].n_inputs)
-    batched = u.ndim == 3
-    batch_shape = u.shape[:1] if batched else ()
-    steps = u.shape[-2]
-    batch = u.shape[0] if batched else None
+    sequence = check_input_sequence(u, layers[0].n_inputs)
+    u, batch, steps = sequence.data, sequence.batch, sequence.steps
+    batched = batch is not None
+    batch_shape = (batch,) if batched else ()
     h = _initial_states(h0, layers, batch, "h0")
     c = _initial_states(c0, layers, batch, "c0")
 

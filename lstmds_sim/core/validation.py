@@ -6,7 +6,8 @@ Every check raises an exception whose message names the thing that is wrong
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -146,3 +147,39 @@ def positive_int(value, name: str) -> int:
     if isinstance(value, bool) or int(value) != value or int(value) < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+class InputSequence(NamedTuple):
+    """A checked input sequence: ``data`` (T, n), or a batch (B, T, n) with ``batch`` = B (else None).
+
+    The one place where a sequence's batch is decided: everything downstream
+    reads ``.batch`` instead of guessing from the number of dimensions.
+    """
+
+    data: np.ndarray
+    batch: int | None
+
+    @property
+    def steps(self) -> int:
+        """T, the number of samples."""
+        return self.data.shape[-2]
+
+    @property
+    def width(self) -> int:
+        """n, the number of channels."""
+        return self.data.shape[-1]
+
+
+def check_input_sequence(u, n_inputs: int | None, what: str = "u (input sequence)") -> InputSequence:
+    """Validate an input sequence: (T, n) or batched (B, T, n); (T,) is one channel (T, 1).
+
+    ``n_inputs`` is the number of channels expected (None: any). An
+    :class:`InputSequence` passes through unchanged (after the same checks).
+    """
+    arr = as_float_array(u.data if isinstance(u, InputSequence) else u, what)
+    if arr.ndim == 1 and n_inputs in (1, None):
+        arr = arr[:, None]
+    if arr.ndim not in (2, 3) or (n_inputs is not None and arr.shape[-1] != n_inputs) or arr.shape[-2] == 0:
+        n = "n" if n_inputs is None else n_inputs
+        raise ShapeError(f"{what} has shape {arr.shape}, expected (T, {n}) or (B, T, {n}) with T >= 1")
+    return InputSequence(check_finite(arr, what), arr.shape[0] if arr.ndim == 3 else None)

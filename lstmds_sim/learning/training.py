@@ -41,9 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..core.matrix import check_input_sequence
 from ..core.params import FORMS, LSTMParams
-from ..core.validation import ShapeError, as_float_array, check_finite
+from ..core.validation import ShapeError, as_float_array, check_finite, check_input_sequence
 from .forward import _arrays_of, _forward_time_major, cpu, float64, lstm_forward
 from .options import (
     ARRAY_NAMES,
@@ -164,9 +163,9 @@ def _prepare(params, u, y, options: TrainOptions, form: str, h0, c0):
         LSTMParams(**arrays)  # validates the shapes of a plain dict
     n_units = arrays["R"].shape[1]
     n_out = arrays["F"].shape[0] if "F" in arrays else n_units
-    u = check_input_sequence(u, arrays["W"].shape[1])
-    batched = u.ndim == 3
-    steps = u.shape[-2]
+    sequence = check_input_sequence(u, arrays["W"].shape[1])
+    u, steps = sequence.data, sequence.steps
+    batched = sequence.batch is not None
     y = check_finite(as_float_array(y, "y (target sequence)"), "y (target sequence)")
     if y.ndim == u.ndim - 1 and n_out == 1:
         y = y[..., None]
