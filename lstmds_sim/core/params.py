@@ -152,58 +152,64 @@ class LSTMParams:
         return cls(W, R, b, F, bF)
 
     @classmethod
-    def from_matlab(cls, source, *, output_weights: str = "Weights", output_bias: str = "Bias") -> "LSTMParams":
-        """Import from a MATLAB ``.mat`` file (path) or a dict of its variables.
+    def from_matlab(cls, source, *, variable: str | None = None, output_weights: str = "Weights",
+                    output_bias: str = "Bias", with_states: bool = False):
+        """Import from a MATLAB ``.mat`` file (path; v4 to v7.3) or a dict of its variables.
 
-        LSTM arrays are named as the layer's properties: ``InputWeights``,
-        ``RecurrentWeights``, ``Bias``; an optional fully connected layer may be
-        stored as ``FC_Weights``/``FC_Bias`` or as ``F``/``bF``.
+        The lstmLayer's ``InputWeights``, ``RecurrentWeights`` and ``Bias`` are
+        read from top-level variables or from the fields of a struct variable
+        (``variable`` names it when there are several); an optional fully
+        connected layer from ``FC_Weights``/``FC_Bias`` or ``F``/``bF`` beside
+        them. ``with_states=True`` returns ``(params, h0, c0)`` from
+        ``HiddenState``/``CellState``. See :mod:`lstmds_sim.io.matlab`.
         """
-        if isinstance(source, (str, Path)):
-            from scipy.io import loadmat
+        from ..io.matlab import params_from_matlab
 
-            source = loadmat(source)
-        data = {k: v for k, v in source.items() if not k.startswith("__")}
-        missing = [k for k in ("InputWeights", "RecurrentWeights", "Bias") if k not in data]
-        if missing:
-            raise ValueError(
-                f"MATLAB data lacks {', '.join(missing)}; save the lstmLayer's "
-                "InputWeights, RecurrentWeights and Bias under those names"
-            )
-        F = data.get("FC_" + output_weights, data.get("F"))
-        bF = data.get("FC_" + output_bias, data.get("bF"))
-        if F is None and bF is not None:
-            raise ValueError("MATLAB data has an output bias but no output weights: save FC_Weights with FC_Bias")
-        return cls(data["InputWeights"], data["RecurrentWeights"], data["Bias"], F, bF)
+        return params_from_matlab(source, variable=variable, output_weights=output_weights,
+                                  output_bias=output_bias, with_states=with_states)
 
     @classmethod
-    def from_torch(cls, state_dict: Mapping, *, layer: int = 0, output_prefix: str | None = None) -> "LSTMParams":
+    def from_torch(cls, state_dict: Mapping, *, layer: int = 0, output_prefix: str | None = None,
+                   prefix: str = "") -> "LSTMParams":
         """Import from PyTorch ``nn.LSTM`` state-dict arrays (tensors or arrays; torch not needed).
 
         Uses ``weight_ih_l{layer}``, ``weight_hh_l{layer}`` and
-        ``bias_ih_l{layer} + bias_hh_l{layer}``.  With ``output_prefix`` (say
-        ``"fc."``) an ``nn.Linear``'s ``weight``/``bias`` become F and bF.
+        ``bias_ih_l{layer} + bias_hh_l{layer}`` (zero when the dict has neither:
+        ``bias=False``). With ``output_prefix`` (say ``"fc."``) an ``nn.Linear``'s
+        ``weight``/``bias`` become F and bF; ``prefix`` is the LSTM's name in a
+        model's state dict (``"lstm."``). Bidirectional and ``proj_size``
+        LSTMs, and one bias without the other, are refused by name. See
+        :mod:`lstmds_sim.io.torch_dict`.
         """
+        from ..io.torch_dict import params_from_state_dict
 
-        def get(key):
-            if key not in state_dict:
-                raise KeyError(f"state dict lacks {key!r} (keys: {sorted(state_dict)})")
-            value = state_dict[key]
-            if hasattr(value, "detach"):
-                value = value.detach().cpu().numpy()
-            return np.asarray(value, dtype=float)
+        return params_from_state_dict(state_dict, layer=layer, output_prefix=output_prefix, prefix=prefix)
 
-        W = get(f"weight_ih_l{layer}")
-        R = get(f"weight_hh_l{layer}")
-        b = np.zeros(R.shape[0])
-        for key in (f"bias_ih_l{layer}", f"bias_hh_l{layer}"):
-            if key in state_dict:
-                b = b + get(key)
-        F = bF = None
-        if output_prefix is not None:
-            F = get(output_prefix + "weight")
-            bF = get(output_prefix + "bias") if output_prefix + "bias" in state_dict else None
-        return cls(W, R, b, F, bF)
+    @classmethod
+    def from_onnx(cls, path, *, with_states: bool = False):
+        """Import the ``LSTM`` nodes of an ONNX model (needs ``pip install 'lstmds-sim[onnx]'``).
+
+        One LSTM node gives an LSTMParams, stacked nodes a list of them (layers in
+        series, as :func:`~lstmds_sim.simulate` takes them); a ``MatMul`` + ``Add``
+        or ``Gemm`` after a node is its output layer F, bF. With
+        ``with_states=True`` the result is ``(params, h0, c0)``: the
+        ``initial_h``/``initial_c`` held in the file (None where absent), ready for
+        ``simulate(params, u, h0, c0)``. See :mod:`lstmds_sim.io.onnx`.
+        """
+        from ..io.onnx import params_from_onnx
+
+        return params_from_onnx(path, with_states=with_states)
+
+    def to_onnx(self, path, *, h0=None, c0=None, dtype="float64", overwrite: bool = False) -> Path:
+        """Write this layer as an ONNX model (``.onnx`` added); refuses to replace a file unless ``overwrite``.
+
+        float64 (the default) keeps the weights exactly; onnxruntime runs float32
+        models only (``dtype="float32"``). Layers in series:
+        :func:`lstmds_sim.io.onnx.write_onnx`.
+        """
+        from ..io.onnx import write_onnx
+
+        return write_onnx(path, self, h0=h0, c0=c0, dtype=dtype, overwrite=overwrite)
 
     # ----------------------------------------------------------------- storage
     def save(self, path, *, overwrite: bool = False) -> Path:
