@@ -708,6 +708,7 @@ def test_convert_goes_both_ways_between_npz_onnx_and_mat(tmp_path, rng, capsys):
     ("exists", r"OUT .*taken.onnx exists; pass --force to replace it"),
     ("stacked", r"a .npz file holds one LSTM layer and IN holds 2 layers in series; convert to .onnx"),
     ("dtype", r"--dtype applies to .onnx files"),
+    ("variable", r"--variable applies to a .mat IN; .*a.npz is a .npz file"),
     ("broken", r"broken.onnx is not an ONNX model"),
 ])
 def test_convert_refuses_bad_input_in_one_line_with_exit_2(tmp_path, rng, capsys, case, message):
@@ -723,7 +724,8 @@ def test_convert_refuses_bad_input_in_one_line_with_exit_2(tmp_path, rng, capsys
     args = {"suffix": (npz, tmp_path / "a.txt"), "missing": (tmp_path / "nothing.onnx", tmp_path / "x.npz"),
             "exists": (npz, taken), "stacked": (stack, tmp_path / "s.npz"), "dtype": (npz, tmp_path / "x.mat",
                                                                                    "--dtype", "float32"),
-            "broken": (tmp_path / "broken.onnx", tmp_path / "y.npz")}[case]
+            "broken": (tmp_path / "broken.onnx", tmp_path / "y.npz"),
+            "variable": (npz, tmp_path / "x.mat", "--variable", "s")}[case]
     code, out, err = convert(capsys, *args)
     assert code == 2 and out == ""
     lines = err.strip().splitlines()

@@ -116,8 +116,10 @@ def describe(weights: Weights) -> str:
 
 
 def cmd_convert(args) -> int:
-    file_format(args.input, "IN")  # both suffixes, --dtype and OUT checked before anything is read
+    in_kind = file_format(args.input, "IN")  # both suffixes, the options and OUT checked before anything is read
     out_kind = file_format(args.output, "OUT")
+    if args.variable is not None and in_kind != ".mat":
+        raise ValueError(f"--variable applies to a .mat IN; {args.input} is a {in_kind} file")
     if args.dtype is not None and out_kind != ".onnx":
         raise ValueError(f"--dtype applies to .onnx files; a {out_kind} file holds float64")
     if Path(args.output).exists() and not args.force:
