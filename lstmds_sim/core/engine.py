@@ -10,6 +10,11 @@ outputs held (zero-order hold; :mod:`.integrate`). So the input at step 0 takes
 effect, and ``y(k) = x(k-1)``, ``y(0) = x0`` (bdsim's own clocked runner first
 ticks at t = Ts and drops the input at t = 0). Stock bdsim blocks run through
 :mod:`.kernels` (batched where listed there); SCOPE draws through :mod:`.scope`.
+
+:func:`analyse` works out what a run executes (a :class:`Schedule`: the plan,
+the clocks, the continuous path, probes and sinks); the numpy interpreter here
+and the compiled JAX backend (:mod:`.compiled`, ``run(..., backend="jax")``)
+both execute it.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import inspect
 import io
 import pkgutil
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -175,7 +182,8 @@ def compile_diagram(bd) -> None:
 class RunResult:
     """What :func:`run` returns: step times, probed signals and recorder contents.
 
-    Signals are (T, ...) or, batched, (B, T, n) (batch first).
+    Signals are (T, ...) or, batched, (B, T, n) (batch first). ``timing`` holds
+    ``run_s`` (seconds spent running) and, for ``backend="jax"``, ``compile_s``.
     """
 
     t: np.ndarray
@@ -183,6 +191,7 @@ class RunResult:
     recorders: dict[str, np.ndarray] = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     final_states: dict[str, np.ndarray] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name in self.signals:
@@ -339,9 +348,99 @@ def _continuous_path(bd, plan: list, continuous: list, clocked: set) -> list:
     return [b for b in plan if b in downstream and b in upstream]
 
 
+@dataclass
+class Schedule:
+    """What a run executes, whatever the backend: the analysis of a compiled diagram.
+
+    :func:`analyse` builds it; the numpy interpreter (:func:`run`) and the
+    compiled JAX backend (:mod:`lstmds_sim.core.compiled`) execute the same one.
+
+    ``plan`` is bdsim's dataflow order (flattened); ``clock_of`` maps every
+    sampled block and clocked source to its clock; ``timing`` holds the output
+    step ``h`` and every clock's tick ratio; ``sampled`` are the blocks with a
+    discrete state, ``continuous`` those with a continuous state, and ``path``
+    the blocks re-evaluated at every integration stage (in plan order).
+    """
+
+    bd: Any
+    blocks: list
+    plan: list
+    clock_of: dict
+    timing: _Timing
+    steps: int
+    probes: list
+    probe_slots: list
+    sampled: list
+    continuous: list
+    path: list
+    sinks: list
+    integrator: Any
+
+    @property
+    def h(self) -> float:
+        return self.timing.h
+
+    def ticking(self, k: int) -> set:
+        """The clocks that tick at step ``k``."""
+        return {c for c, r in self.timing.ratio.items() if k % r == 0}
+
+
+def analyse(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: float | None = None,
+            solver: str = "rk4", substeps: int = 10, max_step: float | None = None, method: str = "RK45",
+            rtol: float = 1e-10, atol: float = 1e-12) -> Schedule:
+    """Compile ``bd`` and work out what a run executes (see :class:`Schedule`); refuse what cannot run.
+
+    The arguments are those of :func:`run`. Raises before anything runs: an
+    unsupported stock block, a bad clock, an unknown probe, a bad step count.
+    """
+    from bdsim.components import SinkBlock
+
+    from .integrate import Solver
+    from .kernels import refusal
+
+    compile_diagram(bd)
+    blocks = bd.blocklist
+    for b in blocks:
+        reason = refusal(b)
+        if reason:
+            raise DiagramError(f"diagram '{bd.name}': {reason}")
+    integrator = Solver(solver, substeps, max_step, method, rtol, atol)
+    continuous = [b for b in blocks if b.blockclass == "continuous"]
+    clock_of = {b: c for b in blocks if (c := _clock_of(b)) is not None}
+    timing = _timing(bd, set(clock_of.values()), continuous, dt)
+    if steps is None:
+        lengths = [b.n_samples * timing.ratio[clock_of[b]] for b in blocks if b.type == "sequence"]
+        if not lengths:
+            raise ValueError("give the number of steps: the diagram has no SEQUENCE source to take it from")
+        steps = min(lengths)
+    steps = int(steps)
+    if steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps}")
+
+    available = signal_names(bd)
+    probes = list(probes)
+    if "*" in probes:
+        probes = [n for n in available if any(w.name and n.endswith(w.name) for w in bd.wirelist)]
+    unknown = [p for p in probes if p not in available]
+    if unknown:
+        raise KeyError(f"unknown signal(s) {unknown}; named signals are: {sorted(available)}")
+
+    plan = [b for group in bd.plan for b in group]
+    return Schedule(
+        bd=bd, blocks=blocks, plan=plan, clock_of=clock_of, timing=timing, steps=steps, probes=probes,
+        probe_slots=[(name, *available[name]) for name in probes],
+        sampled=[b for b in blocks if b.hasstate and b in clock_of], continuous=continuous,
+        path=_continuous_path(bd, plan, continuous, set(clock_of)),
+        sinks=[b for b in blocks if isinstance(b, SinkBlock)], integrator=integrator,
+    )
+
+
+BACKENDS = ("numpy", "jax")
+
+
 def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=None, dt: float | None = None,
         solver: str = "rk4", substeps: int = 10, max_step: float | None = None, method: str = "RK45",
-        rtol: float = 1e-10, atol: float = 1e-12, live: bool | None = None) -> RunResult:
+        rtol: float = 1e-10, atol: float = 1e-12, live: bool | None = None, backend: str = "numpy") -> RunResult:
     """Run a diagram, discrete, continuous or both, with exact discrete-time semantics.
 
     The run visits the output instants ``t_k = k h`` (``h``: ``dt``, or the
@@ -359,14 +458,18 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
     steps : number of output instants; default: the length of the shortest SEQUENCE source.
     probes : signal names to keep every step (see :func:`signal_names`);
         ``"*"`` keeps all named wires.
-    progress : optional callable ``progress(k)`` called after each step.
+    progress : optional callable ``progress(k)`` called after each step (numpy backend).
     dt : output time step; required for a diagram without clocks that has
         continuous states; every clock period must be an integer multiple of it.
     solver : ``"rk4"`` (fixed step, batched; ``substeps`` per output interval,
         more if ``max_step`` asks for shorter steps) or ``"solve_ivp"`` (scipy,
-        adaptive ``method`` with ``rtol``/``atol``: the accurate reference).
+        adaptive ``method`` with ``rtol``/``atol``: the accurate reference; numpy backend only).
     live : SCOPE blocks update while running (default: when matplotlib's
         backend is interactive); otherwise they draw at the end.
+    backend : ``"numpy"`` (this interpreter, the reference) or ``"jax"``: the
+        same schedule compiled into one jitted ``lax.scan``
+        (:mod:`lstmds_sim.core.compiled`; ``result.timing`` then holds
+        ``compile_s`` and ``run_s``).
 
     Returns
     -------
@@ -375,48 +478,34 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
         ``figures`` (one matplotlib figure per SCOPE block) and ``final_states``
         (every state at ``t = steps h``, ready to continue).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "jax":
+        from .compiled import run_compiled
+
+        return run_compiled(bd, steps, probes=probes, progress=progress, dt=dt, solver=solver, substeps=substeps,
+                            max_step=max_step, live=live)
+    schedule = analyse(bd, steps, probes=probes, dt=dt, solver=solver, substeps=substeps, max_step=max_step,
+                       method=method, rtol=rtol, atol=atol)
+    return _interpret(schedule, progress, live)
+
+
+def _interpret(schedule: Schedule, progress, live) -> RunResult:
+    """Execute ``schedule`` block by block with numpy (the reference backend)."""
     from bdsim.blocks.displays import Scope
     from bdsim.blocks.sinks import Stop, Watch
-    from bdsim.components import SinkBlock
 
-    from .integrate import Solver, ivp, rk4
-    from .kernels import kernel_for, refusal
+    from .integrate import ivp, rk4
+    from .kernels import kernel_for
     from .scope import ScopeView
 
-    compile_diagram(bd)
-    blocks = bd.blocklist
-    for b in blocks:
-        reason = refusal(b)
-        if reason:
-            raise DiagramError(f"diagram '{bd.name}': {reason}")
-    integrator = Solver(solver, substeps, max_step, method, rtol, atol)
-    continuous = [b for b in blocks if b.blockclass == "continuous"]
-    clock_of = {b: c for b in blocks if (c := _clock_of(b)) is not None}
-    timing = _timing(bd, set(clock_of.values()), continuous, dt)
-    h = timing.h
-    if steps is None:
-        lengths = [b.n_samples * timing.ratio[clock_of[b]] for b in blocks if b.type == "sequence"]
-        if not lengths:
-            raise ValueError("give the number of steps: the diagram has no SEQUENCE source to take it from")
-        steps = min(lengths)
-    steps = int(steps)
-    if steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps}")
-
-    available = signal_names(bd)
-    probes = list(probes)
-    if "*" in probes:
-        probes = [n for n in available if any(w.name and n.endswith(w.name) for w in bd.wirelist)]
-    unknown = [p for p in probes if p not in available]
-    if unknown:
-        raise KeyError(f"unknown signal(s) {unknown}; named signals are: {sorted(available)}")
-    probe_slots = [(name, *available[name]) for name in probes]
-
-    plan = [b for group in bd.plan for b in group]
-    sampled = [b for b in blocks if b.hasstate and b in clock_of]
+    start_time = time.perf_counter()
+    bd, h, steps = schedule.bd, schedule.h, schedule.steps
+    plan, clock_of, integrator = schedule.plan, schedule.clock_of, schedule.integrator
+    sampled, continuous, path, sinks = schedule.sampled, schedule.continuous, schedule.path, schedule.sinks
+    probe_slots = schedule.probe_slots
+    solver = integrator.solver
     kernel = {b: kernel_for(b) for b in sampled + continuous}
-    path = _continuous_path(bd, plan, continuous, set(clock_of))
-    sinks = [b for b in blocks if isinstance(b, SinkBlock)]
     scopes = {b: ScopeView(b, steps * h, live) for b in sinks if isinstance(b, Scope)}
     watched = {b: [] for b in sinks if isinstance(b, Watch)}
     stops = {b: SimpleNamespace(stop=None) for b in sinks if isinstance(b, Stop)}
@@ -428,7 +517,7 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
             b.clear()
     state = {b: b.getstate0() for b in sampled + continuous}
     held: dict = {}
-    kept: dict[str, list] = {name: [] for name in probes}
+    kept: dict[str, list] = {name: [] for name in schedule.probes}
 
     def evaluate(b, t, x):
         out = kernel[b].output(t, b.inport_values, x) if b in kernel else b.output(t, b.inport_values, x)
@@ -456,7 +545,7 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
         for k in range(steps):
             t = k * h
             phase = "evaluating"
-            ticking = {c for c, r in timing.ratio.items() if k % r == 0}
+            ticking = schedule.ticking(k)
             for block in plan:
                 clock = clock_of.get(block)
                 if clock is not None and clock not in ticking:
@@ -518,4 +607,5 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
             result.recorders[key] = stack_steps([v[port] for v in values])
     result.figures = {b.name: view.finish() for b, view in scopes.items()}
     result.final_states = {b.name: state[b] for b in sampled + continuous}
+    result.timing = {"run_s": time.perf_counter() - start_time}
     return result

@@ -1,0 +1,26 @@
+"""The compiled backend: a diagram's schedule as one jitted ``lax.scan`` (``lstmds_sim.run(..., backend="jax")``).
+
+=================  ==============================================================
+module             one job
+=================  ==============================================================
+``registry``       which block types have JAX functions; refusals; FUNCTION twins
+``stock``          bdsim's stock blocks as pure ``jax.numpy`` functions
+``ours``           this project's blocks as pure ``jax.numpy`` functions
+``step``           one step of the schedule (the scan body), RK4 for continuous states
+``program``        :func:`compile_run` -> :class:`CompiledRun`: shapes, compilation, re-runs, results
+=================  ==============================================================
+
+Usage::
+
+    result = lstmds_sim.run(bd, backend="jax")          # compile + run; result.timing
+    compiled = compile_run(bd, probes=["h"])             # compile once ...
+    again = compiled.run(inputs={"u": u2}, x0={"hidden state": h0})   # ... run with new data
+
+Importing this package imports JAX; ``lstmds_sim`` imports it only when
+``backend="jax"`` is asked for.
+"""
+
+from .program import CompiledRun, compile_run, run_compiled
+from .registry import register_function, supported_types
+
+__all__ = ["CompiledRun", "compile_run", "register_function", "run_compiled", "supported_types"]
