@@ -49,7 +49,7 @@ _API = {
     "iss_check": "safety.iss", "reachable_set_bound": "safety.bounds", "sample_size": "safety.scenario",
     "ScenarioClass": "safety.scenario", "draw_scenarios": "safety.scenario",
     # drawing and I/O
-    "render": "drawing.render", "OutputDir": "io.outdir",
+    "render": "drawing.render", "OutputDir": "io.outdir", "inspect": "drawing.inspector",
 }
 
 __all__ = sorted(_API)

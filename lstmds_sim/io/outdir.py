@@ -120,6 +120,18 @@ class OutputDir:
         render(diagram, self.staging / stem, title=title, formats=("svg", "png"))
         return [self.root / f"{stem}.{fmt}" for fmt in ("svg", "png")]
 
+    def write_inspector(self, bd, result=None, stem: str = "inspector", **options) -> Path:
+        """Write the interactive signal inspector of a run as ``stem.html``: one offline page.
+
+        ``result`` is the run (``lstmds_sim.run(bd, probes=["*"])``; run here when
+        omitted); ``options`` go to :func:`lstmds_sim.drawing.inspector.inspect`.
+        Needs the ``inspect`` extra (Bokeh): ``pip install 'lstmds-sim[inspect]'``.
+        """
+        from ..drawing.inspector import inspect
+
+        inspect(bd, result, **options).save(self.path(f"{stem}.html"))
+        return self.root / f"{stem}.html"
+
     def write_json(self, name: str, record: dict[str, Any]) -> Path:
         """Write a JSON file (numpy values converted)."""
         self.path(name).write_text(json.dumps(record, indent=2, default=to_json) + "\n")

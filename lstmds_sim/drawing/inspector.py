@@ -1,0 +1,766 @@
+"""The signal inspector: a run of a block diagram as one self-contained, interactive HTML page.
+
+:func:`inspect` takes a diagram and its run (``lstmds_sim.run(bd, probes=["*"])``)
+and returns an :class:`Inspector`, which shows inline in Jupyter and saves one
+HTML file that works offline (BokehJS, the data and the script are all inside
+it; no server, no CDN). On the page:
+
+* the diagram, drawn as :func:`~lstmds_sim.drawing.render.render` draws it,
+  each feedback loop in its own colour (a checkbox per loop shows or hides it);
+* every wire is clickable and carries ``data-signal="<name>"`` with the name
+  :func:`~lstmds_sim.core.engine.signal_names` gives its signal (``c``,
+  ``z_f``, ``lstm2/h``); a click plots that signal over time (every component;
+  for a batched run, the sequence chosen in a selector), a click on a block
+  plots its output;
+* a time slider scrubs the step k: the value badge of every wire, the table of
+  values and the cursor in the plot follow it;
+* each loop of an LSTM layer carries its Theorem 4 quantity (Bonassi et al.,
+  L4DC 2020) from :func:`~lstmds_sim.safety.iss.iss_check`: the inner
+  (cell-state) loop ``(1 + sigma_o) sigma_f``, the outer (hidden-state) loop
+  ``(1 + sigma_o) sigma_i ||U_c||_1``, whether it is below 1, and the margin;
+* subsystems (blocks named ``prefix/...``, e.g. stacked layers ``lstm1/``,
+  ``lstm2/``) can be opened or collapsed; a collapsed layer shows its gains;
+* long runs are decimated to fit a budget of stored values (every s-th step,
+  with the min-max of the steps between as a band) and batched runs keep their
+  first sequences; the page says so.
+
+The diagram is SVG (:mod:`.inspector_svg`), the plot a Bokeh figure, the glue a
+small script (:mod:`.inspector_web`). Bokeh is the optional extra ``inspect``
+and is imported only when a page is built.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from itertools import combinations
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from .graph import DiagramGraph, Edge, FeedbackLoop, Node, find_feedback_loops, graph_from_blockdiagram
+
+__all__ = ["MAX_LINES", "MAX_SEQUENCES", "MAX_VALUES", "Inspector", "LayerCheck", "inspect", "lstm_layers"]
+
+#: Default budget of float64 values stored in a page (8 MB of data, about 11 MB as base64).
+MAX_VALUES = 1_000_000
+#: Default number of sequences of a batched run kept in a page.
+MAX_SEQUENCES = 16
+#: Components drawn at once in the plot.
+MAX_LINES = 10
+#: Subsystems up to this number get every open/collapsed combination as a view (2**n layouts).
+_MAX_COMBINED_GROUPS = 4
+#: Diagrams up to this many blocks open with every subsystem open.
+_OPEN_BY_DEFAULT = 120
+
+_INSTALL = "pip install 'lstmds-sim[inspect]'"
+_YES, _NO = "\u2713", "\u2717"
+_GATES = ("i", "f", "g", "o")
+
+
+# --------------------------------------------------------------------------- #
+# LSTM layers in a diagram and their Theorem 4 check
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One LSTM layer found in a diagram, and Theorem 4 for it.
+
+    Attributes
+    ----------
+    prefix : str
+        The layer's block-name prefix (``""`` for a layer drawn at the top, ``"lstm2/"``).
+    params : LSTMParams
+        Its weights, read back from its gain and constant blocks.
+    input_bound : float
+        The bound on ``|u|_inf`` the gate bounds were computed for: 1 (normalised
+        inputs, the paper's assumption) for a layer fed from outside, and for a
+        layer fed by another layer what that layer can emit (1 for its hidden
+        state, ``||[F bF]||_inf`` through its output layer).
+    report : ISSReport
+        :func:`~lstmds_sim.safety.iss.iss_check` for the layer.
+    inner, outer : str
+        The delays that close the inner (cell-state) and outer (hidden-state) loops.
+    """
+
+    prefix: str
+    params: Any
+    input_bound: float
+    report: Any
+    inner: str
+    outer: str
+
+    @property
+    def name(self) -> str:
+        return self.prefix.rstrip("/")
+
+
+def _blocks_by_name(bd) -> dict[str, Any]:
+    return {str(b.name): b for b in bd.blocklist}
+
+
+def _layer_params(blocks: dict[str, Any], prefix: str):
+    """The layer's LSTMParams from its W/R gains and b constants (and FC layer / bF), or None."""
+    from ..core.params import LSTMParams
+
+    try:
+        W = np.vstack([np.atleast_2d(blocks[f"{prefix}W{g}"].K) for g in _GATES])
+        R = np.vstack([np.atleast_2d(blocks[f"{prefix}R{g}"].K) for g in _GATES])
+        b = np.concatenate([np.ravel(blocks[f"{prefix}b{g}"].value) for g in _GATES]).astype(float)
+        F = bF = None
+        if f"{prefix}FC layer" in blocks:
+            F = np.atleast_2d(blocks[f"{prefix}FC layer"].K)
+            bF = np.ravel(blocks[f"{prefix}bF"].value) if f"{prefix}bF" in blocks else None
+        return LSTMParams(W=W, R=R, b=b, F=F, bF=bF)
+    except (KeyError, AttributeError, ValueError, TypeError):
+        return None  # not an LSTM layer drawn by add_lstm_layer: no Theorem 4 annotation
+
+
+def _source_through_ports(graph: DiagramGraph, node: str) -> str:
+    """The block that really feeds ``node``: follows INPORT/OUTPORT pass-through blocks upstream."""
+    kinds = {n.id: n.kind for n in graph.nodes}
+    seen = set()
+    while kinds.get(node) in ("inport", "outport") and node not in seen:
+        seen.add(node)
+        feeding = [e.src for e in graph.edges if e.dst == node]
+        if not feeding:
+            break
+        node = feeding[0]
+    return node
+
+
+def lstm_layers(bd, graph: DiagramGraph | None = None, *, input_bound: float = 1.0) -> list[LayerCheck]:
+    """The LSTM layers drawn in a diagram (by :func:`~lstmds_sim.core.diagram.add_lstm_layer`), with Theorem 4.
+
+    A layer is recognised by its two delays ``<prefix>cell state`` and
+    ``<prefix>hidden state`` and its gate blocks ``<prefix>W<g>``, ``R<g>``,
+    ``b<g>``; its weights are read back from those blocks. A layer fed by another
+    layer is checked for the inputs that layer can emit (Remark 6 of the paper,
+    :func:`~lstmds_sim.safety.iss.layer_input_bounds`); any other layer for
+    ``|u|_inf <= input_bound``.
+    """
+    from ..safety.iss import iss_check
+
+    graph = graph or graph_from_blockdiagram(bd)
+    blocks = _blocks_by_name(bd)
+    prefixes = [name[: -len("cell state")] for name in blocks if name.endswith("cell state")
+                and blocks[name].type == "unitdelay" and f"{name[: -len('cell state')]}hidden state" in blocks]
+    found = {p: params for p in prefixes if (params := _layer_params(blocks, p)) is not None}
+    layers = []
+    for prefix, params in found.items():
+        rho = float(input_bound)
+        feeder = _source_through_ports(graph, f"{prefix}Wi")
+        for other, other_params in found.items():
+            if other != prefix and feeder.startswith(other):
+                if feeder in (f"{other}o*tanh(c)", f"{other}hidden state") or other_params.F is None:
+                    rho = 1.0  # a hidden state lies in (-1, 1)
+                else:
+                    rho = float((np.abs(other_params.F).sum(axis=1) + np.abs(other_params.bF)).max())
+        layers.append(LayerCheck(prefix, params, rho, iss_check(params, input_bound=rho),
+                                 f"{prefix}cell state", f"{prefix}hidden state"))
+    return layers
+
+
+# --------------------------------------------------------------------------- #
+# wires and their signals
+# --------------------------------------------------------------------------- #
+
+
+def _prefixed(node_id: str, label: str) -> str:
+    prefix = node_id.rpartition("/")[0]
+    return f"{prefix}/{label}" if prefix else label
+
+
+def _edge_signals(bd, graph: DiagramGraph) -> tuple[list[str | None], dict[str, tuple[str, int]]]:
+    """The signal each wire carries, named as :func:`~lstmds_sim.core.engine.signal_names` names it.
+
+    A wire named ``c`` between blocks of ``lstm2/`` carries ``lstm2/c`` (the name
+    as its destination sees it, then as its source does); an unnamed wire carries
+    its source block's output (``"name"`` or ``"name[1]"``).
+    """
+    from ..core.engine import signal_names
+
+    names = {n: (str(b.name), int(p)) for n, (b, p) in signal_names(bd).items()}
+    out: list[str | None] = []
+    for e in graph.edges:
+        candidates = [_prefixed(e.dst, e.label), _prefixed(e.src, e.label)] if e.label else []
+        candidates.append(e.src if e.src_port == 0 else f"{e.src}[{e.src_port}]")
+        out.append(next((c for c in candidates if c in names), None))
+    return out, names
+
+
+def _as_steps(value, n_steps: int) -> np.ndarray | None:
+    """A recorded signal as (sequences, steps, components); None if it does not span the run."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None, :, None]
+    elif arr.ndim == 2:
+        arr = arr[None]
+    elif arr.ndim >= 3:
+        arr = arr.reshape(arr.shape[0], arr.shape[1], -1)
+    if arr.ndim != 3 or arr.shape[1] != n_steps or arr.shape[2] == 0:
+        return None
+    return arr
+
+
+def _b64(values: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype="<f8").tobytes()).decode("ascii")
+
+
+@dataclass
+class _Port:
+    """One distinct signal (a block's output port) and what the page stores of it."""
+
+    key: tuple[str, int]
+    names: list[str]
+    values: np.ndarray | None  # (sequences or 1, steps, components)
+
+    @property
+    def shared(self) -> bool:  # one row for every sequence of a batched run
+        return self.values is not None and self.values.shape[0] == 1
+
+    @property
+    def constant(self) -> bool:
+        v = self.values
+        return v is not None and bool(np.all(v == v[:, :1, :]))
+
+
+def _collect_ports(edge_signal, names, result, n_steps: int, max_sequences: int) -> tuple[list[_Port], int]:
+    """The distinct signals on the wires, their recorded values and the number of sequences of the run."""
+    recorded = dict(result.signals)
+    ports: dict[tuple[str, int], _Port] = {}
+    for name in edge_signal:
+        if name is None or names[name] in ports:
+            continue
+        key = names[name]
+        aliases = [name] + sorted(n for n, k in names.items() if k == key and n != name)
+        found = next((a for a in aliases if a in recorded), None)
+        values = _as_steps(recorded[found], n_steps) if found is not None else None
+        ports[key] = _Port(key, aliases, values)
+    batch = max((p.values.shape[0] for p in ports.values() if p.values is not None), default=1)
+    batched = any(np.ndim(v) == 3 for v in recorded.values())
+    for p in ports.values():
+        if p.values is not None:
+            p.values = p.values[:max_sequences]
+    return list(ports.values()), (batch if batched else 0)
+
+
+def _stride(ports: Sequence[_Port], n_steps: int, max_values: int) -> int:
+    """Smallest step stride s such that the stored values fit ``max_values`` (x3 once decimated: min and max)."""
+    per_step = sum(p.values.shape[0] * p.values.shape[2] for p in ports if p.values is not None and not p.constant)
+    if per_step * n_steps <= max_values:
+        return 1
+    kept = max(2, max_values // max(3 * per_step, 1))
+    return max(2, math.ceil(n_steps / kept))
+
+
+def _port_record(p: _Port, stride: int, n_steps: int) -> dict:
+    if p.values is None:
+        return {"names": p.names, "n": 0, "nb": 0, "nk": 0, "shared": True, "const": True, "absmax": 0.0,
+                "data": None, "lo": None, "hi": None}
+    v = p.values
+    const = p.constant
+    record = {"names": p.names, "n": int(v.shape[2]), "nb": int(v.shape[0]), "shared": p.shared, "const": const}
+    finite = np.abs(v[np.isfinite(v)])
+    record["absmax"] = float(finite.max()) if finite.size else 0.0
+    if const:
+        record.update(nk=1, data=_b64(v[:, :1, :]), lo=None, hi=None)
+    elif stride == 1:
+        record.update(nk=n_steps, data=_b64(v), lo=None, hi=None)
+    else:
+        idx = np.arange(0, n_steps, stride)
+        record.update(nk=len(idx), data=_b64(v[:, idx, :]), lo=_b64(np.minimum.reduceat(v, idx, axis=1)),
+                      hi=_b64(np.maximum.reduceat(v, idx, axis=1)))
+    return record
+
+
+# --------------------------------------------------------------------------- #
+# views: subsystems open or collapsed
+# --------------------------------------------------------------------------- #
+
+
+def _groups(graph: DiagramGraph, layers: Sequence[LayerCheck] = ()) -> dict[str, list[str]]:
+    """Top-level subsystems with their blocks, in diagram order.
+
+    A name prefix ``g/`` is a subsystem when bdsim flattened one there (an
+    INPORT or OUTPORT block lies in it) or an LSTM layer was drawn with it; a
+    top-level block may have a ``"/"`` in its own name without being one.
+    """
+    ids = {n.id for n in graph.nodes}
+    marked = {n.id.partition("/")[0] for n in graph.nodes if "/" in n.id and n.kind in ("inport", "outport")}
+    marked |= {layer.prefix.partition("/")[0] for layer in layers if layer.prefix}
+    groups: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        head, sep, _ = n.id.partition("/")
+        if sep and head in marked:
+            groups.setdefault(head, []).append(n.id)
+    return {g: members for g, members in groups.items() if len(members) > 1 and g not in ids}
+
+
+def _short_labels(graph: DiagramGraph, groups: Sequence[str]) -> DiagramGraph:
+    """The graph with ``group/`` taken off the names drawn in the boxes (the frame names the group)."""
+    nodes = []
+    for n in graph.nodes:
+        main, sep, rest = n.label.partition("\n")
+        head = main.partition("/")[0]
+        if "/" in main and head in groups:
+            n = replace(n, label=f"{main.partition('/')[2]}{sep}{rest}")  # keeps any other field
+        nodes.append(n)
+    return DiagramGraph(name=graph.name, nodes=tuple(nodes), edges=graph.edges)
+
+
+def _collapse(graph: DiagramGraph, groups: dict[str, list[str]], closed: Sequence[str]) -> tuple[DiagramGraph, list[int]]:
+    """The graph with each closed group as one node; for every new edge, the index of the edge it stands for."""
+    owner = {m: g for g in closed for m in groups[g]}
+    nodes, added = [], set()
+    for n in graph.nodes:
+        g = owner.get(n.id)
+        if g is None:
+            nodes.append(n)
+        elif g not in added:
+            added.add(g)
+            nodes.append(Node(id=g, label=f"{g}\nsubsystem", kind="subsystem"))
+    edges: list[Edge] = []
+    origin: list[int] = []
+    seen = set()
+    in_ports: dict[str, dict] = {}
+    out_ports: dict[str, dict] = {}
+    for i, e in enumerate(graph.edges):
+        s, d = owner.get(e.src, e.src), owner.get(e.dst, e.dst)
+        if e.src in owner and e.dst in owner and s == d:
+            continue  # inside a collapsed group
+        sp = e.src_port if e.src not in owner else out_ports.setdefault(s, {}).setdefault(
+            (e.src, e.src_port), len(out_ports.get(s, {})))
+        dp = e.dst_port if e.dst not in owner else in_ports.setdefault(d, {}).setdefault(
+            (e.src, e.src_port), len(in_ports.get(d, {})))
+        key = (s, sp, d, dp)
+        if key in seen:
+            continue
+        seen.add(key)
+        edges.append(Edge(s, d, sp, dp, e.label))
+        origin.append(i)
+    return DiagramGraph(name=graph.name, nodes=tuple(nodes), edges=tuple(edges)), origin
+
+
+def _view_keys(groups: Sequence[str]) -> list[tuple[str, ...]]:
+    """The open-group sets that get a view: all of them for a few groups, else all open and all closed."""
+    if not groups:
+        return [()]
+    if len(groups) <= _MAX_COMBINED_GROUPS:
+        return [c for r in range(len(groups), -1, -1) for c in combinations(groups, r)]
+    return [tuple(groups), ()]
+
+
+def _key(open_groups: Sequence[str]) -> str:
+    return "open:" + ",".join(open_groups)
+
+
+# --------------------------------------------------------------------------- #
+# loops and their labels
+# --------------------------------------------------------------------------- #
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _loop_records(loops: Sequence[FeedbackLoop], layers: Sequence[LayerCheck], colours: Sequence[str]) -> list[dict]:
+    by_delay = {}
+    for layer in layers:
+        by_delay[layer.inner] = (layer, 0)
+        by_delay[layer.outer] = (layer, 1)
+    records = []
+    for k, loop in enumerate(loops):
+        rec = {"delay": loop.delay, "colour": colours[k], "blocks": len(loop.nodes),
+               "label": f"loop closed by '{loop.delay}' ({len(loop.nodes)} blocks)", "iss": None}
+        if loop.delay in by_delay:
+            layer, which = by_delay[loop.delay]
+            r = layer.report
+            where = f" of {layer.name}" if layer.name else ""
+            if which == 0:
+                rec["label"] = f"inner loop (cell state){where}"
+                quantity, short = "(1 + \u03c3_o) \u03c3_f", "(1+\u03c3o)\u03c3f"
+                parts = f"\u03c3_f = {_fmt(r.sigma_f)}, \u03c3_o = {_fmt(r.sigma_o)}"
+            else:
+                rec["label"] = f"outer loop (hidden state){where}"
+                quantity, short = "(1 + \u03c3_o) \u03c3_i \u2016U_c\u2016\u2081", "(1+\u03c3o)\u03c3i\u2016Uc\u2016\u2081"
+                parts = (f"\u03c3_i = {_fmt(r.sigma_i)}, \u03c3_o = {_fmt(r.sigma_o)}, "
+                         f"\u2016U_c\u2016\u2081 = {_fmt(r.uc_norm_1)}")
+            value, margin = float(r.lhs[which]), float(r.margins[which])
+            holds = value < 1.0
+            verdict = "< 1: holds" if holds else "\u2265 1: does not hold"
+            rec["iss"] = {
+                "layer": layer.name, "which": "inner" if which == 0 else "outer", "quantity": quantity,
+                "value": value, "margin": margin, "holds": holds, "input_bound": layer.input_bound,
+                "sigma_i": r.sigma_i, "sigma_f": r.sigma_f, "sigma_o": r.sigma_o, "uc_norm_1": r.uc_norm_1,
+                "text": f"Theorem 4: {quantity} = {_fmt(value)} {verdict} (margin 1 \u2212 {_fmt(value)} = "
+                        f"{_fmt(margin)}); {parts}, for |u|\u221e \u2264 {_fmt(layer.input_bound)}",
+                "short": f"{short} = {_fmt(value)} " + ("< 1 " + _YES if holds else "\u2265 1 " + _NO),
+            }
+        records.append(rec)
+    return records
+
+
+# --------------------------------------------------------------------------- #
+# the page
+# --------------------------------------------------------------------------- #
+
+
+class Inspector:
+    """An inspector page: shows inline in Jupyter, saves as one offline HTML file.
+
+    Attributes
+    ----------
+    html : str
+        The whole page.
+    loops : list of dict
+        Every feedback loop: its delay, colour, label and, for an LSTM layer's
+        loops, the Theorem 4 quantity (``iss``: value, margin, holds, ...).
+    summary : dict
+        Steps, stride, sequences, signals and the page's size in bytes.
+    """
+
+    def __init__(self, page: str, loops: list[dict], summary: dict):
+        self.html = page
+        self.loops = loops
+        self.summary = summary
+
+    def save(self, path) -> Path:
+        """Write the page to ``path`` (``.html`` is added to a path without a suffix); return the path."""
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".html")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.html, encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        """The page in an isolated frame (its script and Bokeh do not meet the notebook's)."""
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width:100%;height:980px;'
+                f'border:1px solid #ddd" sandbox="allow-scripts allow-downloads" '
+                f'title="lstmds signal inspector"></iframe>')
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"<Inspector {s['title']!r}: {s['steps']} steps, {s['signals']} signals, {len(self.loops)} loops, "
+                f"{s['bytes'] / 1e6:.1f} MB>")
+
+
+def _bokeh():
+    """Import the Bokeh pieces, or say which extra to install."""
+    try:
+        import bokeh  # noqa: F401
+    except ImportError as err:
+        raise ModuleNotFoundError(f"the signal inspector needs Bokeh: {_INSTALL}", name="bokeh") from err
+    from bokeh.embed import components
+    from bokeh.embed.bundle import bundle_for_objs_and_resources
+    from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Span
+    from bokeh.palettes import Category10_10
+    from bokeh.plotting import figure
+    from bokeh.resources import INLINE
+
+    return SimpleNamespace(components=components, bundle=bundle_for_objs_and_resources, ColumnDataSource=ColumnDataSource,
+                           HoverTool=HoverTool, Legend=Legend, LegendItem=LegendItem, Span=Span,
+                           palette=Category10_10, figure=figure, INLINE=INLINE)
+
+
+def _figure(bk: SimpleNamespace, times: np.ndarray, name: str | None, values: np.ndarray | None,
+            lo: np.ndarray | None, hi: np.ndarray | None):
+    """The Bokeh plot: a pool of MAX_LINES step lines and min-max bands, first showing ``name``
+    (``values``: its (steps, components) of sequence 0; ``lo``/``hi`` the bands of a decimated run)."""
+    n = 0 if values is None else min(values.shape[1], MAX_LINES)
+    cols = {"t": times}
+    nan = np.full(len(times), np.nan)
+    for j in range(MAX_LINES):
+        cols[f"y{j}"] = values[:, j] if j < n else nan
+        cols[f"lo{j}"] = lo[:, j] if lo is not None and j < n else nan
+        cols[f"hi{j}"] = hi[:, j] if hi is not None and j < n else nan
+    source = bk.ColumnDataSource(cols, name="lstmds_signal")
+    fig = bk.figure(height=340, sizing_mode="stretch_width", x_axis_label="t [s]", name="lstmds_plot",
+                    title=f"{name} over time" if n else "click a wire or a block to plot its signal",
+                    tools="pan,box_zoom,wheel_zoom,reset,save", toolbar_location="above")
+    items, lines = [], []
+    short = (name or "").rpartition("/")[2]
+    for j in range(MAX_LINES):
+        colour = bk.palette[j % 10]
+        fig.varea_step(x="t", y1=f"lo{j}", y2=f"hi{j}", source=source, step_mode="after", fill_color=colour,
+                       fill_alpha=0.18, name=f"lstmds_band{j}", visible=lo is not None and j < n)
+        line = fig.step("t", f"y{j}", source=source, mode="after", line_color=colour, line_width=1.8,
+                        name=f"lstmds_line{j}", visible=j < n)
+        lines.append(line)
+        items.append(bk.LegendItem(label=f"{short}[{j}]", renderers=[line], visible=j < n))
+    fig.add_layout(bk.Legend(items=items, name="lstmds_legend", click_policy="hide"), "right")
+    fig.add_layout(bk.Span(location=float(times[0]), dimension="height", line_color="#444444",
+                           line_dash="dashed", line_width=1.2, name="lstmds_cursor"))
+    fig.add_tools(bk.HoverTool(renderers=lines, tooltips=[("t", "$x{0.[000]} s"), ("value", "$y{0.[0000]}")]))
+    return fig
+
+
+def _json_for_script(data: dict) -> str:
+    """JSON that is safe inside ``<script type="application/json">``."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def inspect(
+    bd,
+    result=None,
+    *,
+    title: str | None = None,
+    input_bound: float = 1.0,
+    max_values: int = MAX_VALUES,
+    max_sequences: int = MAX_SEQUENCES,
+) -> Inspector:
+    """The interactive signal inspector of a diagram's run.
+
+    Parameters
+    ----------
+    bd : bdsim BlockDiagram
+        The diagram (from :func:`lstmds_sim.blockdiagram` or a lab's ``build_diagram()``).
+    result : RunResult, optional
+        Its run; by default ``lstmds_sim.run(bd, probes=["*"])`` is run here.
+        Wires whose signal the run did not keep are drawn but say "not recorded".
+    title : str, optional
+        The page's title (default: the diagram's name).
+    input_bound : float
+        ``rho`` with ``|u|_inf <= rho`` for the Theorem 4 gate bounds of a layer
+        fed from outside (1: inputs normalised to [-1, 1], as in the paper).
+    max_values : int
+        Budget of float64 values stored in the page; a longer run is decimated
+        (every s-th step, plus the min and max of each stretch of s steps).
+    max_sequences : int
+        Sequences of a batched run kept in the page (the first ones).
+
+    Returns
+    -------
+    Inspector
+        ``.save(path)`` writes the page; in Jupyter it shows inline.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        Without Bokeh (``pip install 'lstmds-sim[inspect]'``).
+    ValueError, TypeError
+        For a run without steps, a run of another diagram, or bad budgets.
+    """
+    bk = _bokeh()
+    if not (hasattr(bd, "blocklist") and hasattr(bd, "wirelist")):
+        raise TypeError(f"inspect() needs a bdsim BlockDiagram (e.g. a lab's build_diagram()), not {type(bd).__name__}")
+    for value, what in ((max_values, "max_values"), (max_sequences, "max_sequences")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"inspect(): {what} must be a positive whole number, got {value!r}")
+    if result is None:
+        from ..core.engine import run
+
+        result = run(bd, probes=["*"])
+    times_all = np.asarray(getattr(result, "t", None), dtype=float)
+    if times_all.ndim != 1 or len(times_all) == 0:
+        raise ValueError("inspect(): the run has no steps (result.t is empty); run the diagram for at least one step")
+    n_steps = len(times_all)
+
+    graph = graph_from_blockdiagram(bd)
+    edge_signal, names = _edge_signals(bd, graph)
+    ports, batch = _collect_ports(edge_signal, names, result, n_steps, int(max_sequences))
+    if not any(p.values is not None for p in ports):
+        raise ValueError("inspect(): the run kept none of the diagram's signals; run it with "
+                         "lstmds_sim.run(bd, probes=['*']) (or leave result out)")
+    stride = _stride(ports, n_steps, int(max_values))
+    kept = np.arange(0, n_steps, stride)
+    port_id = {p.key: k for k, p in enumerate(ports)}
+    signals = {name: port_id[key] for name, key in names.items() if key in port_id}
+
+    from matplotlib.colors import to_hex
+
+    from .render import LOOP_COLOURS
+
+    loops = find_feedback_loops(graph)
+    colours = [to_hex(LOOP_COLOURS[k % len(LOOP_COLOURS)]) for k in range(len(loops))]
+    layers = lstm_layers(bd, graph, input_bound=input_bound)
+    loop_info = _loop_records(loops, layers, colours)
+    edge_loop_full = [tuple(k for k, loop in enumerate(loops) if i in loop.edges) for i in range(len(graph.edges))]
+
+    from .inspector_svg import MAX_BADGE_BARS, ViewSpec, draw_view, svg_defs
+
+    groups = _groups(graph, layers)
+    group_names = list(groups)
+    layer_of_group = {layer.name.split("/")[0]: layer for layer in layers if layer.name}
+    open_sets = _view_keys(group_names)
+    default_open = tuple(group_names) if len(graph.nodes) <= _OPEN_BY_DEFAULT else ()
+    badge_n = {name: ports[pid].values.shape[2] for name, pid in signals.items() if ports[pid].values is not None}
+    svgs, views = [], {}
+    for open_groups in open_sets:
+        closed = [g for g in group_names if g not in open_groups]
+        vgraph, origin = _collapse(_short_labels(graph, group_names), groups, closed)
+        v_signal = [edge_signal[i] for i in origin]
+        present = {n.id for n in vgraph.nodes}
+        block_shows = {}
+        for n in vgraph.nodes:
+            outs = [v_signal[j] for j, e in enumerate(vgraph.edges) if e.src == n.id and v_signal[j]]
+            ins = [v_signal[j] for j, e in enumerate(vgraph.edges) if e.dst == n.id and v_signal[j]]
+            if outs or ins:
+                block_shows[n.id] = (outs or ins)[0]
+        collapsed = {}
+        for g in closed:
+            layer_here = [layer for layer in layers if layer.prefix.startswith(g + "/")]
+            inner_loops = [rec for rec in loop_info if rec["delay"].startswith(g + "/")]
+            gains = [(f"{rec['iss']['which']} {_fmt(rec['iss']['value'])} " + (_YES if rec["iss"]["holds"] else _NO),
+                      rec["iss"]["holds"]) for rec in inner_loops if rec["iss"]]
+            if not gains and inner_loops:
+                gains = [(f"{len(inner_loops)} loop{'s' if len(inner_loops) > 1 else ''}", None)]
+            if g in layer_of_group or layer_here:
+                params = (layer_of_group.get(g) or layer_here[0]).params
+                sub = f"LSTM layer, {params.n_units} units"
+            else:
+                sub = f"subsystem, {len(groups[g])} blocks"
+            collapsed[g] = (g, sub, gains)
+        loop_tags = {}
+        for k, (loop, rec) in enumerate(zip(loops, loop_info)):
+            if rec["iss"] is None or loop.delay not in present:
+                continue
+            for j, i in enumerate(origin):
+                if i in loop.edges and graph.edges[i].dst == loop.delay:
+                    loop_tags[j] = (k, rec["iss"]["short"], rec["iss"]["holds"], f"{rec['label']}: {rec['iss']['text']}")
+        spec = ViewSpec(
+            key=_key(open_groups), graph=vgraph, edge_signal=v_signal, edge_loops=[edge_loop_full[i] for i in origin],
+            loop_colours=colours, delay_loop={loop.delay: k for k, loop in enumerate(loops) if loop.delay in present},
+            block_shows=block_shows, collapsed=collapsed, frames={g: groups[g] for g in open_groups},
+            toggles=set(group_names), loop_tags=loop_tags, badges=badge_n, hidden=open_groups != default_open,
+        )
+        svgs.append(draw_view(spec))
+        views[spec.key] = {"open": list(open_groups)}
+
+    # what to plot first: the signal into the first loop's delay (an LSTM's cell state c)
+    default_signal = None
+    for loop in loops:
+        into = [edge_signal[i] for i in sorted(loop.edges) if graph.edges[i].dst == loop.delay and edge_signal[i]]
+        if into and into[0] in signals and ports[signals[into[0]]].values is not None:
+            default_signal = into[0]
+            break
+    if default_signal is None:
+        default_signal = next((n for n in edge_signal if n in signals and ports[signals[n]].values is not None), None)
+
+    n_seq = max((p.values.shape[0] for p in ports if p.values is not None), default=1)
+    notes = []
+    if stride > 1:
+        notes.append(f"Long run: {n_steps:,} steps are shown every {stride} steps ({len(kept):,} samples per signal, "
+                     f"to keep the page under {max_values:,} stored values); the shaded band in the plot is the "
+                     f"min\u2013max over the {stride} steps each sample stands for. The exact arrays are in the run "
+                     f"(RunResult.signals).")
+    if batch and batch > n_seq:
+        notes.append(f"Batched run: the first {n_seq} of its {batch:,} sequences are kept in this page "
+                     f"(inspect(..., max_sequences=N) keeps more).")
+    data = {
+        "title": title or graph.name,
+        "steps": n_steps,
+        "stride": stride,
+        "k": kept.tolist(),
+        "t": _b64(times_all[kept]),
+        "batch": batch or None,
+        "sequences": list(range(n_seq)),
+        "ports": [_port_record(p, stride, n_steps) for p in ports],
+        "signals": signals,
+        "loops": loop_info,
+        "groups": group_names,
+        "views": views,
+        "default_view": _key(default_open),
+        "all_open": _key(tuple(group_names)),
+        "all_closed": _key(()),
+        "default_signal": default_signal,
+        "max_lines": MAX_LINES,
+        "max_badge_bars": MAX_BADGE_BARS,
+    }
+
+    first = {}
+    if default_signal is not None:
+        v = ports[signals[default_signal]].values[0]  # sequence 0: (steps, components)
+        first = {"values": v[kept]}
+        if stride > 1:
+            first.update(lo=np.minimum.reduceat(v, kept, axis=0), hi=np.maximum.reduceat(v, kept, axis=0))
+    fig = _figure(bk, times_all[kept], default_signal, first.get("values"), first.get("lo"), first.get("hi"))
+    script, div = bk.components(fig)
+    bundle = bk.bundle([fig], bk.INLINE)
+    if bundle.js_files or bundle.css_files:  # INLINE resources never refer outside the page
+        raise RuntimeError("Bokeh's inline resources refer to files outside the page")
+    page = _page(data, svgs, svg_defs(colours), loop_info, layers, "".join(bundle), script, div, notes,
+                 graph, batch, n_seq, float(times_all[-1]))
+    summary = {"title": data["title"], "steps": n_steps, "stride": stride, "samples": len(kept),
+               "sequences": n_seq, "batch": batch or None, "signals": len(signals), "wires": len(graph.edges),
+               "blocks": len(graph.nodes), "views": len(views), "bytes": len(page.encode("utf-8"))}
+    return Inspector(page, loop_info, summary)
+
+
+def _page(data, svgs, defs, loop_info, layers, bokeh_head, script, div, notes, graph, batch, n_seq, t_end) -> str:
+    from .inspector_web import CSS, JS
+
+    esc = html.escape
+    title = data["title"]
+    n_loops = len(loop_info)
+    dot = " \u00b7 "
+    lines = [f"{data['steps']:,} steps (t = 0 \u2026 {t_end:g} s)",
+             f"{len(graph.nodes)} blocks, {len(graph.edges)} wires",
+             f"{n_loops} feedback loop{'' if n_loops == 1 else 's'}"]
+    if batch:
+        lines.append(f"batch of {batch:,} sequences")
+    loops_html = []
+    for k, rec in enumerate(loop_info):
+        iss = rec["iss"]
+        detail = ""
+        if iss:
+            cls = "ok" if iss["holds"] else "fail"
+            detail = f'<span class="iss {cls}">{esc(iss["text"])}</span>'
+        loops_html.append(
+            f'<label><input type="checkbox" data-loop-toggle="{k}" checked>'
+            f'<span class="swatch" style="background:{esc(rec["colour"])}"></span>'
+            f'<span>{esc(rec["label"])} \u2014 closed by \u2018{esc(rec["delay"])}\u2019, {rec["blocks"]} blocks'
+            f'{detail}</span></label>')
+    groups_html = ""
+    if data["groups"] and len(data["views"]) > 1:
+        buttons = "".join(f'<button type="button" data-toggle="{esc(g)}">{esc(g)}</button>' for g in data["groups"])
+        groups_html = f'<div class="groups">Subsystems: {buttons}</div>'
+    seq_html = ""
+    if batch:
+        options = "".join(f'<option value="{b}">sequence {b}</option>' for b in range(n_seq))
+        seq_html = f'<label>Sequence <select id="lstmds-sequence">{options}</select></label>'
+    notes_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
+    theorem = ""
+    if layers:
+        theorem = ("<footer>Theorem 4 (Bonassi, Terzi, Farina, Scattolini, <i>LSTM neural networks: input-to-state "
+                   "stability and probabilistic safety verification</i>, L4DC 2020): an LSTM layer is ISS if "
+                   "(1 + \u03c3_o) \u03c3_f &lt; 1 (inner loop) and (1 + \u03c3_o) \u03c3_i \u2016U_c\u2016\u2081 &lt; 1 "
+                   "(outer loop), with \u03c3_g = sigmoid(\u2016[W_g U_g b_g]\u2016\u221e) the largest value gate g "
+                   "can take. It is a sufficient condition: a loop that fails it is not shown to be unstable. "
+                   "Margin = 1 \u2212 the quantity.</footer>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)} \u2014 signal inspector</title>
+<link rel="icon" href="data:,">
+<style>{CSS}</style>
+{bokeh_head}
+</head><body>
+<div id="lstmds-inspector">
+<header><h1>{esc(title)} \u2014 signal inspector</h1>
+<p>{esc(dot.join(lines))}. Click a wire or a block to plot its signal; drag the slider to scrub the step k
+(every wire's badge and the value table follow); untick a loop to hide it.</p>{notes_html}</header>
+<div class="bar"><button type="button" id="lstmds-play">\u25b6 play</button>
+<input type="range" id="lstmds-slider" min="0" max="{len(data['k']) - 1}" value="0" step="1" aria-label="step k">
+<span id="lstmds-step"></span>{seq_html}<button type="button" id="lstmds-zoom">actual size</button></div>
+<div class="loops">{"".join(loops_html)}</div>
+{groups_html}
+{defs}
+<div class="diagram fit">{"".join(svgs)}</div>
+<div class="lower"><div class="plotbox"><p id="lstmds-now"></p>{div}</div>
+<div class="valuebox"><h2>Values at step k</h2><table><tbody id="lstmds-values"></tbody></table></div></div>
+{theorem}
+</div>
+<script type="application/json" id="lstmds-data">{_json_for_script(data)}</script>
+{script}
+<script>{JS}</script>
+</body></html>
+"""

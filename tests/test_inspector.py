@@ -1,0 +1,513 @@
+"""The signal inspector (lstmds_sim.drawing.inspector, `lstmds inspect`): the page, its data, and a real browser.
+
+The fast tests read the HTML as text: it must be self-contained (no remote script or style), every wire must
+carry data-signal with its signal's name, and the arrays embedded in it must equal the run's arrays; the loop
+gains must be what iss_check says for the lab's own weights. The slow test opens the page in headless
+Chromium (selenium), clicks wires, moves the slider and reads what Bokeh plots back from the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmds_sim import run
+from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.core.params import LSTMParams
+from lstmds_sim.drawing.inspector import inspect
+from lstmds_sim.io import cli
+from lstmds_sim.safety.iss import iss_check, iss_check_layers
+
+LSTM_WIRES = ("c", "h", "f", "i", "g", "o", "z_f")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a page with its attributes, and the text of the data script."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self._in_data = False
+        self.data_text = ""
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        self._in_data = tag == "script" and attrs.get("id") == "lstmds-data"
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        self._in_data = False
+
+    def handle_data(self, data):
+        if self._in_data:
+            self.data_text += data
+
+
+def parse(page: str) -> _Tags:
+    tags = _Tags()
+    tags.feed(page)
+    return tags
+
+
+def page_data(page: str) -> dict:
+    return json.loads(parse(page).data_text)
+
+
+def decoded(record: dict, key: str = "data") -> np.ndarray:
+    """A port's stored array as (sequences, steps, components)."""
+    flat = np.frombuffer(base64.b64decode(record[key]), dtype="<f8")
+    return flat.reshape(record["nb"], record["nk"], record["n"])
+
+
+def as_bt(values) -> np.ndarray:
+    """A recorded signal as (sequences, steps, components), as the page stores it."""
+    arr = np.asarray(values, dtype=float)
+    return arr[None, :, None] if arr.ndim == 1 else (arr[None] if arr.ndim == 2 else arr)
+
+
+def wires(page: str, view: str | None = None) -> list[dict]:
+    """Attributes of the elements carrying data-signal (of one view, if given)."""
+    out, current = [], None
+    for tag, attrs in parse(page).tags:
+        if tag == "svg" and "data-view" in attrs:
+            current = attrs["data-view"]
+        if "data-signal" in attrs and (view is None or current == view):
+            out.append(attrs)
+    return out
+
+
+@pytest.fixture(scope="module")
+def layer_run():
+    from lstmds_sim.diagrams import lstm_layer
+
+    bd = lstm_layer.build_diagram()
+    result = run(bd, probes=["*"])
+    return bd, result, inspect(bd, result)
+
+
+@pytest.fixture(scope="module")
+def stack_run():
+    from lstmds_sim.diagrams import lstm_stack
+
+    bd = lstm_stack.build_diagram()
+    result = run(bd, probes=["*"])
+    return bd, result, inspect(bd, result)
+
+
+def small_layers(rng, steps: int, batch: int | None = None):
+    first = LSTMParams.random(2, 3, rng=rng, low=-1, high=1)
+    second = LSTMParams.random(3, 2, 1, rng=rng, low=-1, high=1)
+    shape = (steps, 2) if batch is None else (batch, steps, 2)
+    u = rng.standard_normal(shape)
+    bd, _ = lstm_diagram([first, second], u, Ts=0.5, subsystems=True, name="two_layers")
+    return [first, second], bd, run(bd, probes=["*"])
+
+
+# --------------------------------------------------------------------------- the page as text
+
+
+def test_page_is_self_contained(layer_run):
+    """No script, style, image or frame comes from outside the file: it works offline."""
+    page = layer_run[2].html
+    for tag, attrs in parse(page).tags:
+        for key in ("src", "href", "data"):
+            value = (attrs.get(key) or "").strip().lower()
+            assert not value.startswith(("http:", "https:", "//", "ftp:")), f"<{tag} {key}={value!r}> is remote"
+        if tag == "link":
+            assert attrs.get("href", "").startswith("data:"), f"<link> to a file: {attrs}"
+        if tag == "script":
+            assert "src" not in attrs, f"<script src=...> loads a file: {attrs}"
+    assert not re.search(r"@import\s+url\(\s*['\"]?https?:", page, re.IGNORECASE)
+    assert "Bokeh" in page and len(page) > 500_000  # BokehJS itself is inline
+
+
+def test_every_wire_carries_its_signal_name(layer_run):
+    bd, _result, page = layer_run
+    found = wires(page.html)
+    names = {w["data-signal"] for w in found}
+    assert set(LSTM_WIRES) <= names
+    # the independent reference: the names the diagram's wires were given when it was drawn
+    assert names == {w.name for w in bd.wirelist if w.name}
+    assert all(w.get("class", "").split()[0] == "wire" for w in found)  # only wires carry data-signal
+    assert len(found) == len(bd.wirelist)  # one element per wire: every wire is addressable
+    # c feeds the cell-state delay (the inner loop, loop 0) and tanh c (on the outer loop, loop 1)
+    c_loops = sorted(w.get("data-loops") for w in found if w["data-signal"] == "c")
+    assert c_loops == ["0", "1"]
+    blocks = {attrs["data-block"]: attrs for _, attrs in parse(page.html).tags if "data-block" in attrs}
+    assert {b.name for b in bd.blocklist} == set(blocks)
+    assert blocks["sum c"]["data-shows"] == "c" and blocks["sigmoid f"]["data-shows"] == "f"
+
+
+def test_embedded_data_equals_the_run(layer_run):
+    _bd, result, page = layer_run
+    data = page_data(page.html)
+    assert data["stride"] == 1 and data["steps"] == len(result.t) and data["batch"] is None
+    t = np.frombuffer(base64.b64decode(data["t"]), dtype="<f8")
+    assert np.array_equal(t, result.t)
+    checked = 0
+    for name, pid in data["signals"].items():
+        if name not in result.signals:
+            continue
+        record = data["ports"][pid]
+        stored = decoded(record)
+        expected = as_bt(result.signals[name])
+        if record["const"]:  # a constant stores one step
+            assert np.array_equal(np.broadcast_to(stored, expected.shape), expected), name
+        else:
+            assert np.array_equal(stored, expected), name
+        checked += 1
+    assert checked == len(result.signals)  # every probed signal is in the page
+    assert data["default_signal"] == "c"
+
+
+def test_loops_carry_theorem4_of_the_lab_weights(layer_run):
+    from lstmds_sim.diagrams import lstm_layer
+
+    params = lstm_layer.example(0)[0]
+    report = iss_check(params)
+    loops = {loop["delay"]: loop for loop in layer_run[2].loops}
+    inner, outer = loops["cell state"]["iss"], loops["hidden state"]["iss"]
+    assert inner["which"] == "inner" and outer["which"] == "outer"
+    assert inner["value"] == pytest.approx((1 + report.sigma_o) * report.sigma_f, rel=1e-12)
+    assert outer["value"] == pytest.approx((1 + report.sigma_o) * report.sigma_i * report.uc_norm_1, rel=1e-12)
+    assert inner["margin"] == pytest.approx(1 - inner["value"]) and inner["holds"] is (inner["value"] < 1)
+    assert not inner["holds"] and not outer["holds"]  # uniform(0, 1) weights: Theorem 4 fails on both loops
+    html = layer_run[2].html
+    assert f"(1+σo)σf = {inner['value']:.4g} ≥ 1 ✗" in html  # the tag on the inner loop's lane
+    assert f"margin 1 − {outer['value']:.4g} = {outer['margin']:.4g}" in html
+
+
+def test_a_contractive_layer_is_shown_as_holding(rng):
+    params = LSTMParams.random(2, 3, rng=rng, low=-0.05, high=0.05)  # gate bounds near 1/2: contractive
+    report = iss_check(params)
+    assert report.satisfied  # the case this test is about
+    bd, _ = lstm_diagram(params, rng.standard_normal((20, 2)), Ts=1.0, name="calm")
+    page = inspect(bd, run(bd, probes=["*"]))
+    iss = {loop["iss"]["which"]: loop["iss"] for loop in page.loops}
+    assert iss["inner"]["holds"] and iss["outer"]["holds"]
+    assert iss["inner"]["margin"] == pytest.approx(report.margins[0], rel=1e-12)
+    assert iss["outer"]["margin"] == pytest.approx(report.margins[1], rel=1e-12)
+    assert "&lt; 1 ✓" in page.html  # the tags on both loops
+
+
+def test_stacked_layers_collapse_and_keep_their_gains(stack_run):
+    from lstmds_sim.diagrams import lstm_stack
+
+    _bd, result, page = stack_run
+    data = page_data(page.html)
+    assert data["groups"] == ["lstm1", "lstm2"]
+    assert set(data["views"]) == {"open:lstm1,lstm2", "open:lstm1", "open:lstm2", "open:"}
+    assert data["default_view"] == "open:lstm1,lstm2"
+    all_open = {w["data-signal"] for w in wires(page.html, "open:lstm1,lstm2")}
+    for layer in ("lstm1", "lstm2"):
+        assert {f"{layer}/{name}" for name in LSTM_WIRES} <= all_open
+    assert all_open <= set(result.signals)  # every wire names a signal the run kept
+    # with lstm1 collapsed, its wires are gone but lstm2's stay, and the collapsed box shows lstm1's gains
+    half = {w["data-signal"] for w in wires(page.html, "open:lstm2")}
+    assert "lstm2/c" in half and not any(name.startswith("lstm1/") and name != "lstm1/u" for name in half)
+    reports = iss_check_layers(lstm_stack.example(0)[0]).reports
+    gains = {(loop["iss"]["layer"], loop["iss"]["which"]): loop["iss"]["value"] for loop in page.loops}
+    for layer, report in zip(("lstm1", "lstm2"), reports):
+        assert gains[(layer, "inner")] == pytest.approx(report.lhs[0], rel=1e-12)
+        assert gains[(layer, "outer")] == pytest.approx(report.lhs[1], rel=1e-12)
+    closed = page.html.split('data-view="open:"')[1].split("</svg>")[0]
+    assert 'data-subsystem="lstm1"' in closed and 'data-subsystem="lstm2"' in closed
+    assert f"inner {gains[('lstm1', 'inner')]:.4g} ✗" in closed and f"outer {gains[('lstm2', 'outer')]:.4g} ✗" in closed
+
+
+def test_a_long_run_is_decimated_and_says_so(rng):
+    _, bd, result = small_layers(rng, 200)
+    page = inspect(bd, result, max_values=10_000)
+    data = page_data(page.html)
+    s = data["stride"]
+    assert s > 1 and data["k"] == list(range(0, 200, s))
+    assert f"shown every {s} steps" in page.html
+    stored = 0
+    for name in ("lstm1/c", "lstm2/h", "y"):
+        record = data["ports"][data["signals"][name]]
+        full = as_bt(result.signals[name])
+        assert np.array_equal(decoded(record), full[:, ::s, :])
+        for i, k in enumerate(range(0, 200, s)):  # the band: min and max over the steps a sample stands for
+            assert np.array_equal(decoded(record, "lo")[:, i], full[:, k:k + s].min(axis=1))
+            assert np.array_equal(decoded(record, "hi")[:, i], full[:, k:k + s].max(axis=1))
+    for record in data["ports"]:
+        if record["data"] and not record["const"]:
+            stored += 3 * record["nb"] * record["nk"] * record["n"]
+    assert stored <= 10_000
+
+
+def test_a_batched_run_keeps_its_first_sequences(rng):
+    _, bd, result = small_layers(rng, 30, batch=5)
+    page = inspect(bd, result, max_sequences=3)
+    data = page_data(page.html)
+    assert data["batch"] == 5 and data["sequences"] == [0, 1, 2]
+    assert "the first 3 of its 5 sequences" in page.html
+    assert page.html.count("<option value=") == 3
+    record = data["ports"][data["signals"]["lstm2/c"]]
+    assert not record["shared"]
+    assert np.array_equal(decoded(record), result.signals["lstm2/c"][:3])
+
+
+def test_bad_input_is_one_clear_error(layer_run):
+    bd, result, _ = layer_run
+    with pytest.raises(TypeError, match="bdsim BlockDiagram"):
+        inspect(object())
+    with pytest.raises(ValueError, match="max_values must be a positive whole number"):
+        inspect(bd, result, max_values=0)
+    with pytest.raises(ValueError, match="probes=\\['\\*'\\]"):
+        inspect(bd, run(bd))  # a run that kept no signal
+
+
+def test_missing_bokeh_names_the_extra(layer_run, monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "bokeh", None)  # import bokeh now fails
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'lstmds-sim\[inspect\]'"):
+        inspect(*layer_run[:2])
+    assert cli.main(["inspect", "lstm_layer", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "pip install 'lstmds-sim[inspect]'" in err
+
+
+def test_importing_stays_light():
+    code = ("import sys, lstmds_sim, lstmds_sim.io.inspector, lstmds_sim.drawing.inspector; "
+            "print('bokeh' in sys.modules, callable(lstmds_sim.inspect), 'inspect' in lstmds_sim.__all__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "True"]
+
+
+# --------------------------------------------------------------------------- the command and the output folder
+
+
+def test_cli_writes_the_page_and_its_record(tmp_path, capsys):
+    out = tmp_path / "inspect"
+    assert cli.main(["inspect", "lstm_layer", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "inner loop (cell state)" in printed and "does not hold" in printed
+    record = json.loads((out / "lstm_layer.inspect.json").read_text())
+    assert record["files"] == ["lstm_layer.html"] and record["steps"] == 51
+    assert {loop["delay"] for loop in record["loops"]} == {"cell state", "hidden state"}
+    page = (out / "lstm_layer.html").read_text()
+    assert {w["data-signal"] for w in wires(page)} >= set(LSTM_WIRES)
+    # a second lab into the same folder, then the first again: each replaces only its own page
+    assert cli.main(["inspect", "lstm_stack", "--out", str(out)]) == 0
+    assert cli.main(["inspect", "lstm_layer", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "lstm_layer.html", "lstm_layer.inspect.json", "lstm_stack.html", "lstm_stack.inspect.json"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["inspect", "no_such_lab"], "no lab named 'no_such_lab'"),
+    (["inspect", "lstm_layer", "--steps", "0"], "--steps must be a positive whole number"),
+    (["inspect", "lstm_layer", "--max-sequences", "-1"], "--max-sequences must be a positive whole number"),
+])
+def test_cli_mistakes_are_one_line(argv, message, tmp_path, capsys):
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err
+
+
+def test_output_dir_writes_an_inspector_page(layer_run, tmp_path):
+    from lstmds_sim.io.outdir import OutputDir
+
+    bd, result, _ = layer_run
+    out = OutputDir(tmp_path / "lab", lab="lstm_layer")
+    path = out.write_inspector(bd, result, "lstm_layer_inspector")
+    assert not path.exists()  # staged until the run is committed
+    out.write_results({})
+    assert path.exists() and "lstm_layer_inspector.html" in json.loads((path.parent / "results.json").read_text())["files"]
+    assert {w["data-signal"] for w in wires(path.read_text())} >= set(LSTM_WIRES)
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver")
+
+
+def _browser(tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    if not (Path(CHROMIUM).exists() and CHROMEDRIVER):
+        pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1600,1000"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+_PLOTTED = """
+const doc = Bokeh.documents.find(d => d.get_model_by_name('lstmds_signal'));
+const data = doc.get_model_by_name('lstmds_signal').data;
+const get = k => Array.from(data instanceof Map ? data.get(k) : data[k]);
+const lines = [];
+for (let j = 0; j < 10; j++) {
+  if (doc.get_model_by_name('lstmds_line' + j).visible) lines.push(get('y' + j));
+}
+return {t: get('t'), lines: lines, title: doc.get_model_by_name('lstmds_plot').title.text,
+        cursor: doc.get_model_by_name('lstmds_cursor').location};
+"""
+
+_POINT_ON_WIRE = """
+const wire = Array.from(document.querySelectorAll(arguments[0])).find(w => w.getBoundingClientRect().width > 0);
+wire.scrollIntoView({block: 'center'});
+const path = wire.querySelector('path.hit'), n = path.getTotalLength();
+for (const f of [0.5, 0.35, 0.65, 0.2, 0.8]) {  // a point of the wire that nothing covers
+  const p = path.getPointAtLength(f * n), m = path.getScreenCTM();
+  const x = p.x * m.a + p.y * m.c + m.e, y = p.x * m.b + p.y * m.d + m.f;
+  const hit = document.elementFromPoint(x, y);
+  if (hit && hit.closest('.wire') === wire) return [x, y];
+}
+return null;
+"""
+
+
+def _wait(driver, script, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+def _click_wire(driver, selector):
+    """Click the wire where it is drawn (a point of its path that nothing covers), as a user would."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    point = driver.execute_script(_POINT_ON_WIRE, selector)
+    assert point, f"no uncovered point on {selector}"
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(round(point[0]), round(point[1]))
+    actions.pointer_action.click()
+    actions.perform()
+
+
+def _assert_plots(driver, values: np.ndarray, t: np.ndarray):
+    """The visible lines are the columns of ``values`` (steps, components) at the times ``t``."""
+    plotted = driver.execute_script(_PLOTTED)
+    assert np.array_equal(np.array(plotted["t"]), t)
+    lines = np.array(plotted["lines"]).T
+    assert lines.shape == values.shape, plotted["title"]
+    assert np.array_equal(lines, values)
+    return plotted
+
+
+@pytest.mark.slow
+def test_in_chromium_click_a_wire_scrub_and_no_console_errors(layer_run, stack_run, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _bd, result, page = layer_run
+    _stack_bd, stack_result, stack_page = stack_run
+    driver = _browser(tmp_path)
+    try:
+        driver.get(page.save(tmp_path / "lstm_layer.html").as_uri())
+        _wait(driver, "return window.lstmdsInspector && window.Bokeh && "
+                      "Bokeh.documents.some(d => d.get_model_by_name('lstmds_signal'))")
+        for name in LSTM_WIRES:  # every one is in the DOM, visible
+            assert driver.find_elements(By.CSS_SELECTOR, f'.wire[data-signal="{name}"]'), name
+
+        _click_wire(driver, '.wire[data-signal="f"]')
+        assert driver.execute_script("return lstmdsInspector.state().signal") == "f"
+        _assert_plots(driver, result["f"], result.t)
+        _click_wire(driver, '.wire[data-signal="c"]')
+        assert driver.execute_script("return lstmdsInspector.state().signal") == "c"
+        plotted = _assert_plots(driver, result["c"], result.t)
+        assert plotted["title"].startswith("c over time") and plotted["cursor"] == 0
+        assert driver.find_elements(By.CSS_SELECTOR, '.wire.selected[data-signal="c"]')
+
+        slider = driver.find_element(By.ID, "lstmds-slider")
+        slider.click()
+        slider.send_keys(Keys.HOME)
+        for _ in range(12):
+            slider.send_keys(Keys.ARROW_RIGHT)
+        state = driver.execute_script("return lstmdsInspector.state()")
+        assert state["step"] == 12
+        assert driver.execute_script(_PLOTTED)["cursor"] == pytest.approx(result.t[12])
+        # every badge moved to k = 12, and the value table shows c(12)
+        badges = driver.find_elements(By.CSS_SELECTOR, "svg.view .badge")
+        assert badges and {b.get_attribute("data-k") for b in badges} == {"12"}
+        row = driver.find_element(By.CSS_SELECTOR, '#lstmds-values tr[data-row="c"] td:last-child').text
+        shown = [float(v) for v in row.strip("[]").split(",")]
+        assert np.allclose(shown, result["c"][12], rtol=1e-3, atol=1e-4)
+        row_f = driver.find_element(By.CSS_SELECTOR, '#lstmds-values tr[data-row="z_f"] td:last-child').text
+        assert np.allclose([float(v) for v in row_f.strip("[]").split(",")], result["z_f"][12], rtol=1e-3, atol=1e-4)
+
+        # untick the inner loop: its overlays and its Theorem 4 tag disappear
+        box = driver.find_element(By.CSS_SELECTOR, 'input[data-loop-toggle="0"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)  # not under the sticky bar
+        box.click()
+        hidden = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.loop-overlay[data-loop=\"0\"], .loop-tag[data-loop=\"0\"]'))"
+            ".map(e => getComputedStyle(e).display)")
+        assert hidden and set(hidden) == {"none"}
+        driver.save_screenshot(str(tmp_path / "lstm_layer.png"))
+
+        # the stack: collapse lstm1, click lstm2's c, compare
+        driver.get(stack_page.save(tmp_path / "lstm_stack.html").as_uri())
+        _wait(driver, "return window.lstmdsInspector && window.Bokeh && "
+                      "Bokeh.documents.some(d => d.get_model_by_name('lstmds_signal'))")
+        button = driver.find_element(By.CSS_SELECTOR, '.groups button[data-toggle="lstm1"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
+        assert driver.execute_script("return lstmdsInspector.state().view") == "open:lstm2"
+        _click_wire(driver, 'svg.view[data-view="open:lstm2"] .wire[data-signal="lstm2/c"]')
+        _assert_plots(driver, stack_result["lstm2/c"], stack_result.t)
+
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == []
+    finally:
+        driver.quit()
+
+
+@pytest.mark.slow
+def test_in_chromium_big_batched_two_layer_run(rng, tmp_path):
+    """The 2-layer, 2000-step case (a batch of 4: decimated) is under 20 MB, loads, and plots the chosen sequence."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from lstmds_sim.diagrams import lstm_stack
+
+    layers = lstm_stack.example(0)[0]
+    bd, _ = lstm_diagram(layers, rng.standard_normal((4, 2000, 4)), Ts=0.1, subsystems=True, name="big")
+    result = run(bd, probes=["*"])
+    page = inspect(bd, result)
+    s = page.summary["stride"]
+    assert page.summary["bytes"] < 20e6 and page.summary["steps"] == 2000 and s > 1
+    driver = _browser(tmp_path)
+    try:
+        start = time.monotonic()
+        driver.get(page.save(tmp_path / "big.html").as_uri())
+        _wait(driver, "return window.lstmdsInspector && window.Bokeh && "
+                      "Bokeh.documents.some(d => d.get_model_by_name('lstmds_signal') && d.is_idle)")
+        print(f"2-layer 2000-step batched page: {page.summary['bytes'] / 1e6:.1f} MB, "
+              f"ready in the browser after {time.monotonic() - start:.1f} s")  # measured, not asserted
+        Select(driver.find_element(By.ID, "lstmds-sequence")).select_by_value("2")
+        _click_wire(driver, 'svg.view[data-view="open:lstm1,lstm2"] .wire[data-signal="lstm2/h"]')
+        _assert_plots(driver, result["lstm2/h"][2, ::s], result.t[::s])
+        assert "band: min" in driver.execute_script(_PLOTTED)["title"]
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        driver.quit()
