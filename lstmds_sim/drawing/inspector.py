@@ -56,8 +56,8 @@ MAX_SEQUENCES = 16
 MAX_LINES = 10
 #: Subsystems up to this number get every open/collapsed combination as a view (2**n layouts).
 _MAX_COMBINED_GROUPS = 4
-#: Diagrams up to this many blocks open with every subsystem open.
-_OPEN_BY_DEFAULT = 120
+#: A view opens with at most this many blocks drawn (more would be too small to read when fitted).
+_OPEN_BY_DEFAULT = 64
 
 _INSTALL = "pip install 'lstmds-sim[inspect]'"
 _YES, _NO = "\u2713", "\u2717"
@@ -358,6 +358,20 @@ def _view_keys(groups: Sequence[str]) -> list[tuple[str, ...]]:
     return [tuple(groups), ()]
 
 
+def _default_open(graph: DiagramGraph, groups: dict[str, list[str]], layers: Sequence[LayerCheck],
+                  open_sets: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+    """The subsystems open at first: all of them if the diagram is small enough, else those holding
+    an LSTM layer (its loops and their gains are what the page is about), else none."""
+    def drawn(open_groups):
+        return len(graph.nodes) - sum(len(groups[g]) - 1 for g in groups if g not in open_groups)
+
+    with_layers = tuple(g for g in groups if any(layer.prefix.startswith(g + "/") for layer in layers))
+    for candidate in (tuple(groups), with_layers):
+        if candidate in open_sets and drawn(candidate) <= _OPEN_BY_DEFAULT:
+            return candidate
+    return ()
+
+
 def _key(open_groups: Sequence[str]) -> str:
     return "open:" + ",".join(open_groups)
 
@@ -367,11 +381,35 @@ def _key(open_groups: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- #
 
 
+def _loop_colours(graph: DiagramGraph, loops: Sequence[FeedbackLoop]) -> list[str]:
+    """The loops' colours as the rendered pictures give them (by meaning where render.py offers
+    ``loop_colours``; else its palette in loop order), as CSS hex colours."""
+    from matplotlib.colors import to_hex
+
+    from . import render
+
+    if hasattr(render, "loop_colours"):
+        return [to_hex(c) for c in render.loop_colours(graph, loops)]
+    return [to_hex(render.LOOP_COLOURS[k % len(render.LOOP_COLOURS)]) for k in range(len(loops))]
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _loop_records(loops: Sequence[FeedbackLoop], layers: Sequence[LayerCheck], colours: Sequence[str]) -> list[dict]:
+def _loop_name(graph: DiagramGraph, loop: FeedbackLoop) -> str:
+    """What a loop is called in the legend: its meaning where graph.py can tell it, else "feedback loop"."""
+    from . import graph as graph_module
+
+    if hasattr(graph_module, "loop_role"):  # the meaning of the state closing it (tank level, ...)
+        role = graph_module.loop_role(graph, loop)
+        if role.meaning not in ("state", "integrator"):
+            return f"{role.meaning} loop" + (f" of {role.layer}" if role.layer else "")
+    return "feedback loop"
+
+
+def _loop_records(graph: DiagramGraph, loops: Sequence[FeedbackLoop], layers: Sequence[LayerCheck],
+                  colours: Sequence[str]) -> list[dict]:
     by_delay = {}
     for layer in layers:
         by_delay[layer.inner] = (layer, 0)
@@ -379,7 +417,7 @@ def _loop_records(loops: Sequence[FeedbackLoop], layers: Sequence[LayerCheck], c
     records = []
     for k, loop in enumerate(loops):
         rec = {"delay": loop.delay, "colour": colours[k], "blocks": len(loop.nodes),
-               "label": f"loop closed by '{loop.delay}' ({len(loop.nodes)} blocks)", "iss": None}
+               "label": _loop_name(graph, loop), "iss": None}
         if loop.delay in by_delay:
             layer, which = by_delay[loop.delay]
             r = layer.report
@@ -472,7 +510,7 @@ def _bokeh():
 
 
 def _figure(bk: SimpleNamespace, times: np.ndarray, name: str | None, values: np.ndarray | None,
-            lo: np.ndarray | None, hi: np.ndarray | None):
+            lo: np.ndarray | None, hi: np.ndarray | None, groups: Sequence[str] = ()):
     """The Bokeh plot: a pool of MAX_LINES step lines and min-max bands, first showing ``name``
     (``values``: its (steps, components) of sequence 0; ``lo``/``hi`` the bands of a decimated run)."""
     n = 0 if values is None else min(values.shape[1], MAX_LINES)
@@ -487,7 +525,8 @@ def _figure(bk: SimpleNamespace, times: np.ndarray, name: str | None, values: np
                     title=f"{name} over time" if n else "click a wire or a block to plot its signal",
                     tools="pan,box_zoom,wheel_zoom,reset,save", toolbar_location="above")
     items, lines = [], []
-    short = (name or "").rpartition("/")[2]
+    head, sep, rest = (name or "").partition("/")
+    short = rest if sep and head in groups else (name or "")
     for j in range(MAX_LINES):
         colour = bk.palette[j % 10]
         fig.varea_step(x="t", y1=f"lo{j}", y2=f"hi{j}", source=source, step_mode="after", fill_color=colour,
@@ -575,14 +614,10 @@ def inspect(
     port_id = {p.key: k for k, p in enumerate(ports)}
     signals = {name: port_id[key] for name, key in names.items() if key in port_id}
 
-    from matplotlib.colors import to_hex
-
-    from .render import LOOP_COLOURS
-
     loops = find_feedback_loops(graph)
-    colours = [to_hex(LOOP_COLOURS[k % len(LOOP_COLOURS)]) for k in range(len(loops))]
+    colours = _loop_colours(graph, loops)
     layers = lstm_layers(bd, graph, input_bound=input_bound)
-    loop_info = _loop_records(loops, layers, colours)
+    loop_info = _loop_records(graph, loops, layers, colours)
     edge_loop_full = [tuple(k for k, loop in enumerate(loops) if i in loop.edges) for i in range(len(graph.edges))]
 
     from .inspector_svg import MAX_BADGE_BARS, ViewSpec, draw_view, svg_defs
@@ -591,7 +626,7 @@ def inspect(
     group_names = list(groups)
     layer_of_group = {layer.name.split("/")[0]: layer for layer in layers if layer.name}
     open_sets = _view_keys(group_names)
-    default_open = tuple(group_names) if len(graph.nodes) <= _OPEN_BY_DEFAULT else ()
+    default_open = _default_open(graph, groups, layers, open_sets)
     badge_n = {name: ports[pid].values.shape[2] for name, pid in signals.items() if ports[pid].values is not None}
     svgs, views = [], {}
     for open_groups in open_sets:
@@ -682,7 +717,8 @@ def inspect(
         first = {"values": v[kept]}
         if stride > 1:
             first.update(lo=np.minimum.reduceat(v, kept, axis=0), hi=np.maximum.reduceat(v, kept, axis=0))
-    fig = _figure(bk, times_all[kept], default_signal, first.get("values"), first.get("lo"), first.get("hi"))
+    fig = _figure(bk, times_all[kept], default_signal, first.get("values"), first.get("lo"), first.get("hi"),
+                  group_names)
     script, div = bk.components(fig)
     bundle = bk.bundle([fig], bk.INLINE)
     if bundle.js_files or bundle.css_files:  # INLINE resources never refer outside the page

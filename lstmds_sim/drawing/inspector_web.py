@@ -140,6 +140,11 @@ JS = r"""
     if (v.length > (limit || 12)) shown += ", \u2026 (" + v.length + ")";
     return v.length === 1 ? shown : "[" + shown + "]";
   }
+  function shortName(name) {  // "lstm2/c" -> "c", "ph_tank/dWa4/dt" -> "dWa4/dt": only a subsystem's name goes
+    if (!name) return "";
+    var head = name.split("/")[0];
+    return DATA.groups.indexOf(head) >= 0 ? name.slice(head.length + 1) : name;
+  }
   function esc(s) { return String(s).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; }); }
 
   // ------------------------------------------------------------------ views
@@ -236,7 +241,7 @@ JS = r"""
         data["hi" + j] = band && j < n ? series(p.hi, p, b, j) : nan;
       }
       doc.get_model_by_name("lstmds_signal").data = data;
-      var short = name ? name.split("/").pop() : "";
+      var short = shortName(name);
       for (j = 0; j < MAX_LINES; j++) {
         doc.get_model_by_name("lstmds_line" + j).visible = j < n;
         doc.get_model_by_name("lstmds_band" + j).visible = Boolean(band) && j < n;
