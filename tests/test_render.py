@@ -1,10 +1,15 @@
-"""Tests for lstmds_sim.drawing.graph (feedback loops) and lstmds_sim.drawing.render (drawing)."""
+"""Tests for lstmds_sim.drawing.graph (feedback loops), layout, scene and render (drawing)."""
 
 from __future__ import annotations
 
+import colorsys
+import itertools
 import pathlib
+import re
+import xml.etree.ElementTree as ET
 
 import pytest
+from matplotlib.colors import to_rgb
 
 from lstmds_sim.drawing.graph import (
     DiagramGraph,
@@ -14,9 +19,11 @@ from lstmds_sim.drawing.graph import (
     feedback_edge_indices,
     find_feedback_loops,
     graph_from_blockdiagram,
+    loop_role,
 )
-from lstmds_sim.drawing.layout import layout
-from lstmds_sim.drawing.render import render
+from lstmds_sim.drawing.layout import layout, plan_layout
+from lstmds_sim.drawing.render import LOOP_SCHEME, render
+from lstmds_sim.drawing.scene import build_scene
 
 GATES = ("i", "f", "g", "o")
 
@@ -243,7 +250,7 @@ def test_layout_does_not_stack_blocks_on_each_other() -> None:
         by_column.setdefault(x, []).append(y)
     for ys in by_column.values():
         ys.sort()
-        assert all(b - a >= 1.0 - 1e-9 for a, b in zip(ys, ys[1:]))
+        assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(ys))
 
 
 def test_layout_puts_delays_next_to_their_consumers() -> None:
@@ -272,15 +279,15 @@ def test_layout_of_empty_graph_is_empty() -> None:
     assert layout(DiagramGraph("nothing", (), ())) == {}
 
 
-def test_layout_is_deterministic() -> None:
-    assert layout(lstm_graph()) == layout(lstm_graph())
+# That the layout, the loops and the rendered files do not depend on the process (its string-hash seed)
+# is test_determinism's: it lays out and renders the labs' diagrams in two fresh Pythons.
 
 
 # --------------------------------------------------------------------------- #
 # render
 # --------------------------------------------------------------------------- #
 
-TAB_BLUE, TAB_RED = "#1f77b4", "#d62728"
+CELL, HIDDEN = LOOP_SCHEME["cell state"], LOOP_SCHEME["hidden state"]
 
 
 def test_render_writes_svg_and_png(tmp_path: pathlib.Path) -> None:
@@ -292,7 +299,7 @@ def test_render_writes_svg_and_png(tmp_path: pathlib.Path) -> None:
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
     assert "loop closed by 'cell state' (3 blocks)" in svg
     assert "loop closed by 'hidden state' (18 blocks)" in svg
-    assert TAB_BLUE in svg and TAB_RED in svg
+    assert CELL in svg and HIDDEN in svg
     assert "LSTM layer" in svg  # default title: the diagram's name
 
 
@@ -301,14 +308,7 @@ def test_render_without_loops_uses_no_loop_colours(tmp_path: pathlib.Path) -> No
     (svg,) = render(g, tmp_path / "chain", formats=("svg",), title="a chain")
     text = svg.read_text()
     assert "a chain" in text and "loop closed by" not in text
-    assert TAB_BLUE not in text and TAB_RED not in text
-
-
-def test_render_is_deterministic(tmp_path: pathlib.Path) -> None:
-    a = render(lstm_graph(), tmp_path / "a")
-    b = render(lstm_graph(), tmp_path / "b")
-    for pa, pb in zip(a, b):
-        assert pa.read_bytes() == pb.read_bytes(), pa.suffix
+    assert not set(LOOP_SCHEME.values()) & set(re.findall(r"#[0-9a-f]{6}", text))
 
 
 def test_render_rejects_empty_diagram_and_bad_arguments(tmp_path: pathlib.Path) -> None:
@@ -327,6 +327,208 @@ def test_render_rejects_empty_diagram_and_bad_arguments(tmp_path: pathlib.Path) 
 def test_render_drops_an_image_suffix_from_the_stem(tmp_path: pathlib.Path) -> None:
     g = _graph("chain", [("u", "constant"), ("y", "recorder")], [("u", "y")])
     assert render(g, tmp_path / "chain.png", formats=("png",)) == [tmp_path / "chain.png"]
+
+
+# --------------------------------------------------------------------------- #
+# subsystems, loop colours by meaning, legibility
+# --------------------------------------------------------------------------- #
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _in(sub: str, name: str, kind: str, delay: bool = False) -> Node:
+    """A block flattened from subsystem ``sub``, named as bdsim names it."""
+    return Node(id=f"{sub}/{name}", label=f"{name}\n{kind}", kind=kind, is_delay=delay, subsystem=sub)
+
+
+def _layer_in_subsystem(sub: str) -> tuple[list[Node], list[Edge]]:
+    """lstm_graph's 28 layer blocks inside subsystem ``sub``, with its INPORT u and OUTPORT y."""
+    base = lstm_graph()
+    inner = [n for n in base.nodes if n.id not in ("u", "FC layer", "y")]
+    nodes = [_in(sub, "u", "inport"), *(_in(sub, n.id, n.kind, n.is_delay) for n in inner), _in(sub, "y", "outport")]
+    edges = [
+        Edge(f"{sub}/{e.src}", f"{sub}/{e.dst}", e.src_port, e.dst_port, e.label)
+        for e in base.edges
+        if e.dst not in ("FC layer", "y")
+    ]
+    return nodes, [*edges, Edge(f"{sub}/o*tanh(c)", f"{sub}/y", 0, 0, "h")]
+
+
+def stack_graph() -> DiagramGraph:
+    """Two LSTM layers in series as subsystems lstm1 and lstm2, then a fully connected layer (62 blocks)."""
+    n1, e1 = _layer_in_subsystem("lstm1")
+    n2, e2 = _layer_in_subsystem("lstm2")
+    nodes = [_node("u", "sequence"), *n1, *n2, _node("FC layer", "matgain"), _node("y", "recorder")]
+    edges = [
+        Edge("u", "lstm1/u", 0, 0, "u"),
+        *e1,
+        Edge("lstm1/y", "lstm2/u", 0, 0, "h1"),
+        *e2,
+        Edge("lstm2/y", "FC layer", 0, 0, "h2"),
+        Edge("FC layer", "y", 0, 0, "y"),
+    ]
+    return DiagramGraph("two layers", tuple(nodes), tuple(edges))
+
+
+def parallel_graph() -> DiagramGraph:
+    """Two subsystems side by side on one input, with top-level blocks in the columns of the longer one
+    (the shape of the pH identification lab: an LSTM beside the tank)."""
+    a = [_in("a", n, k) for n, k in [("in", "inport"), ("k1", "gain"), ("s", "sum"), ("k2", "gain"), ("k3", "gain")]]
+    a += [_in("a", "z", "unitdelay", True), _in("a", "k4", "gain"), _in("a", "out", "outport")]
+    b = [_in("b", n, k) for n, k in [("in", "inport"), ("m1", "gain"), ("m2", "gain"), ("out", "outport")]]
+    top = [_node("u", "sequence"), _node("pre", "gain"), _node("post", "gain"), _node("ya", "recorder")]
+    top += [_node("p1", "gain"), _node("p2", "gain"), _node("p3", "gain"), _node("yb", "recorder")]
+    chain = ["u", "pre", "a/in", "a/k1", "a/s", "a/k2", "a/k3", "a/k4", "a/out", "post", "ya"]
+    wires = list(itertools.pairwise(chain))
+    wires += [("a/s", "a/z"), ("a/z", "a/s"), ("u", "b/in"), ("b/in", "b/m1"), ("b/m1", "b/m2"), ("b/m2", "b/out")]
+    wires += [("b/out", "p1"), ("p1", "p2"), ("p2", "p3"), ("p3", "yb")]
+    return _graph_of("side by side", [*top, *a, *b], wires)
+
+
+def _graph_of(name: str, nodes: list[Node], wires: list[tuple[str, str]]) -> DiagramGraph:
+    ports: dict[str, int] = {}
+    edges = []
+    for src, dst in wires:
+        edges.append(Edge(src, dst, 0, ports.get(dst, 0)))
+        ports[dst] = ports.get(dst, 0) + 1
+    return DiagramGraph(name, tuple(nodes), tuple(edges))
+
+
+def _svg_fills(svg: pathlib.Path) -> dict[str, str]:
+    """SVG group id -> fill colour of its first path, for the blocks, tabs and subsystem frames."""
+    fills = {}
+    for g in ET.parse(svg).getroot().iter(f"{SVG}g"):
+        gid, path = g.get("id", ""), g.find(f"{SVG}path")
+        if path is not None and re.match(r"(block|tab|subsystem)-", gid):
+            found = re.search(r"fill: (#[0-9a-f]{6})", path.get("style", ""))
+            fills[gid] = found.group(1) if found else "none"
+    return fills
+
+
+def _hls(colour: str) -> tuple[float, float, float]:
+    return colorsys.rgb_to_hls(*to_rgb(colour))
+
+
+def test_loops_have_meanings_and_layers() -> None:
+    g = stack_graph()
+    roles = {loop.delay: loop_role(g, loop) for loop in find_feedback_loops(g)}
+    assert {d: (r.meaning, r.layer, r.name) for d, r in roles.items()} == {
+        "lstm1/cell state": ("cell state", "lstm1", "cell state"),
+        "lstm2/cell state": ("cell state", "lstm2", "cell state"),
+        "lstm1/hidden state": ("hidden state", "lstm1", "hidden state"),
+        "lstm2/hidden state": ("hidden state", "lstm2", "hidden state"),
+    }
+    # a layer drawn inline with a prefixed name (no subsystem), and the tank's integrators
+    inline = _graph("inline", [("u", "constant"), ("lstm/sum c", "sum"), ("lstm/cell state", "unitdelay")],
+                    [("u", "lstm/sum c"), ("lstm/cell state", "lstm/sum c"), ("lstm/sum c", "lstm/cell state")])
+    (loop,) = find_feedback_loops(inline)
+    assert (loop_role(inline, loop).meaning, loop_role(inline, loop).layer) == ("cell state", "lstm")
+    tank = _graph_of("tank", [Node("h", "h\nintegrator", "integrator", True), _node("k", "gain"),
+                              Node("Wa4", "Wa4\nintegrator", "integrator", True), _node("j", "gain")],
+                     [("h", "k"), ("k", "h"), ("Wa4", "j"), ("j", "Wa4")])
+    assert [loop_role(tank, loop).meaning for loop in find_feedback_loops(tank)] == ["reaction invariant", "tank level"]
+
+
+@pytest.fixture(scope="module")
+def svgs(tmp_path_factory) -> dict[str, pathlib.Path]:
+    """The one-layer and the two-layer picture, drawn once for the tests below."""
+    folder = tmp_path_factory.mktemp("pictures")
+    return {
+        "one": render(lstm_graph(), folder / "one", formats=("svg",))[0],
+        "two": render(stack_graph(), folder / "two", formats=("svg",))[0],
+    }
+
+
+def test_a_loop_has_the_colour_of_its_meaning_in_every_render(svgs, tmp_path: pathlib.Path) -> None:
+    a, b = _svg_fills(svgs["one"]), _svg_fills(svgs["two"])
+    # the first layer of a stack has the single layer's colours, whatever the order of the loops
+    assert b["block-lstm1-cell-state"] == a["block-cell-state"]
+    assert b["block-lstm1-hidden-state"] == a["block-hidden-state"]
+    # the second layer: a lighter shade of the same hue
+    for state in ("cell-state", "hidden-state"):
+        (h1, l1, _), (h2, l2, _) = _hls(b[f"block-lstm1-{state}"]), _hls(b[f"block-lstm2-{state}"])
+        assert abs(h1 - h2) < 0.01 and l2 > l1 + 0.1
+    # the inner and the outer loop never share a hue
+    assert abs(_hls(a["block-cell-state"])[0] - _hls(a["block-hidden-state"])[0]) > 0.2
+    # colours follow meaning, not the order in which the loops are given
+    g = stack_graph()
+    (again,) = render(g, tmp_path / "again", formats=("svg",), loops=find_feedback_loops(g)[::-1])
+    assert _svg_fills(again) == b
+
+
+def test_only_the_delays_are_filled_and_only_shared_blocks_carry_tabs(svgs) -> None:
+    fills = _svg_fills(svgs["one"])
+    loop_fills = {fills["block-cell-state"], fills["block-hidden-state"]}
+    assert len(loop_fills) == 2
+    assert {gid for gid, f in fills.items() if gid.startswith("block-") and f in loop_fills} == {
+        "block-cell-state",
+        "block-hidden-state",
+    }
+    assert fills["block-sigmoid-o"] == fills["block-o-tanh-c"] == "#ffffff"  # on the outer loop, drawn neutral
+    # f*c and sum c lie on both loops: one tab of each loop's colour
+    assert {gid for gid in fills if gid.startswith("tab-")} == {"tab-f-c-0", "tab-f-c-1", "tab-sum-c-0", "tab-sum-c-1"}
+    assert {fills["tab-f-c-0"], fills["tab-f-c-1"]} == loop_fills
+
+
+def test_each_subsystem_is_framed_and_named_and_its_blocks_are_prefixed(svgs) -> None:
+    text = svgs["two"].read_text()
+    assert {"subsystem-lstm1", "subsystem-lstm2"} <= set(_svg_fills(svgs["two"]))
+    assert "lstm1  (subsystem)" in text and "lstm2  (subsystem)" in text
+    for name in ("lstm1/Wo", "lstm2/Wo", "lstm1/cell state", "lstm2/cell state"):
+        assert f">{name}</text>" in text
+    assert "subsystem" not in svgs["one"].read_text()
+
+
+@pytest.mark.parametrize("make", [stack_graph, parallel_graph])
+def test_a_frame_holds_its_own_blocks_and_no_other(make) -> None:
+    g = make()
+    scene = build_scene(g, plan_layout(g), header=1.0)
+    frames = {f.name: f for f in scene.frames}
+    assert set(frames) == {n.group for n in g.nodes} - {""}
+    for n in g.nodes:
+        x, y, w, h = scene.boxes[n.id]
+        for name, f in frames.items():
+            if n.group == name:
+                assert f.x <= x and x + w <= f.x + f.w and f.y <= y and y + h <= f.y + f.h, (n.id, name)
+            else:
+                assert x + w <= f.x or f.x + f.w <= x or y + h <= f.y or f.y + f.h <= y, (n.id, name)
+    first, *rest = frames.values()
+    for f in rest:  # and frames do not overlap
+        assert f.x + f.w <= first.x or first.x + first.w <= f.x or f.y + f.h <= first.y or first.y + first.h <= f.y
+
+
+def _width_pt(svg: pathlib.Path) -> float:
+    return float(ET.parse(svg).getroot().get("width", "").removesuffix("pt"))
+
+
+def _px_at(svg: pathlib.Path, texts: set[str], width_px: float = 1600) -> float:
+    """The smallest font size, in pixels, of the given texts when the picture is shown ``width_px`` wide."""
+    root = ET.parse(svg).getroot()
+    width = _width_pt(svg)
+    sizes = [
+        float(re.search(r"font-size: ([0-9.]+)px", t.get("style", "")).group(1))
+        for t in root.iter(f"{SVG}text")
+        if t.text in texts
+    ]
+    assert len(sizes) >= len(texts)
+    return min(sizes) * width_px / width
+
+
+def test_wire_labels_and_names_are_readable_at_1600_px(svgs) -> None:
+    wires, names = {"h_prev", "c_prev", "z_f", "i"}, {"sum_o", "cell state"}
+    for svg, prefix in [(svgs["one"], ""), (svgs["two"], "lstm2/")]:
+        assert _px_at(svg, wires) >= 9.0
+        assert _px_at(svg, {prefix + n for n in names}) >= 10.0
+        # at most 3400 px wide at render()'s 150 dpi; the two-layer lab's picture was 6319 px wide
+        # before it was cut into strips
+        assert _width_pt(svg) / 72 * 150 <= 3400
+
+
+def test_two_layers_in_series_are_cut_into_two_strips() -> None:
+    g = stack_graph()
+    assert build_scene(g, plan_layout(g), header=1.0).strips == 2
+    one = lstm_graph()
+    assert build_scene(one, plan_layout(one), header=1.0).strips == 1
 
 
 # --------------------------------------------------------------------------- #
@@ -397,4 +599,17 @@ def test_graph_from_blockdiagram_flattens_subsystems() -> None:
     assert {n.id for n in g.nodes} == {"u", "layer1/in", "layer1/W", "layer1/out", "y"}
     assert g.node("layer1/W").label == "W\ngain"
     assert g.node("layer1/in").kind == "inport"
+    assert {n.id: n.subsystem for n in g.nodes} == {"u": "", "layer1/in": "layer1", "layer1/W": "layer1",
+                                                    "layer1/out": "layer1", "y": ""}
     assert find_feedback_loops(g) == []
+
+
+def test_a_slash_in_a_top_level_name_is_not_a_subsystem() -> None:
+    bdsim = pytest.importorskip("bdsim")
+    sim = bdsim.BDSim(banner=False, sysargs=False, toolboxes=False)
+    bd = sim.blockdiagram(name="scaled")
+    src, scale, sink = bd.CONSTANT(1.0, name="u"), bd.GAIN(0.5, name="1/u_scale"), bd.NULL(name="y")
+    bd.connect(src, scale)
+    bd.connect(scale, sink)
+    g = graph_from_blockdiagram(bd)
+    assert g.node("1/u_scale").subsystem == "" and g.node("1/u_scale").label == "1/u_scale\ngain"

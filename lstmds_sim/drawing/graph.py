@@ -14,7 +14,9 @@ cycles are all broken by delays (``x[k+1] = f(x[k], u[k])``): a cycle
 without a delay would be an *algebraic loop*, which has no well-defined
 value.  :func:`find_feedback_loops` finds, for every delay, the loop that
 it closes -- in an LSTM, the inner cell-state loop and the outer
-hidden-state loop.
+hidden-state loop.  :func:`loop_role` says what a loop means (cell state,
+hidden state, tank level, ...) and in which subsystem it lies, so that a
+picture can colour loops by meaning.
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ from typing import Any
 import networkx as nx
 
 __all__ = [
-    "Node",
-    "Edge",
+    "MEANINGS",
     "DiagramGraph",
+    "Edge",
     "FeedbackLoop",
-    "graph_from_blockdiagram",
-    "find_feedback_loops",
+    "LoopRole",
+    "Node",
     "feedback_edge_indices",
+    "find_feedback_loops",
+    "graph_from_blockdiagram",
+    "loop_role",
+    "state_role",
     "to_networkx",
 ]
 
@@ -55,12 +61,27 @@ class Node:
         True for blocks that hold state (unit delays, zero-order holds,
         integrators).  Their output at a time depends only on their state, not
         on their input at that time, so they are what breaks a feedback cycle.
+    subsystem : str
+        The path of the subsystem the block was flattened from (``"lstm1"``,
+        or ``"outer/inner"`` when nested); ``""`` for a block of the top-level
+        diagram.  The id then starts with ``subsystem + "/"``.
     """
 
     id: str
     label: str
     kind: str
     is_delay: bool = False
+    subsystem: str = ""
+
+    @property
+    def name(self) -> str:
+        """The block's own name, without its subsystem's path (``"cell state"``)."""
+        return self.id[len(self.subsystem) + 1 :] if self.subsystem else self.id
+
+    @property
+    def group(self) -> str:
+        """The outermost subsystem the block lies in (``"lstm1"``), ``""`` at the top level."""
+        return self.subsystem.split("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -162,9 +183,24 @@ class FeedbackLoop:
 # --------------------------------------------------------------------------- #
 
 
-def _short_name(full_name: str) -> str:
-    """``"lstm1/cell state"`` -> ``"cell state"``."""
-    return full_name.rsplit("/", 1)[-1]
+def _subsystem_paths(names: list[str], kinds: list[str]) -> list[str]:
+    """The path of the subsystem each flattened block came from (``""``: none).
+
+    bdsim's compile prefixes a subsystem's blocks with the subsystem's name
+    and ``"/"`` and keeps the subsystem's INPORT and OUTPORT blocks as
+    pass-throughs; it keeps no other record of where a block came from.  A
+    top-level block may have a ``"/"`` in its own name (``"1/u_scale"``), so
+    a prefix counts as a subsystem only when an INPORT or OUTPORT block lies
+    directly in it; a block's path is the longest such prefix of its name.
+    """
+    paths = {name.rpartition("/")[0] for name, kind in zip(names, kinds) if kind in ("inport", "outport")}
+    paths.discard("")
+    found = []
+    for name in names:
+        parts = name.split("/")
+        prefixes = ("/".join(parts[:k]) for k in range(len(parts) - 1, 0, -1))
+        found.append(next((p for p in prefixes if p in paths), ""))
+    return found
 
 
 def _wire_label(wire: Any) -> str | None:
@@ -211,16 +247,17 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
         with contextlib.redirect_stdout(chatter):
             bd.compile(evaluate=False)
 
+    names = [str(block.name) for block in bd.blocklist]
+    kinds = [str(block.type).lower() for block in bd.blocklist]
     nodes = []
-    for block in bd.blocklist:
-        name = str(block.name)
-        kind = str(block.type).lower()
+    for block, name, kind, path in zip(bd.blocklist, names, kinds, _subsystem_paths(names, kinds)):
         nodes.append(
             Node(
                 id=name,
-                label=f"{_short_name(name)}\n{kind}",
+                label=f"{name[len(path) + 1:] if path else name}\n{kind}",
                 kind=kind,
                 is_delay=block.blockclass in ("sampled", "continuous"),
+                subsystem=path,
             )
         )
     edges = [
@@ -309,3 +346,85 @@ def find_feedback_loops(graph: DiagramGraph) -> list[FeedbackLoop]:
     """
     loops = [loop for d in graph.delays if (loop := _loop_closed_by(graph, d)) is not None]
     return sorted(loops, key=lambda loop: (len(loop.nodes), loop.delay))
+
+
+# --------------------------------------------------------------------------- #
+# what a loop means
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class LoopRole:
+    """What the state closing a loop stands for.
+
+    Attributes
+    ----------
+    meaning : str
+        One of :data:`MEANINGS`: ``"cell state"`` (an LSTM's inner loop),
+        ``"hidden state"`` (its outer loop), ``"linear state"`` (a
+        linear system's state, held inside one block), ``"tank level"`` and
+        ``"reaction invariant"`` (the pH tank's integrators), ``"integrator"``
+        (any other integrator), ``"state"`` (any other delay).
+    layer : str
+        The subsystem the state lies in (``Node.subsystem``), or the prefix
+        of its name (``"lstm"`` for ``"lstm/cell state"``), ``""`` if none:
+        two LSTM layers' cell states have the same meaning and different
+        layers.
+    name : str
+        The state block's own name, without any prefix.
+    """
+
+    meaning: str
+    layer: str
+    name: str
+
+
+#: The meanings :func:`loop_role` knows, in the order a legend lists them.
+MEANINGS: tuple[str, ...] = (
+    "cell state",
+    "hidden state",
+    "linear state",
+    "tank level",
+    "reaction invariant",
+    "integrator",
+    "state",
+)
+
+#: Block kinds that hold a linear system's whole state (and so its loop) inside one block.
+_LINEAR_KINDS = frozenset({"dss", "lti_ss", "lti_ssd", "discretess"})
+
+
+def state_role(graph: DiagramGraph, node_id: str) -> LoopRole:
+    """What the state held by block ``node_id`` stands for.
+
+    The rules read the block's kind and the last part of its name (after
+    any ``"/"``), as the library's builders write them: an LSTM layer's delays are ``"cell state"`` and
+    ``"hidden state"`` (``core/diagram.py``), the pH tank's integrators
+    ``"h"``, ``"Wa4"`` and ``"Wb4"`` (``systems/ph_tank.py``), a linear system
+    is one ``DSS`` block.  Anything else is an ``"integrator"`` or a
+    ``"state"``.
+    """
+    node = graph.node(node_id)
+    # a layer drawn inline with a name prefix ("lstm/cell state", no subsystem) is a layer too
+    prefix, _, name = node.name.rpartition("/")
+    layer = "/".join(p for p in (node.subsystem, prefix) if p)
+    if name == "cell state":
+        meaning = "cell state"
+    elif name == "hidden state":
+        meaning = "hidden state"
+    elif node.kind in _LINEAR_KINDS:
+        meaning = "linear state"
+    elif node.kind == "integrator" and name == "h":
+        meaning = "tank level"
+    elif node.kind == "integrator" and name in ("Wa4", "Wb4"):
+        meaning = "reaction invariant"
+    elif node.kind == "integrator":
+        meaning = "integrator"
+    else:
+        meaning = "state"
+    return LoopRole(meaning=meaning, layer=layer, name=name)
+
+
+def loop_role(graph: DiagramGraph, loop: FeedbackLoop) -> LoopRole:
+    """What the loop closed by ``loop.delay`` stands for (see :func:`state_role`)."""
+    return state_role(graph, loop.delay)

@@ -17,6 +17,9 @@
    * **order** -- inside each column, blocks are sorted by the mean
      position of their neighbours (barycenter heuristic), sweeping left to
      right and back a few times and keeping the order with fewest crossings;
+     then the blocks of one subsystem are gathered into one run in every
+     column, the subsystems in the same top-to-bottom order everywhere (so
+     that a frame can be drawn around each);
    * **rows** -- each block is pulled level with its neighbours, keeping
      the order and a minimum spacing (a least-squares fit solved exactly by
      isotonic regression).
@@ -24,9 +27,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -67,6 +71,12 @@ class Plan:
     waypoints: dict[int, list[str]]  # forward edge index -> its waypoints, left to right
     n_in: dict[str, int]
     n_out: dict[str, int]
+    #: item -> the subsystem it belongs to (``""``: the top level); a waypoint
+    #: belongs to a subsystem when both ends of its edge do.
+    group: dict[str, str] = field(default_factory=dict)
+    #: item -> its place in the top-to-bottom order of "bodies" (a subsystem
+    #: is one body, every top-level item its own); columns are sorted by it.
+    key: dict[str, float] = field(default_factory=dict)
 
 
 def _backward_edges(graph: DiagramGraph) -> frozenset[int]:
@@ -150,7 +160,7 @@ def _assign_columns(graph: DiagramGraph, back: frozenset[int]) -> dict[str, int]
     result = linprog(cost, A_ub=a_ub, b_ub=[-1.0] * len(edges), bounds=(0, None), method="highs-ds")
     if result.status != 0:  # cannot happen for an acyclic graph; keep the longest-path columns
         return col
-    x = {v: int(round(result.x[index[v]])) for v in nodes}
+    x = {v: round(result.x[index[v]]) for v in nodes}
     used = sorted(set(x.values()))  # close up empty columns, if any
     return {v: used.index(c) for v, c in x.items()}
 
@@ -242,7 +252,7 @@ def _fit_column(items: list[str], desired: dict[str, float], is_dummy: dict[str,
     their order and the minimum spacing between them."""
     sizes = [_DUMMY_SIZE if is_dummy[i] else _NODE_SIZE for i in items]
     offsets = [0.0]
-    for s1, s2 in zip(sizes, sizes[1:]):
+    for s1, s2 in itertools.pairwise(sizes):
         offsets.append(offsets[-1] + (s1 + s2) / 2)
     weights = [_DUMMY_WEIGHT if is_dummy[i] else 1.0 for i in items]
     z = _isotonic([desired[i] - o for i, o in zip(items, offsets)], weights)
@@ -290,6 +300,27 @@ def _assign_rows(
     return {i: v - top for i, v in y.items()}
 
 
+def _gather_groups(columns: list[list[str]], group: dict[str, str]) -> tuple[list[list[str]], dict[str, float]]:
+    """Sort each column so that every subsystem's items form one run, the
+    subsystems in one order everywhere.
+
+    A subsystem's key is the mean relative height (0 top, 1 bottom) of its
+    items; a top-level item keeps its own.  Sorting each column by key (ties
+    kept in order) moves the fewest items when the order already groups them.
+    """
+    rel: dict[str, float] = {}
+    for column in columns:
+        for k, item in enumerate(column):
+            rel[item] = (k + 0.5) / len(column)
+    sums: dict[str, list[float]] = defaultdict(list)
+    for item, g in group.items():
+        if g:
+            sums[g].append(rel[item])
+    mean = {g: sum(v) / len(v) for g, v in sums.items()}
+    key = {item: (mean[group[item]] if group[item] else rel[item]) for item in rel}
+    return [sorted(column, key=key.__getitem__) for column in columns], key
+
+
 def plan_layout(graph: DiagramGraph) -> Plan:
     """Run the whole layout, waypoints included."""
     back = _backward_edges(graph)
@@ -312,13 +343,19 @@ def plan_layout(graph: DiagramGraph) -> Plan:
             col[w] = c
             is_dummy[w] = True
         items = [e.src, *chain, e.dst]
-        for k, (a, b) in enumerate(zip(items, items[1:])):
+        for k, (a, b) in enumerate(itertools.pairwise(items)):
             a_port = e.src_port if k == 0 else 0
             b_port = e.dst_port if k == len(items) - 2 else 0
             gaps[col[a]].append(Segment(a, a_port, b, b_port))
     columns = _order_columns(columns, gaps, n_in, n_out)
+    group = {node.id: node.group for node in graph.nodes}
+    for i, chain in waypoints.items():
+        e = graph.edges[i]
+        inside = group[e.src] if group[e.src] == group[e.dst] else ""
+        group.update({w: inside for w in chain})
+    columns, key = _gather_groups(columns, group)
     y = _assign_rows(columns, gaps, n_in, n_out, is_dummy)
-    return Plan(columns, col, y, back, waypoints, n_in, n_out)
+    return Plan(columns, col, y, back, waypoints, n_in, n_out, group, key)
 
 
 def layout(graph: DiagramGraph) -> dict[str, tuple[float, float]]:

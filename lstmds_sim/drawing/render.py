@@ -1,289 +1,158 @@
 """Draw a block diagram left to right, like a Simulink model.
 
-Blocks are placed by :func:`lstmds_sim.drawing.layout.layout` (layered graph drawing:
-feedback edges set aside, columns, waypoints, ordering, rows), then
+Blocks are placed by :func:`lstmds_sim.drawing.layout.plan_layout` (layered
+graph drawing: feedback wires set aside, columns, waypoints, ordering, rows)
+and measured out in inches by :func:`lstmds_sim.drawing.scene.build_scene`
+(column widths, strips, subsystem frames, feedback lanes); :func:`render`
+draws the result with matplotlib (no graphviz, no display needed).
 
-:func:`render` draws boxes and arrows with matplotlib (no graphviz, no
-   display needed).  Forward edges are smooth S-curves; feedback edges run
-   in lanes below (or above) the diagram back to their delay.  Each
-   feedback loop found by :func:`~lstmds_sim.drawing.graph.find_feedback_loops` has
-   its own colour; its edges are thicker and its delay box is filled with
-   that colour.  An edge on several loops is drawn in alternating dashes
-   of their colours.
+How loops are coloured.  Every feedback loop found by
+:func:`~lstmds_sim.drawing.graph.find_feedback_loops` gets the colour of what
+it *means* (:func:`~lstmds_sim.drawing.graph.loop_role`), the same in every
+picture: an LSTM's cell-state (inner) loop is blue, its hidden-state (outer)
+loop vermillion, a linear system's state purple, the pH tank's level green
+and its reaction invariants ochre.  Loops of the same meaning in different
+layers (``lstm1``, ``lstm2``) get lighter shades of that colour, in the
+order of their subsystems.  Only a loop's *wires* and its *delay* are
+coloured: the delay box is filled, the wires are drawn thick, and a wire on
+two loops is drawn in both colours, one inside the other.  Every other
+block stays white, so that a loop's path is what stands out; a block on
+several loops (an LSTM's ``f*c`` and ``sum c``) carries a thin tab of each
+loop's colour along its lower edge.
+
+Subsystems are framed and named, and their blocks show the subsystem's
+prefix (``lstm1/Wo``).  Wires keep their signal names.
 """
 
 from __future__ import annotations
 
+import math
 import pathlib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
-from matplotlib.colors import to_hex
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, PathPatch
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, PathPatch, Rectangle
 from matplotlib.path import Path
-from matplotlib.transforms import Affine2D
 
 from .graph import (
+    MEANINGS,
     DiagramGraph,
     FeedbackLoop,
     find_feedback_loops,
     graph_from_blockdiagram,
+    loop_role,
+    state_role,
 )
-from .layout import _BOX_HEIGHT, Plan, _port_offset, layout, plan_layout
+from .layout import layout, plan_layout
+from .scene import FRAME_PT, KIND_PT, NAME_PT, WIRE_PT, Scene, build_scene, display_name
 
-__all__ = ["layout", "render", "LOOP_COLOURS"]
+__all__ = ["LOOP_COLOURS", "LOOP_SCHEME", "layout", "loop_colours", "render"]
 
-#: Colours given to the feedback loops, in the order of find_feedback_loops.
-LOOP_COLOURS: tuple[str, ...] = (
-    "tab:blue",
-    "tab:red",
-    "tab:green",
-    "tab:purple",
-    "tab:orange",
-    "tab:brown",
-    "tab:pink",
-    "tab:olive",
-    "tab:cyan",
-)
+#: The colour of each loop meaning (see :data:`lstmds_sim.drawing.graph.MEANINGS`).
+LOOP_SCHEME: dict[str, str] = {
+    "cell state": "#1f5fa8",  # blue: an LSTM's inner loop
+    "hidden state": "#d4541a",  # vermillion: an LSTM's outer loop
+    "linear state": "#7b3fa0",  # purple: a linear system's state
+    "tank level": "#238a48",  # green: the pH tank's level h
+    "reaction invariant": "#b8860b",  # ochre: the pH tank's Wa4, Wb4
+    "integrator": "#138a8a",  # teal: any other integrator
+    "state": "#c0397f",  # magenta: any other delay
+}
 
-# --------------------------------------------------------------------------- #
-# Geometry in inches (matplotlib y axis points up).
-# --------------------------------------------------------------------------- #
+#: The base colours of :data:`LOOP_SCHEME`, in the order of the meanings (kept for callers of old).
+LOOP_COLOURS: tuple[str, ...] = tuple(LOOP_SCHEME.values())
 
-_ROW_IN = 0.85  # one row, in inches
-_GAP_IN = 1.0  # horizontal space between columns
-_MIN_BOX_W = 0.95
-_DUMMY_COL_W = 0.3
-_STUB_IN = 0.1  # straight bit at each end of an edge, so arrowheads are horizontal
-_TRUNK_IN = 0.3  # straight bit shared by the branches of a fanned-out signal
-_FEEDBACK_IN = 0.3  # distance of a feedback edge's verticals from the boxes
-_LANE_IN = 0.24  # spacing of the feedback lanes
-_TRACK_IN = 0.12  # spacing of feedback verticals in a gap
-_CORNER_IN = 0.09
-_NAME_PT = 9.0
-_KIND_PT = 7.0
-_WIRE_PT = 6.5
-_TITLE_IN = 0.6  # room for the title
-_LEGEND_IN = 0.35  # room for the legend
+#: How far toward white the k-th loop of one meaning is mixed (layer 1, layer 2, ...).
+_SHADES = (0.0, 0.45, 0.65, 0.78)
+
+#: What a legend says about a loop of each meaning.
+_WHAT = {
+    "cell state": "inner loop: cell state c",
+    "hidden state": "outer loop: hidden state h",
+    "linear state": "linear system state x",
+    "tank level": "tank level h",
+    "reaction invariant": "reaction invariant {name}",
+    "integrator": "integrator {name}",
+    "state": "state {name}",
+}
+
+_TITLE_PT = 15.0
+_LEGEND_PT = 10.5
+_TITLE_IN = 0.55  # room for the title
+_LEGEND_ROW_IN = 0.27  # room for one row of the legend
+_EDGE_GREY = "#4a4a4a"
+_BOX_EDGE = "#303030"
+_LOOP_LW = 2.4  # a loop's wire
+_CASE_LW = 2.8  # each further loop on the same wire adds this much casing
+_TAB_IN = 0.05  # height of a loop's tab under a block
+_LABEL_BOX = {"boxstyle": "square,pad=0.06", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
 
 # Same input, same bytes: fixed SVG ids, text kept as text (searchable,
 # smaller), and no time stamps or version strings in the files.
 _RC = {"svg.hashsalt": "lstmds-sim", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
 _NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}
 
-_EDGE_GREY = "#505050"
-_BOX_EDGE = "#303030"
+
+# --------------------------------------------------------------------------- #
+# Colours
+# --------------------------------------------------------------------------- #
 
 
-def _text_width_in(text: str, size_pt: float, *, italic: bool = False) -> float:
-    """Width of ``text`` in inches when drawn at ``size_pt``."""
-    if not text:
-        return 0.0
-    prop = FontProperties(size=size_pt, style="italic" if italic else "normal")
-    w, _, _ = RendererAgg(10, 10, 72).get_text_width_height_descent(text, prop, ismath=False)
-    return w / 72.0
+def _shade(colour: str, k: int) -> str:
+    """The k-th shade of ``colour``: mixed toward white, further for larger k."""
+    t = _SHADES[k % len(_SHADES)]
+    return to_hex(tuple(c + (1.0 - c) * t for c in to_rgb(colour)))
 
 
-def _wire_label_width(label: str | None) -> float:
-    """Width of a wire label in inches; 0 if there is none or it does not fit in a gap."""
-    w = _text_width_in(label or "", _WIRE_PT)
-    return w if w <= _GAP_IN / 2 - 0.15 else 0.0
+def loop_colours(graph: DiagramGraph, loops: Sequence[FeedbackLoop]) -> list[str]:
+    """The colour of each loop, by its meaning (:data:`LOOP_SCHEME`).
+
+    Loops of one meaning are numbered by (subsystem, block name) -- ``lstm1``
+    before ``lstm2``, ``Wa4`` before ``Wb4`` -- and the k-th gets the k-th
+    shade; so a one-layer LSTM's cell state, the first layer's cell state of
+    a stack and the cell state of the LSTM beside the pH tank all get the
+    same blue.
+    """
+    roles = [loop_role(graph, loop) for loop in loops]
+    seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for role in roles:
+        seen[role.meaning].add((role.layer, role.name))
+    rank = {meaning: sorted(found) for meaning, found in seen.items()}
+    return [_shade(LOOP_SCHEME[r.meaning], rank[r.meaning].index((r.layer, r.name))) for r in roles]
 
 
-def _split_label(label: str) -> tuple[str, str]:
-    """``"Wi\\ngain"`` -> ``("Wi", "gain")``."""
-    main, _, rest = label.partition("\n")
-    return main, rest.replace("\n", " ")
+def _role_order(graph: DiagramGraph, loop: FeedbackLoop) -> tuple[int, str, str, str]:
+    """Loops in the order of their meanings, then subsystems, then names."""
+    role = loop_role(graph, loop)
+    return (MEANINGS.index(role.meaning), role.layer, role.name, loop.delay)
 
 
-def _column_geometry(plan: Plan, graph: DiagramGraph, left: float) -> tuple[list[float], list[float]]:
-    """Left edge and width (inches) of each column; boxes in a column share its width."""
-    widths = []
-    for column in plan.columns:
-        w = _DUMMY_COL_W
-        for item in column:
-            if item in plan.n_in:  # a real node
-                main, kind = _split_label(graph.node(item).label)
-                text_w = max(_text_width_in(main, _NAME_PT), _text_width_in(kind, _KIND_PT, italic=True))
-                w = max(w, _MIN_BOX_W, text_w + 0.3)
-        widths.append(w)
-    lefts = []
-    x = left
-    for w in widths:
-        lefts.append(x)
-        x += w + _GAP_IN
-    return lefts, widths
+def _inner_states(graph: DiagramGraph, loops: Sequence[FeedbackLoop]) -> dict[str, str]:
+    """Blocks that hold a whole linear system (its loop inside them), with their colour."""
+    closing = {loop.delay for loop in loops}
+    found = sorted(
+        n.id for n in graph.nodes if n.is_delay and n.id not in closing and state_role(graph, n.id).meaning == "linear state"
+    )
+    return {node_id: _shade(LOOP_SCHEME["linear state"], k) for k, node_id in enumerate(found)}
 
 
-def _s_curve(a: tuple[float, float], b: tuple[float, float], stub_a: float = _STUB_IN) -> tuple[list, list]:
-    """Vertices and codes from ``a`` (on a right edge) to ``b`` (on a left
-    edge): straight stubs at both ends and a cubic S-curve between."""
-    (xa, ya), (xb, yb) = a, b
-    if abs(ya - yb) < 1e-9:
-        return [b], [Path.LINETO]
-    p, q = (xa + stub_a, ya), (xb - _STUB_IN, yb)
-    mid = (p[0] + q[0]) / 2
-    verts = [p, (mid, ya), (mid, yb), q, b]
-    codes = [Path.LINETO, Path.CURVE4, Path.CURVE4, Path.CURVE4, Path.LINETO]
-    return verts, codes
-
-
-def _forward_path(points: Sequence[tuple[float, float]], trunk: float = _STUB_IN) -> Path:
-    """Path through ``points``: pairs (exit, entry) across gaps are joined
-    by S-curves, pairs inside a waypoint column by straight lines.  The
-    first ``trunk`` inches run straight (shared by the branches of a fan-out)."""
-    verts, codes = [points[0]], [Path.MOVETO]
-    for k in range(1, len(points)):
-        if k % 2 == 1:  # across a gap
-            v, c = _s_curve(points[k - 1], points[k], trunk if k == 1 else _STUB_IN)
-        else:  # through a waypoint column
-            v, c = [points[k]], [Path.LINETO]
-        verts += v
-        codes += c
-    return Path(verts, codes)
-
-
-def _rounded_path(points: Sequence[tuple[float, float]], radius: float = _CORNER_IN) -> Path:
-    """Orthogonal polyline through ``points`` with rounded corners."""
-    verts, codes = [points[0]], [Path.MOVETO]
-    for k in range(1, len(points) - 1):
-        (x0, y0), (x1, y1), (x2, y2) = points[k - 1], points[k], points[k + 1]
-        d_in = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
-        d_out = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5
-        if d_in < 1e-9 or d_out < 1e-9:
-            continue
-        r = min(radius, d_in / 2, d_out / 2)
-        verts += [(x1 - (x1 - x0) * r / d_in, y1 - (y1 - y0) * r / d_in), (x1, y1)]
-        verts.append((x1 + (x2 - x1) * r / d_out, y1 + (y2 - y1) * r / d_out))
-        codes += [Path.LINETO, Path.CURVE3, Path.CURVE3]
-    verts.append(points[-1])
-    codes.append(Path.LINETO)
-    return Path(verts, codes)
-
-
-def _shorten_end(path: Path, by: float) -> Path:
-    """The same path with its last (horizontal) vertex moved back by ``by``,
-    so that an overlay stops short of the arrowhead."""
-    verts = path.vertices.copy()
-    verts[-1, 0] -= by
-    return Path(verts, path.codes)
-
-
-@dataclass
-class _Scene:
-    """Geometry of the picture, in inches."""
-
-    boxes: dict[str, tuple[float, float, float, float]]  # node -> (x, y, w, h), y = bottom
-    paths: dict[int, Path]  # edge index -> route
-    ports_out: dict[tuple[str, int], tuple[float, float]]
-    branches: list[tuple[float, float]]  # branch points of fanned-out signals
-    width: float
-    height: float
-
-
-def _build_scene(graph: DiagramGraph, plan: Plan, header: float) -> _Scene:
-    """Turn the abstract layout into boxes and edge routes in inches,
-    leaving ``header`` inches on top for the title and legend."""
-    n_back = len(plan.back)
-    left_margin = 0.2 + _FEEDBACK_IN + _TRACK_IN * n_back
-    lefts, widths = _column_geometry(plan, graph, left_margin)
-    box_h = _BOX_HEIGHT * _ROW_IN
-
-    def yi(rows: float) -> float:  # rows from the top -> inches, up; top item at 0
-        return -rows * _ROW_IN
-
-    boxes = {}
-    for node in graph.nodes:
-        c = plan.col[node.id]
-        boxes[node.id] = (lefts[c], yi(plan.y[node.id]) - box_h / 2, widths[c], box_h)
-
-    def port_in(e_dst: str, port: int) -> tuple[float, float]:
-        c = plan.col[e_dst]
-        return lefts[c], yi(plan.y[e_dst] + _port_offset(port, plan.n_in[e_dst]))
-
-    def port_out(e_src: str, port: int) -> tuple[float, float]:
-        c = plan.col[e_src]
-        return lefts[c] + widths[c], yi(plan.y[e_src] + _port_offset(port, plan.n_out[e_src]))
-
-    fan_out: dict[tuple[str, int], int] = defaultdict(int)
-    label_w: dict[tuple[str, int], float] = {}
-    for e in graph.edges:
-        fan_out[(e.src, e.src_port)] += 1
-        label_w.setdefault((e.src, e.src_port), _wire_label_width(e.label))
-
-    def trunk(e_src: str, port: int) -> float:
-        """Fanned-out signals branch after a straight trunk that holds their label."""
-        if fan_out[(e_src, port)] == 1:
-            return _STUB_IN
-        return max(_TRUNK_IN, label_w[(e_src, port)] + 0.12)
-
-    paths: dict[int, Path] = {}
-    ports_out = {}
-    branches = []
-    for i, e in enumerate(graph.edges):
-        key = (e.src, e.src_port)
-        if key not in ports_out:
-            ports_out[key] = port_out(*key)
-            if fan_out[key] > 1:
-                branches.append((ports_out[key][0] + trunk(*key), ports_out[key][1]))
-        if i in plan.back:
-            continue
-        points = [port_out(e.src, e.src_port)]
-        for w in plan.waypoints[i]:
-            c = plan.col[w]
-            points += [(lefts[c], yi(plan.y[w])), (lefts[c] + widths[c], yi(plan.y[w]))]
-        points.append(port_in(e.dst, e.dst_port))
-        paths[i] = _forward_path(points, trunk(*key))
-
-    # Feedback lanes: shortest spans first, each lane just clear of the items
-    # in the columns it spans and of the lanes already laid there (so lanes nest).
-    mid = -(max(plan.y.values()) * _ROW_IN) / 2
-    placed: list[tuple[int, int, float, str]] = []  # (first col, last col, lane y, side)
-    tracks_out: dict[int, int] = defaultdict(int)
-    tracks_in: dict[int, int] = defaultdict(int)
-
-    def span_key(i: int) -> tuple[int, int]:
-        e = graph.edges[i]
-        return (abs(plan.col[e.src] - plan.col[e.dst]), i)
-
-    for i in sorted(plan.back, key=span_key):
-        e = graph.edges[i]
-        start, end = port_out(e.src, e.src_port), port_in(e.dst, e.dst_port)
-        c0, c1 = sorted((plan.col[e.src], plan.col[e.dst]))
-        side = "below" if (start[1] + end[1]) / 2 <= mid else "above"
-        sign = -1.0 if side == "below" else 1.0
-        extent = [yi(plan.y[item]) + sign * box_h / 2 for c in range(c0, c1 + 1) for item in plan.columns[c]]
-        extent += [lane for a, b, lane, s in placed if s == side and a <= c1 and c0 <= b]
-        lane = (min(extent) if side == "below" else max(extent)) + sign * _LANE_IN
-        placed.append((c0, c1, lane, side))
-        x_a = start[0] + max(trunk(e.src, e.src_port), _FEEDBACK_IN) + _TRACK_IN * tracks_out[plan.col[e.src]]
-        x_b = end[0] - _FEEDBACK_IN - _TRACK_IN * tracks_in[plan.col[e.dst]]
-        tracks_out[plan.col[e.src]] += 1
-        tracks_in[plan.col[e.dst]] += 1
-        paths[i] = _rounded_path([start, (x_a, start[1]), (x_a, lane), (x_b, lane), (x_b, end[1]), end])
-
-    # Shift so that everything lies in [0, width] x [0, height].
-    xs = [b[0] for b in boxes.values()] + [b[0] + b[2] for b in boxes.values()]
-    ys = [b[1] for b in boxes.values()] + [b[1] + b[3] for b in boxes.values()]
-    for p in paths.values():
-        xs += list(p.vertices[:, 0])
-        ys += list(p.vertices[:, 1])
-    x0, x1 = min(min(xs), 0.0) - 0.35, max(xs) + 0.45
-    y0, y1 = min(ys) - 0.35, max(ys) + 0.3 + header
-    shift = (-x0, -y0)
-    boxes = {k: (x + shift[0], y + shift[1], w, h) for k, (x, y, w, h) in boxes.items()}
-    paths = {k: p.transformed(Affine2D().translate(*shift)) for k, p in paths.items()}
-    ports_out = {k: (x + shift[0], y + shift[1]) for k, (x, y) in ports_out.items()}
-    branches = [(x + shift[0], y + shift[1]) for x, y in branches]
-    return _Scene(boxes, paths, ports_out, branches, x1 - x0, y1 - y0)
+def _slug(text: str, used: set[str]) -> str:
+    """An SVG id made from ``text`` (letters, digits and dashes), unique among ``used``."""
+    base = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "x"
+    slug, n = base, 1
+    while slug in used:
+        n += 1
+        slug = f"{base}-{n}"
+    used.add(slug)
+    return slug
 
 
 # --------------------------------------------------------------------------- #
@@ -300,144 +169,232 @@ def _loop_membership(graph: DiagramGraph, loops: Sequence[FeedbackLoop]) -> dict
     return member
 
 
+def _shorten_end(path: Path, by: float) -> Path:
+    """The same path with its last (horizontal) vertex moved back by ``by``,
+    so that a casing stops short of the arrowhead."""
+    verts = path.vertices.copy()
+    verts[-1, 0] -= by
+    return Path(verts, path.codes)
+
+
 def _draw_edge(ax: Any, path: Path, colours: Sequence[str]) -> None:
-    """Draw one edge: grey if on no loop, else in its loops' colours."""
+    """Draw one wire: thin grey if on no loop; else thick in its loop's
+    colour, each further loop adding a casing of its colour around it."""
     if not colours:
         ax.add_patch(
             FancyArrowPatch(
                 path=path,
                 arrowstyle="-|>,head_length=0.45,head_width=0.22",
-                mutation_scale=14,
+                mutation_scale=15,
                 color=_EDGE_GREY,
-                lw=1.0,
+                lw=1.15,
                 shrinkA=0,
                 shrinkB=0,
                 zorder=1,
             )
         )
         return
-    lw = 2.3
-    ax.add_patch(
-        FancyArrowPatch(
-            path=path,
-            arrowstyle="-|>,head_length=0.4,head_width=0.2",
-            mutation_scale=18,
-            color=colours[0],
-            lw=lw,
-            shrinkA=0,
-            shrinkB=0,
-            joinstyle="round",
-            capstyle="butt",
-            zorder=2,
-        )
-    )
     k = len(colours)
-    dash = 4.0
-    body = _shorten_end(path, 0.12)
-    for j in range(1, k):
+    body = _shorten_end(path, 0.14)
+    for j in range(k - 1):  # casings, widest first
         ax.add_patch(
             PathPatch(
                 body,
                 fill=False,
                 edgecolor=colours[j],
-                lw=lw,
-                linestyle=((k - j) * dash, (dash, (k - 1) * dash)),
+                lw=_LOOP_LW + _CASE_LW * (k - 1 - j),
                 capstyle="butt",
-                zorder=2.1,
+                joinstyle="round",
+                zorder=2 + 0.01 * j,
             )
         )
+    ax.add_patch(
+        FancyArrowPatch(
+            path=path,
+            arrowstyle="-|>,head_length=0.4,head_width=0.2",
+            mutation_scale=19,
+            color=colours[-1],
+            lw=_LOOP_LW,
+            shrinkA=0,
+            shrinkB=0,
+            joinstyle="round",
+            capstyle="butt",
+            zorder=2.1,
+        )
+    )
 
 
-def _box_style(graph: DiagramGraph, node_id: str) -> tuple[str, str]:
-    """Face and text colour of a box that is not a loop's delay."""
+def _box_style(graph: DiagramGraph, node_id: str) -> str:
+    """Face colour of a box that is not a loop's delay."""
     has_in = any(e.dst == node_id for e in graph.edges)
     has_out = any(e.src == node_id for e in graph.edges)
     node = graph.node(node_id)
     if node.is_delay:
-        return "#d9d9d9", "black"
+        return "#d9d9d9"
     if node.kind in ("inport", "outport"):
-        return "#eeeeee", "black"
+        return "#eeeeee"
     if not has_in:
-        return "#e3f1e0", "black"  # source
+        return "#e3f1e0"  # source
     if not has_out:
-        return "#fdeccf", "black"  # sink
-    return "white", "black"
+        return "#fdeccf"  # sink
+    return "white"
 
 
-def _draw_boxes(ax: Any, graph: DiagramGraph, scene: _Scene, delay_colour: dict[str, str]) -> None:
+def _draw_boxes(
+    ax: Any,
+    graph: DiagramGraph,
+    scene: Scene,
+    filled: dict[str, str],
+    tabs: dict[str, list[str]],
+) -> None:
+    """The blocks: ``filled`` boxes (states) in their loop's colour, ``tabs``
+    (the colours of the loops through a block) along their lower edge."""
+    used: set[str] = set()
     for node in graph.nodes:
         x, y, w, h = scene.boxes[node.id]
-        face, text = _box_style(graph, node.id)
-        if node.id in delay_colour:
-            face, text = delay_colour[node.id], "white"
-        ax.add_patch(
-            FancyBboxPatch(
-                (x, y),
-                w,
-                h,
-                boxstyle="round,pad=0,rounding_size=0.05",
-                facecolor=face,
-                edgecolor=_BOX_EDGE,
-                lw=1.1,
-                zorder=3,
-            )
+        face, text = _box_style(graph, node.id), "black"
+        if node.id in filled:
+            face = filled[node.id]
+            r, g, b = to_rgb(face)
+            text = "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.55 else "black"  # legible on light shades
+        box = FancyBboxPatch(
+            (x, y),
+            w,
+            h,
+            boxstyle="round,pad=0,rounding_size=0.05",
+            facecolor=face,
+            edgecolor=_BOX_EDGE,
+            lw=1.1,
+            zorder=3,
         )
-        main, kind = _split_label(node.label)
-        cx, cy = x + w / 2, y + h / 2
+        slug = _slug(node.id, used)
+        box.set_gid("block-" + slug)
+        ax.add_patch(box)
+        colours = tabs.get(node.id, [])
+        inset = 0.07
+        for j, colour in enumerate(colours):
+            tab_w = (w - 2 * inset) / len(colours)
+            tab = Rectangle((x + inset + j * tab_w, y + 0.035), tab_w, _TAB_IN, facecolor=colour, lw=0, zorder=3.5)
+            tab.set_gid(f"tab-{slug}-{j}")
+            ax.add_patch(tab)
+        main, kind = display_name(graph, node.id)
+        cx, cy = x + w / 2, y + h / 2 + (0.02 if colours else 0.0)
         centred = {"ha": "center", "va": "center", "color": text, "zorder": 4}
         if kind:
-            ax.text(cx, cy + 0.07, main, fontsize=_NAME_PT, **centred)
-            ax.text(cx, cy - 0.12, kind, fontsize=_KIND_PT, style="italic", **centred)
+            ax.text(cx, cy + 0.085, main, fontsize=NAME_PT, **centred)
+            ax.text(cx, cy - 0.11, kind, fontsize=KIND_PT, style="italic", **centred)
         else:
-            ax.text(cx, cy, main, fontsize=_NAME_PT, **centred)
+            ax.text(cx, cy, main, fontsize=NAME_PT, **centred)
 
 
-def _draw_wire_labels(ax: Any, graph: DiagramGraph, scene: _Scene) -> None:
-    """Each named output port gets its wire name once, just right of the port,
-    when it fits in the gap."""
+def _draw_frames(ax: Any, scene: Scene) -> None:
+    """A labelled frame around each subsystem's blocks."""
+    used: set[str] = set()
+    for f in scene.frames:
+        frame = FancyBboxPatch(
+            (f.x, f.y),
+            f.w,
+            f.h,
+            boxstyle="round,pad=0,rounding_size=0.12",
+            facecolor="#f3f5f9",
+            edgecolor="#6b7a90",
+            lw=1.4,
+            linestyle=(0, (6, 3)),
+            zorder=0.5,
+        )
+        frame.set_gid("subsystem-" + _slug(f.name, used))
+        ax.add_patch(frame)
+        ax.text(f.x + 0.14, f.y + f.h - 0.07, f"{f.name}  (subsystem)", ha="left", va="top", fontsize=FRAME_PT,
+                weight="bold", color="#3d4a5c", zorder=0.6)
+
+
+def _draw_wire_labels(ax: Any, graph: DiagramGraph, scene: Scene) -> None:
+    """Each named output port gets its wire name once, just right of the
+    port: above the wire, or under it where the wire curves up."""
     done = set()
     for e in graph.edges:
         key = (e.src, e.src_port)
         if not e.label or key in done:
             continue
         done.add(key)
-        if not _wire_label_width(e.label):
-            continue
         x, y = scene.ports_out[key]
-        style = {"ha": "left", "va": "bottom", "fontsize": _WIRE_PT, "color": "#333333", "zorder": 5}
-        ax.text(x + 0.05, y + 0.03, e.label, **style)
+        below = key in scene.labels_below
+        ax.text(
+            x + 0.06,
+            y - 0.045 if below else y + 0.04,
+            e.label,
+            ha="left",
+            va="top" if below else "bottom",
+            fontsize=WIRE_PT,
+            color="#1a1a1a",
+            zorder=5,
+            bbox=_LABEL_BOX,  # a light backing, so a wire passing behind does not cross out the name
+        )
 
 
-def _draw_legend(
-    ax: Any, graph: DiagramGraph, loops: Sequence[FeedbackLoop], colours: Sequence[str], scene: _Scene
-) -> None:
-    """One legend entry per loop, plus one for edges on several loops."""
+def _legend_entries(
+    graph: DiagramGraph, loops: Sequence[FeedbackLoop], colours: Sequence[str], inner: dict[str, str]
+) -> tuple[list[Any], list[str]]:
+    """One entry per loop (by meaning), one per block holding a linear
+    system, and keys for cased wires and the tabs of blocks on several loops."""
     handles: list[Any] = []
     labels: list[str] = []
     for loop, colour in zip(loops, colours):
-        handles.append(Line2D([], [], color=colour, lw=2.3))
+        role = loop_role(graph, loop)
         n = len(loop.nodes)
-        labels.append(f"loop closed by '{loop.delay}' ({n} block{'' if n == 1 else 's'})")
+        handles.append(Line2D([], [], color=colour, lw=_LOOP_LW + 0.4))
+        what = _WHAT[role.meaning].format(name=role.name)
+        labels.append(f"{what} \N{EM DASH} loop closed by '{loop.delay}' ({n} block{'' if n == 1 else 's'})")
+    for node_id, colour in inner.items():
+        handles.append(Rectangle((0, 0), 1, 1, facecolor=colour, edgecolor=_BOX_EDGE))
+        labels.append(f"{_WHAT['linear state']}: its loop is inside '{node_id}' ({graph.node(node_id).kind})")
     member = _loop_membership(graph, loops)
-    if any(len(ks) > 1 for ks in member.values()):
-        ks = next(ks for _, ks in sorted(member.items()) if len(ks) > 1)
-        solid = Line2D([], [], color=colours[ks[0]], lw=2.3)
-        dashed = Line2D([], [], color=colours[ks[1]], lw=2.3, ls=(0, (3, 3)))
-        handles.append((solid, dashed))
-        labels.append("signal on several loops")
+    shared = [ks for _, ks in sorted(member.items()) if len(ks) > 1]
+    if shared:
+        ks = shared[0]
+        casing = Line2D([], [], color=colours[ks[0]], lw=_LOOP_LW + _CASE_LW, solid_capstyle="butt")
+        core = Line2D([], [], color=colours[ks[1]], lw=_LOOP_LW, solid_capstyle="butt")
+        handles.append((casing, core))
+        labels.append("a wire on two loops (one colour inside the other)")
+        handles.append(
+            _SideBySide(
+                (
+                    Rectangle((0, 0), 1, 0.35, facecolor=colours[ks[0]], lw=0),
+                    Rectangle((0, 0), 1, 0.35, facecolor=colours[ks[1]], lw=0),
+                )
+            )
+        )
+        labels.append("tabs under a block: it lies on several loops")
+    return handles, labels
+
+
+class _SideBySide(tuple):
+    """Legend handles drawn next to each other (a plain tuple draws them on top of each other)."""
+
+
+def _legend_layout(n: int) -> tuple[int, int]:
+    """Columns and rows of a legend of ``n`` entries."""
+    ncol = 1 if n <= 1 else 2
+    return ncol, math.ceil(n / ncol)
+
+
+def _draw_legend(ax: Any, handles: list[Any], labels: list[str], scene: Scene) -> None:
     if not handles:
         return
+    ncol, _ = _legend_layout(len(handles))
     ax.legend(
         handles,
         labels,
-        handler_map={tuple: HandlerTuple(ndivide=1)},
+        handler_map={tuple: HandlerTuple(ndivide=1), _SideBySide: HandlerTuple(ndivide=None, pad=0.0)},
         loc="upper center",
-        bbox_to_anchor=(scene.width / 2, scene.height - 0.45),
+        bbox_to_anchor=(scene.width / 2, scene.height - _TITLE_IN + 0.05),
         bbox_transform=ax.transData,
-        ncol=min(len(handles), 3),
+        ncol=ncol,
         frameon=False,
-        fontsize=8.5,
+        fontsize=_LEGEND_PT,
         handlelength=3.0,
+        columnspacing=2.0,
+        borderaxespad=0.0,
     )
 
 
@@ -462,8 +419,13 @@ def _check_loops(graph: DiagramGraph, loops: Sequence[FeedbackLoop]) -> None:
 
 def _draw(graph: DiagramGraph, title: str, loops: Sequence[FeedbackLoop]) -> Figure:
     """The whole picture, on a Figure of just the right size (1 data unit = 1 inch)."""
+    loops = sorted(loops, key=lambda loop: _role_order(graph, loop))  # the picture does not depend on their order
+    colours = loop_colours(graph, loops)
+    inner = _inner_states(graph, loops)
+    handles, labels = _legend_entries(graph, loops, colours, inner)
+    _, rows = _legend_layout(len(handles))
     plan = plan_layout(graph)
-    scene = _build_scene(graph, plan, _TITLE_IN + (_LEGEND_IN if loops else 0.0))
+    scene = build_scene(graph, plan, _TITLE_IN + (_LEGEND_ROW_IN * rows + 0.2 if handles else 0.0))
     fig = Figure(figsize=(scene.width, scene.height))
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
@@ -471,17 +433,22 @@ def _draw(graph: DiagramGraph, title: str, loops: Sequence[FeedbackLoop]) -> Fig
     ax.set_ylim(0, scene.height)
     ax.set_axis_off()
 
-    colours = [to_hex(LOOP_COLOURS[k % len(LOOP_COLOURS)]) for k in range(len(loops))]
+    _draw_frames(ax, scene)
     member = _loop_membership(graph, loops)
     for i in range(len(graph.edges)):
         _draw_edge(ax, scene.paths[i], [colours[k] for k in member.get(i, [])])
-    delay_colour = {loop.delay: colours[k] for k, loop in enumerate(loops)}
-    _draw_boxes(ax, graph, scene, delay_colour)
+    filled = {loop.delay: colours[k] for k, loop in enumerate(loops)} | inner
+    tabs: dict[str, list[str]] = defaultdict(list)  # blocks on several loops: one tab per loop
+    for k, loop in enumerate(loops):
+        for node_id in sorted(loop.nodes - {loop.delay}):
+            tabs[node_id].append(colours[k])
+    tabs = {node_id: cs for node_id, cs in tabs.items() if len(cs) > 1}
+    _draw_boxes(ax, graph, scene, filled, tabs)
     _draw_wire_labels(ax, graph, scene)
     for x, y in scene.branches:
-        ax.add_patch(Circle((x, y), 0.03, color="black", zorder=5))
-    ax.text(scene.width / 2, scene.height - 0.22, title, ha="center", va="top", fontsize=12, weight="bold")
-    _draw_legend(ax, graph, loops, colours, scene)
+        ax.add_patch(Circle((x, y), 0.035, color="black", zorder=5))
+    ax.text(scene.width / 2, scene.height - 0.18, title, ha="center", va="top", fontsize=_TITLE_PT, weight="bold")
+    _draw_legend(ax, handles, labels, scene)
     return fig
 
 
