@@ -264,6 +264,16 @@ def test_a_batched_run_keeps_its_first_sequences(rng):
     assert np.array_equal(decoded(record), result.signals["lstm2/c"][:3])
 
 
+def test_inline_in_jupyter_is_the_page_in_a_frame(layer_run):
+    import html
+
+    page = layer_run[2]
+    frame = page._repr_html_()
+    srcdoc = re.fullmatch(r'<iframe srcdoc="([^"]*)"(.*)></iframe>', frame, re.DOTALL)
+    assert srcdoc and html.unescape(srcdoc.group(1)) == page.html
+    assert 'sandbox="allow-scripts' in srcdoc.group(2)
+
+
 def test_bad_input_is_one_clear_error(layer_run):
     bd, result, _ = layer_run
     with pytest.raises(TypeError, match="bdsim BlockDiagram"):
@@ -393,11 +403,27 @@ def _wait(driver, script, timeout=30.0):
 
 
 def _click_wire(driver, selector):
-    """Click the wire where it is drawn (a point of its path that nothing covers), as a user would."""
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    """Click the wire where it is drawn (a point of its path that nothing covers), as a user would.
+
+    The click is placed relative to the diagram's <svg>, from WebDriver's in-view centre of it."""
+    from selenium.webdriver.common.action_chains import ActionChains
 
     point = driver.execute_script(_POINT_ON_WIRE, selector)
     assert point, f"no uncovered point on {selector}"
+    svg = driver.execute_script("return document.querySelector(arguments[0]).closest('svg')", selector)
+    box = driver.execute_script(  # WebDriver's "in-view centre" of the element: of its part inside the viewport
+        "const r = arguments[0].getBoundingClientRect();"
+        "const l = Math.max(r.left, 0), rt = Math.min(r.right, innerWidth);"
+        "const t = Math.max(r.top, 0), b = Math.min(r.bottom, innerHeight);"
+        "return [Math.floor((l + rt) / 2), Math.floor((t + b) / 2)]", svg)
+    dx, dy = round(point[0] - box[0]), round(point[1] - box[1])
+    ActionChains(driver).move_to_element_with_offset(svg, dx, dy).click().perform()
+
+
+def _click_at(driver, point):
+    """A mouse click at a point of the viewport."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
     actions = ActionBuilder(driver)
     actions.pointer_action.move_to_location(round(point[0]), round(point[1]))
     actions.pointer_action.click()
@@ -464,6 +490,27 @@ def test_in_chromium_click_a_wire_scrub_and_no_console_errors(layer_run, stack_r
             ".map(e => getComputedStyle(e).display)")
         assert hidden and set(hidden) == {"none"}
         driver.save_screenshot(str(tmp_path / "lstm_layer.png"))
+
+        # a click in the middle of the plot moves the step there (and the cursor with it)
+        centre = driver.execute_script(
+            "const plot = document.querySelector('.plotbox [data-root-id]').firstElementChild;"
+            "plot.scrollIntoView({block: 'center'}); const r = plot.getBoundingClientRect();"
+            "return [r.left + r.width / 2, r.top + r.height / 2];")
+        before = driver.execute_script("return lstmdsInspector.state().step")
+        _click_at(driver, centre)
+        after = _wait(driver, f"const k = lstmdsInspector.state().step; return k !== {before} && [k]")[0]
+        assert 0 < after < 50 and driver.execute_script(_PLOTTED)["cursor"] == pytest.approx(result.t[after])
+
+        # the same page inside a notebook's output (Inspector._repr_html_: a sandboxed frame) works alike
+        frame_page = tmp_path / "notebook_output.html"
+        frame_page.write_text("<!DOCTYPE html><html><body><p>cell output:</p>" + page._repr_html_() + "</body></html>")
+        driver.get(frame_page.as_uri())
+        driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
+        _wait(driver, "return window.lstmdsInspector && window.Bokeh && "
+                      "Bokeh.documents.some(d => d.get_model_by_name('lstmds_signal'))")
+        driver.find_element(By.CSS_SELECTOR, '.wire-label[data-for="o"]').click()  # the wire's name, on it
+        _assert_plots(driver, result["o"], result.t)
+        driver.switch_to.default_content()
 
         # the stack: collapse lstm1, click lstm2's c, compare
         driver.get(stack_page.save(tmp_path / "lstm_stack.html").as_uri())

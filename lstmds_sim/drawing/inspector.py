@@ -499,13 +499,13 @@ def _bokeh():
         raise ModuleNotFoundError(f"the signal inspector needs Bokeh: {_INSTALL}", name="bokeh") from err
     from bokeh.embed import components
     from bokeh.embed.bundle import bundle_for_objs_and_resources
-    from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Span
+    from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Legend, LegendItem, Span
     from bokeh.palettes import Category10_10
     from bokeh.plotting import figure
     from bokeh.resources import INLINE
 
     return SimpleNamespace(components=components, bundle=bundle_for_objs_and_resources, ColumnDataSource=ColumnDataSource,
-                           HoverTool=HoverTool, Legend=Legend, LegendItem=LegendItem, Span=Span,
+                           HoverTool=HoverTool, CustomJS=CustomJS, Legend=Legend, LegendItem=LegendItem, Span=Span,
                            palette=Category10_10, figure=figure, INLINE=INLINE)
 
 
@@ -539,6 +539,7 @@ def _figure(bk: SimpleNamespace, times: np.ndarray, name: str | None, values: np
     fig.add_layout(bk.Span(location=float(times[0]), dimension="height", line_color="#444444",
                            line_dash="dashed", line_width=1.2, name="lstmds_cursor"))
     fig.add_tools(bk.HoverTool(renderers=lines, tooltips=[("t", "$x{0.[000]} s"), ("value", "$y{0.[0000]}")]))
+    fig.js_on_event("tap", bk.CustomJS(code="if (window.lstmdsInspector) window.lstmdsInspector.setTime(cb_obj.x);"))
     return fig
 
 
@@ -620,7 +621,7 @@ def inspect(
     loop_info = _loop_records(graph, loops, layers, colours)
     edge_loop_full = [tuple(k for k, loop in enumerate(loops) if i in loop.edges) for i in range(len(graph.edges))]
 
-    from .inspector_svg import MAX_BADGE_BARS, ViewSpec, draw_view, svg_defs
+    from .inspector_svg import BADGE_HEIGHT, ViewSpec, draw_view, svg_defs
 
     groups = _groups(graph, layers)
     group_names = list(groups)
@@ -708,7 +709,7 @@ def inspect(
         "all_closed": _key(()),
         "default_signal": default_signal,
         "max_lines": MAX_LINES,
-        "max_badge_bars": MAX_BADGE_BARS,
+        "badge_height": BADGE_HEIGHT,
     }
 
     first = {}
@@ -792,7 +793,7 @@ def _page(data, svgs, defs, loop_info, layers, bokeh_head, script, div, notes, g
 {defs}
 <div class="diagram fit">{"".join(svgs)}</div>
 <div class="lower"><div class="plotbox"><p id="lstmds-now"></p>{div}</div>
-<div class="valuebox"><h2>Values at step k</h2><table><tbody id="lstmds-values"></tbody></table></div></div>
+<div class="valuebox"><h2>Values at step <span id="lstmds-values-k">k</span></h2><table><tbody id="lstmds-values"></tbody></table></div></div>
 {theorem}
 </div>
 <script type="application/json" id="lstmds-data">{_json_for_script(data)}</script>

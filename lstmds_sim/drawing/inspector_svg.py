@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from .graph import DiagramGraph
 from .layout import _BOX_HEIGHT, Plan, _port_offset, plan_layout
 
-__all__ = ["MAX_BADGE_BARS", "ViewSpec", "draw_view", "svg_defs"]
+__all__ = ["BADGE_HEIGHT", "MAX_BADGE_BARS", "ViewSpec", "draw_view", "svg_defs"]
 
 # --------------------------------------------------------------------------- #
 # Geometry in px (CSS pixels), render.py's inches times 96; y grows downwards.
@@ -65,7 +65,9 @@ _MARGIN = 24.0
 
 #: At most this many bars in a value badge (one per component).
 MAX_BADGE_BARS = 8
-_BAR_W, _BAR_GAP, _BAR_H = 3.0, 1.0, 8.0
+_BAR_W, _BAR_GAP, _BAR_H = 4.0, 1.0, 10.0
+#: Height in px of a badge bar at the signal's largest magnitude over the run.
+BADGE_HEIGHT = _BAR_H
 
 EDGE_GREY = "#505050"
 _BOX_EDGE = "#303030"

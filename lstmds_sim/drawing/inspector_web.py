@@ -11,12 +11,12 @@ base64, float64 little-endian). The script
   selected sequence of a batched run; a min-max band where the run was
   decimated) by replacing the data of the ``ColumnDataSource`` named
   ``lstmds_signal``;
-* on the time slider, moves the cursor in the plot, every value badge on the
+* on the time slider (or a click in the plot), moves the cursor in the plot, every value badge on the
   diagram and the table of values at step k;
 * shows and hides loops (overlays, delay colours, Theorem 4 tags) and switches
   between views with subsystems open or collapsed;
-* offers ``window.lstmdsInspector`` (select, setStep, setSequence, setLoop,
-  toggleGroup, state) for scripts and tests.
+* offers ``window.lstmdsInspector`` (select, setStep, setTime, setSequence,
+  setLoop, toggleGroup, showView, state) for scripts and tests.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ JS = r"""
   "use strict";
   var root = document.getElementById("lstmds-inspector");
   var DATA = JSON.parse(document.getElementById("lstmds-data").textContent);
-  var MAX_LINES = DATA.max_lines, BAR_H = 8, MAX_BARS = DATA.max_badge_bars;
+  var MAX_LINES = DATA.max_lines, BAR_H = DATA.badge_height;
 
   function decode(b64) {
     var s = atob(b64), n = s.length, bytes = new Uint8Array(n);
@@ -292,6 +292,7 @@ JS = r"""
     var i = state.i, c = viewCache(state.view);
     document.getElementById("lstmds-step").textContent =
       "step k = " + DATA.k[i] + " of " + (DATA.steps - 1) + "   t = " + fmt(times[i]) + " s";
+    document.getElementById("lstmds-values-k").textContent = "k = " + DATA.k[i];
     c.badges.forEach(function (bd) {
       var p = bd.p, scale = p.absmax > 0 ? BAR_H / p.absmax : 0;
       for (var j = 0; j < bd.rects.length; j++) {
@@ -315,6 +316,11 @@ JS = r"""
     state.i = Math.max(0, Math.min(K - 1, Math.round(i)));
     slider.value = state.i;
     updateStep();
+  }
+  function setTime(t) {  // the shown step nearest to time t (a click in the plot)
+    var best = 0;
+    for (var i = 1; i < K; i++) if (Math.abs(times[i] - t) < Math.abs(times[best] - t)) best = i;
+    setStep(best);
   }
   function setSequence(b) {
     state.b = b;
@@ -365,7 +371,7 @@ JS = r"""
   });
 
   window.lstmdsInspector = {
-    select: select, setStep: setStep, setSequence: setSequence, setLoop: setLoop, toggleGroup: toggleGroup,
+    select: select, setStep: setStep, setTime: setTime, setSequence: setSequence, setLoop: setLoop, toggleGroup: toggleGroup,
     showView: showView, value: function (name, i, b, j) { var p = portOf(name); return at(p, b, i, j); },
     state: function () { return {signal: state.signal, step: DATA.k[state.i], index: state.i, sequence: state.b,
                                   view: state.view, loopsOff: Object.assign({}, state.loopsOff)}; }
