@@ -36,7 +36,7 @@ import html
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 from types import SimpleNamespace
@@ -304,20 +304,11 @@ def _groups(graph: DiagramGraph, layers: Sequence[LayerCheck] = ()) -> dict[str,
     return {g: members for g, members in groups.items() if len(members) > 1 and g not in ids}
 
 
-def _short_labels(graph: DiagramGraph, groups: Sequence[str]) -> DiagramGraph:
-    """The graph with ``group/`` taken off the names drawn in the boxes (the frame names the group)."""
-    nodes = []
-    for n in graph.nodes:
-        main, sep, rest = n.label.partition("\n")
-        head = main.partition("/")[0]
-        if "/" in main and head in groups:
-            n = replace(n, label=f"{main.partition('/')[2]}{sep}{rest}")  # keeps any other field
-        nodes.append(n)
-    return DiagramGraph(name=graph.name, nodes=tuple(nodes), edges=graph.edges)
-
-
-def _collapse(graph: DiagramGraph, groups: dict[str, list[str]], closed: Sequence[str]) -> tuple[DiagramGraph, list[int]]:
-    """The graph with each closed group as one node; for every new edge, the index of the edge it stands for."""
+def _collapse(graph: DiagramGraph, groups: dict[str, list[str]], closed: Sequence[str],
+              subtitles: dict[str, str] | None = None) -> tuple[DiagramGraph, list[int]]:
+    """The graph with each closed group as one node (``subtitles``: its second line, e.g. "LSTM layer, 5 units");
+    for every new edge, the index of the edge it stands for."""
+    subtitles = subtitles or {}
     owner = {m: g for g in closed for m in groups[g]}
     nodes, added = [], set()
     for n in graph.nodes:
@@ -326,7 +317,7 @@ def _collapse(graph: DiagramGraph, groups: dict[str, list[str]], closed: Sequenc
             nodes.append(n)
         elif g not in added:
             added.add(g)
-            nodes.append(Node(id=g, label=f"{g}\nsubsystem", kind="subsystem"))
+            nodes.append(Node(id=g, label=f"{g}\n{subtitles.get(g, 'subsystem')}", kind="subsystem"))
     edges: list[Edge] = []
     origin: list[int] = []
     seen = set()
@@ -625,14 +616,24 @@ def inspect(
 
     groups = _groups(graph, layers)
     group_names = list(groups)
-    layer_of_group = {layer.name.split("/")[0]: layer for layer in layers if layer.name}
     open_sets = _view_keys(group_names)
     default_open = _default_open(graph, groups, layers, open_sets)
     badge_n = {name: ports[pid].values.shape[2] for name, pid in signals.items() if ports[pid].values is not None}
+    collapsed_boxes = {}  # what a collapsed subsystem's box says: its kind and the gains of the loops inside
+    for g in group_names:
+        layer_here = [layer for layer in layers if layer.prefix.startswith(g + "/")]
+        inner_loops = [rec for rec in loop_info if rec["delay"].startswith(g + "/")]
+        gains = [(f"{rec['iss']['which']} {_fmt(rec['iss']['value'])} " + (_YES if rec["iss"]["holds"] else _NO),
+                  rec["iss"]["holds"]) for rec in inner_loops if rec["iss"]]
+        if not gains and inner_loops:
+            gains = [(f"{len(inner_loops)} loop{'s' if len(inner_loops) > 1 else ''}", None)]
+        sub = (f"LSTM layer, {layer_here[0].params.n_units} units" if len(layer_here) == 1
+               else f"subsystem, {len(groups[g])} blocks")
+        collapsed_boxes[g] = (g, sub, gains)
     svgs, views = [], {}
     for open_groups in open_sets:
         closed = [g for g in group_names if g not in open_groups]
-        vgraph, origin = _collapse(_short_labels(graph, group_names), groups, closed)
+        vgraph, origin = _collapse(graph, groups, closed, {g: collapsed_boxes[g][1] for g in closed})
         v_signal = [edge_signal[i] for i in origin]
         present = {n.id for n in vgraph.nodes}
         block_shows = {}
@@ -641,20 +642,7 @@ def inspect(
             ins = [v_signal[j] for j, e in enumerate(vgraph.edges) if e.dst == n.id and v_signal[j]]
             if outs or ins:
                 block_shows[n.id] = (outs or ins)[0]
-        collapsed = {}
-        for g in closed:
-            layer_here = [layer for layer in layers if layer.prefix.startswith(g + "/")]
-            inner_loops = [rec for rec in loop_info if rec["delay"].startswith(g + "/")]
-            gains = [(f"{rec['iss']['which']} {_fmt(rec['iss']['value'])} " + (_YES if rec["iss"]["holds"] else _NO),
-                      rec["iss"]["holds"]) for rec in inner_loops if rec["iss"]]
-            if not gains and inner_loops:
-                gains = [(f"{len(inner_loops)} loop{'s' if len(inner_loops) > 1 else ''}", None)]
-            if g in layer_of_group or layer_here:
-                params = (layer_of_group.get(g) or layer_here[0]).params
-                sub = f"LSTM layer, {params.n_units} units"
-            else:
-                sub = f"subsystem, {len(groups[g])} blocks"
-            collapsed[g] = (g, sub, gains)
+        collapsed = {g: collapsed_boxes[g] for g in closed}
         loop_tags = {}
         for k, (loop, rec) in enumerate(zip(loops, loop_info)):
             if rec["iss"] is None or loop.delay not in present:
@@ -787,7 +775,7 @@ def _page(data, svgs, defs, loop_info, layers, bokeh_head, script, div, notes, g
 (every wire's badge and the value table follow); untick a loop to hide it.</p>{notes_html}</header>
 <div class="bar"><button type="button" id="lstmds-play">\u25b6 play</button>
 <input type="range" id="lstmds-slider" min="0" max="{len(data['k']) - 1}" value="0" step="1" aria-label="step k">
-<span id="lstmds-step"></span>{seq_html}<button type="button" id="lstmds-zoom">actual size</button></div>
+<span id="lstmds-step"></span>{seq_html}<button type="button" id="lstmds-zoom">fit to width</button></div>
 <div class="loops">{"".join(loops_html)}</div>
 {groups_html}
 {defs}

@@ -46,8 +46,10 @@ header p.note { color: #8a5300; }
 .ok { color: var(--ok); } .fail { color: var(--fail); } .none { color: var(--muted); }
 .groups { margin: 4px 0; font-size: 13px; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .diagram { overflow: auto; border: 1px solid var(--line); background: white; border-radius: 6px; margin-top: 6px; }
+.diagram { max-height: 72vh; }
 .diagram svg.view { display: block; margin: 0 auto; }
 .diagram.fit svg.view { max-width: 100%; max-height: 64vh; width: auto; height: auto; }
+.diagram.fitw svg.view { max-width: 100%; width: auto; height: auto; }
 .diagram text { font-family: "DejaVu Sans", Verdana, sans-serif; }
 .wire path { fill: none; }
 .wire .base { stroke: #505050; stroke-width: 1.2; }
@@ -85,7 +87,7 @@ header p.note { color: #8a5300; }
 .plotbox h2, .valuebox h2 { font-size: 14px; margin: 2px 0 6px; }
 #lstmds-now { font-size: 12px; color: var(--muted); margin: 0 0 6px; font-variant-numeric: tabular-nums;
               white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.valuebox { flex: 1 1 36%; min-width: 280px; background: white; border: 1px solid var(--line); border-radius: 6px;
+.valuebox { position: relative; flex: 1 1 36%; min-width: 280px; background: white; border: 1px solid var(--line); border-radius: 6px;
             padding: 8px; max-height: 420px; overflow: auto; }
 .valuebox table { border-collapse: collapse; width: 100%; font-size: 12px; font-variant-numeric: tabular-nums; }
 .valuebox td { padding: 2px 6px; border-bottom: 1px solid #eef0f2; vertical-align: top; }
@@ -113,7 +115,7 @@ JS = r"""
             lo: p.lo ? decode(p.lo) : null, hi: p.hi ? decode(p.hi) : null};
   });
   var times = decode(DATA.t), K = times.length;
-  var state = {signal: null, i: 0, b: 0, view: DATA.default_view, loopsOff: {}, timer: null};
+  var state = {signal: null, i: 0, b: 0, view: DATA.default_view, loopsOff: {}, timer: null, zoom: undefined};
 
   function portOf(name) { var id = DATA.signals[name]; return id === undefined ? null : ports[id]; }
   function idx(p, b, i, j) { return ((p.shared ? 0 : b) * p.nk + (p.constant ? 0 : i)) * p.n + j; }
@@ -186,6 +188,7 @@ JS = r"""
     buildTable();
     highlight();
     updateStep();
+    if (state.zoom !== undefined && state.zoom !== "") autoZoom();
   }
   function toggleGroup(group) {
     var open = (DATA.views[state.view] ? DATA.views[state.view].open : []).slice(), at_ = open.indexOf(group);
@@ -273,7 +276,7 @@ JS = r"""
     if (row) {
       row.classList.add("selected");
       var box = table.closest(".valuebox");  // scroll the table, not the page
-      box.scrollTop = Math.max(0, row.offsetTop - box.clientHeight / 2);
+      box.scrollTop = Math.max(0, table.parentNode.offsetTop + row.offsetTop - 60);  // near the top
     }
   }
   function select(name) {
@@ -344,11 +347,20 @@ JS = r"""
       setStep(state.i + 1);
     }, Math.max(40, Math.round(8000 / K)));
   });
+  // zoom: "fit" (the whole diagram in view), "fitw" (as wide as the page, scrolled), "" (actual size, scrolled)
   var zoom = document.getElementById("lstmds-zoom"), diagram = root.querySelector(".diagram");
-  zoom.addEventListener("click", function () {
-    var fit = diagram.classList.toggle("fit");
-    zoom.textContent = fit ? "actual size" : "fit to window";
-  });
+  var ZOOMS = ["fit", "fitw", ""], NEXT = {fit: "fit to width", fitw: "actual size", "": "fit to window"};
+  function setZoom(mode) {
+    ZOOMS.forEach(function (z) { if (z) diagram.classList.toggle(z, z === mode); });
+    state.zoom = mode;
+    zoom.textContent = NEXT[mode];
+  }
+  zoom.addEventListener("click", function () { setZoom(ZOOMS[(ZOOMS.indexOf(state.zoom) + 1) % ZOOMS.length]); });
+  function autoZoom() {  // the whole diagram if it stays legible (at least 45 % of its size), else the width
+    var svg = views[state.view], w = parseFloat(svg.getAttribute("width")), h = parseFloat(svg.getAttribute("height"));
+    var scale = Math.min(1, diagram.clientWidth / w, 0.64 * window.innerHeight / h);
+    setZoom(scale >= 0.45 ? "fit" : "fitw");
+  }
   root.querySelectorAll("input[data-loop-toggle]").forEach(function (box) {
     box.addEventListener("change", function () { setLoop(box.getAttribute("data-loop-toggle"), box.checked); });
   });
@@ -374,9 +386,10 @@ JS = r"""
     select: select, setStep: setStep, setTime: setTime, setSequence: setSequence, setLoop: setLoop, toggleGroup: toggleGroup,
     showView: showView, value: function (name, i, b, j) { var p = portOf(name); return at(p, b, i, j); },
     state: function () { return {signal: state.signal, step: DATA.k[state.i], index: state.i, sequence: state.b,
-                                  view: state.view, loopsOff: Object.assign({}, state.loopsOff)}; }
+                                  view: state.view, zoom: state.zoom, loopsOff: Object.assign({}, state.loopsOff)}; }
   };
   showView(DATA.default_view);
+  autoZoom();
   select(DATA.default_signal);
 })();
 """
