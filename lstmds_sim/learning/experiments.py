@@ -86,3 +86,85 @@ def loss_summary(history: np.ndarray) -> dict:
         "initial_loss": float(history[0]), "final_loss": float(history[-1]), "best_epoch": best,
         "best_loss": float(history[best]), "final_over_initial": float(history[-1] / history[0]),
     }
+
+
+def train_named(start: LSTMParams, u, y, options, *, label: str, progress=None):
+    """:func:`~lstmds_sim.learning.training.train` with the run named before it starts.
+
+    On a terminal a tqdm bar labelled ``label`` appears at once; elsewhere a line
+    ``LABEL: N epochs ...`` comes first, then at most one line per 5 s (and a "still
+    working" line after 10 s of silence, e.g. while the training loop compiles), then
+    ``LABEL: done in S s``. ``progress=False`` is silent. The result is the same
+    whatever is shown.
+    """
+    from .progress import HEARTBEAT_S, Reporter
+    from .training import train
+
+    reporter = Reporter(progress, options.max_epochs, label=label, every_s=5.0, heartbeat_s=HEARTBEAT_S, announce=True)
+    with reporter:
+        return train(start, u, y, options, label=label,
+                     progress=lambda epoch, loss, lr: reporter.update(epoch, epoch - reporter.done, loss, lr))
+
+
+def training_record(start: LSTMParams, result, system, u_val, *, scale: float) -> dict:
+    """What the training labs report of one run: where the loss went, what moved, how it validates
+    against ``system`` before and after, and the linear system read back from the trained weights."""
+    return {
+        **loss_summary(result.history),
+        "elapsed_s": result.elapsed_s,
+        "weight_changes": weight_changes(start, result.params),
+        "validation_before": validation_errors(start, system, u_val),
+        "validation": validation_errors(result.params, system, u_val),
+        "extracted_system": extracted_system(result.params, scale=scale, dt=system.dt),
+    }
+
+
+def round_trip(system, params: LSTMParams, *, scale: float, points: int = 200) -> dict:
+    """system -> weights -> system: the system read back from ``params`` (described) and the largest
+    difference of the two frequency responses, relative to the largest gain, up to Nyquist."""
+    from ..systems.lti import frequency_response
+
+    system = as_discrete(system)
+    extracted = linear_from_lstm(params, scale=scale, dt=system.dt)  # the LSTM runs at the system's dt
+    w = np.logspace(-1, np.log10(np.pi / system.dt), points)
+    H = frequency_response(system, w)
+    H_back = frequency_response(extracted, w)
+    return {
+        "extracted": describe(extracted),
+        "max_relative_frequency_response_difference": float(np.max(np.abs(H_back - H)) / np.max(np.abs(H))),
+    }
+
+
+def identify(data, *, constrained: bool, max_iter: int, seed: int, washout: int, progress=True) -> dict:
+    """Fit a state-space LSTM to the identification ``data`` (a
+    :class:`~lstmds_sim.learning.dataset.IdentificationData`) with SLSQP, with or without Theorem 4's
+    conditions as constraints; the run shows its iterations (``progress``, see
+    :func:`~lstmds_sim.learning.iss_training.train_iss`).
+
+    Returns ``{"result": ISSTrainResult, "model": IdentifiedModel, "summary": {...}}``, the summary
+    holding the FITs on the normalised validation data (both definitions, after ``washout``), the FIT
+    on physical pH, the independent Theorem 4 check and what the optimiser did.
+    """
+    from ..safety.iss import iss_check
+    from .iss_training import ISSTrainOptions, train_iss
+    from .metrics import fit_paper, fit_report
+    from .model import IdentifiedModel
+
+    u, y = data.normalise_u(data.u_train), data.normalise_y(data.y_train)
+    uv, yv = data.normalise_u(data.u_val), data.normalise_y(data.y_val)
+    options = ISSTrainOptions(max_iter=max_iter, washout=washout, seed=seed, constrained=constrained)
+    label = f"SLSQP {'with the ISS conditions' if constrained else 'without constraints'}"
+    result = train_iss(u, y, options, progress=progress, label=label)
+    model = IdentifiedModel(result.params, data.u_mean, data.u_scale, data.y_mean, data.y_scale, data.Ts)
+    yv_hat = simulate(result.params, uv[:, None], form="statespace").y[:, 0]
+    report = iss_check(result.params)
+    summary = {
+        **fit_report(yv, yv_hat, skip=washout),
+        "fit_paper_percent_physical_pH": fit_paper(data.y_val, model.predict(data.u_val), skip=washout),
+        "training_loss": result.final_loss, "iterations": result.iterations,
+        "training_time_s": result.elapsed_s, "iss_satisfied": report.satisfied,
+        "iss_left_hand_sides": report.lhs, "iss_margins": report.margins,
+        "optimizer_constraints_before_repair": result.optimizer_constraints, "repaired": result.repaired,
+        "single_condition_satisfied": iss_check(result.params, condition="single").satisfied,
+    }
+    return {"result": result, "model": model, "summary": summary}

@@ -30,6 +30,7 @@ from scipy.optimize import minimize
 from ..core.params import LSTMParams
 from ..safety.iss import iss_check
 from .forward import float64, lstm_forward
+from .progress import HEARTBEAT_S, Reporter
 
 KEYS = ("W", "R", "b", "F", "bF")
 
@@ -126,6 +127,35 @@ class ISSTrainResult:
     final_loss: float = float("nan")
 
 
+class _iteration_report:
+    """What ``progress`` asks for after each SLSQP iteration: a callable called as before, or a Reporter
+    line/bar with the loss, the training FIT and Theorem 4's two left-hand sides."""
+
+    def __init__(self, progress, options: ISSTrainOptions, label: str, y_used: np.ndarray, constraint):
+        self.callable = progress if callable(progress) else None
+        self.reporter = None
+        if progress not in (None, False) and self.callable is None:
+            self.reporter = Reporter(progress, options.max_iter, label=label, unit="iteration", every_s=5.0,
+                                     heartbeat_s=HEARTBEAT_S, announce=True)
+        self.constraint, self.margin = constraint, options.margin
+        # FIT = 100 (1 - ||e|| / ||y - mean y||) with ||e||^2 = mse * (number of values after the washout)
+        self.n_values = y_used.size
+        self.spread = float(np.linalg.norm(y_used - y_used.mean(axis=0)))
+
+    def __call__(self, iteration: int, loss: float, v) -> None:
+        if self.callable is not None:
+            self.callable(iteration, loss)
+        if self.reporter is not None:
+            fit = 100.0 * (1.0 - np.sqrt(loss * self.n_values) / self.spread) if self.spread > 0 else float("nan")
+            lhs = 1.0 - self.margin - np.asarray(self.constraint(v), dtype=float)
+            self.reporter.show(iteration, text=f"loss {loss:.3e}  training FIT {fit:.2f} %  "
+                                               f"Theorem 4: {lhs[0]:.4f}, {lhs[1]:.4f} (< 1)")
+
+    def close(self) -> None:
+        if self.reporter is not None:
+            self.reporter.close()
+
+
 def _repair(params: LSTMParams, max_rounds: int = 200) -> tuple[LSTMParams, bool]:
     """Shrink the i, f, o gate rows and U_c by 1 % a round until the independent check passes.
 
@@ -153,7 +183,7 @@ def _repair(params: LSTMParams, max_rounds: int = 200) -> tuple[LSTMParams, bool
 
 @float64
 def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams | None = None,
-              progress=None) -> ISSTrainResult:
+              progress=None, label: str = "SLSQP") -> ISSTrainResult:
     """Fit a state-space LSTM to (normalised) data, with the ISS conditions of Theorem 4 as constraints.
 
     Parameters
@@ -161,7 +191,16 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
     u, y : arrays (T, Ni), (T, No) -- normalised to about [-1, 1] (Theorem 4 assumes |u| <= 1)
     options : ISSTrainOptions
     start : initial weights (default: uniform in +-init_range, seeded)
-    progress : optional callable ``progress(iteration, loss)`` after each SLSQP iteration
+    progress : None or False (silent, the default), True (auto), ``"bar"``, ``"lines"``, or a callable
+        A callable is called as ``progress(iteration, loss)`` after each SLSQP iteration.
+        The others show the iterations as a labelled bar on a terminal, else as a line at
+        least every 5 s (and a "still working" line when an iteration, or the compilation
+        before the first, takes longer than 10 s): the training loss, the training FIT
+        (mean-subtracted, after the washout, from that loss) and the two left-hand sides of
+        Theorem 4 (each must stay below 1; they are shown without constraints too).
+        See :class:`~lstmds_sim.learning.progress.Reporter`.
+    label : str
+        Names this run on the bar and lines (e.g. ``"SLSQP with the ISS conditions"``).
     """
     options = options or ISSTrainOptions()
     u = np.asarray(u, dtype=float).reshape(len(u), -1)
@@ -183,6 +222,7 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
     constraint_jac = jax.jit(jax.jacfwd(lambda v: iss_constraints_jax(_unflatten(v, shapes), options.margin)))
 
     history: list[float] = []
+    report = _iteration_report(progress, options, label, y[wash:], constraint)
 
     def objective(v):
         f, g = value_and_grad(v)
@@ -190,17 +230,19 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
 
     def callback(v):
         history.append(float(value_and_grad(v)[0]))
-        if progress is not None:
-            progress(len(history), history[-1])
+        report(len(history) - 1, history[-1], v)
 
     constraints = [{"type": "ineq", "fun": lambda v: np.asarray(constraint(v), dtype=float),
                     "jac": lambda v: np.asarray(constraint_jac(v), dtype=float)}] if options.constrained else []
     v0 = _flatten(start)
-    history.append(float(value_and_grad(v0)[0]))
-    t0 = time.perf_counter()
-    res = minimize(objective, v0, jac=True, method="SLSQP", constraints=constraints,
-                   options={"maxiter": options.max_iter, "ftol": 1e-12}, callback=callback)
-    elapsed = time.perf_counter() - t0
+    try:
+        history.append(float(value_and_grad(v0)[0]))  # compiles the loss (the heartbeat covers it)
+        t0 = time.perf_counter()
+        res = minimize(objective, v0, jac=True, method="SLSQP", constraints=constraints,
+                       options={"maxiter": options.max_iter, "ftol": 1e-12}, callback=callback)
+        elapsed = time.perf_counter() - t0
+    finally:
+        report.close()
     params = LSTMParams(**{k: np.asarray(a) for k, a in _unflatten(res.x, shapes).items()})
     optimizer_constraints = np.asarray(constraint(res.x), dtype=float)
     repaired = False

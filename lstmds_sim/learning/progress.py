@@ -1,14 +1,25 @@
-"""Progress of long work: a labelled tqdm bar on a terminal, a plain line at each report otherwise."""
+"""Progress of long work: a labelled tqdm bar on a terminal, plain lines otherwise.
+
+Every long step of a lab (a training run, an optimisation, a long diagram run) reports through a
+:class:`Reporter`. On a terminal it is a tqdm bar that shows its label from the start; elsewhere (a
+pipe, a log file, CI, a notebook) it prints plain lines, and with ``heartbeat_s`` it also prints a
+"still working" line whenever nothing was printed for that long, so that no step is ever silent.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 
-__all__ = ["ProgressCallback", "Reporter", "in_ci"]
+__all__ = ["HEARTBEAT_S", "ProgressCallback", "Reporter", "in_ci", "run_with_progress", "task"]
 
 ProgressCallback = Callable[[int, float, float], None]
+
+#: Longest silence, in seconds, that the labs allow when the output is not a terminal.
+HEARTBEAT_S = 10.0
 
 
 def in_ci() -> bool:
@@ -21,18 +32,42 @@ class Reporter:
 
     ``progress``: None/True (auto: a bar when stderr is a terminal and this is
     not CI, else lines), False (silent), ``"bar"``, ``"lines"``, or a callable
-    ``progress(done, loss, lr)``. ``label`` names the work on the bar and on
-    every line, so that a lab running several trainings says which one is
-    running.
+    ``progress(done, loss, lr)`` (for :meth:`update`). ``label`` names the work on
+    the bar and on every line, so that a lab running several trainings says which
+    one is running.
+
+    Options for work other than training (all off by default):
+
+    ``every_s``
+        In lines mode, print at most one line per ``every_s`` seconds (the last one,
+        ``done == total``, is always printed): for work with many short steps.
+    ``heartbeat_s``
+        In lines mode, print ``LABEL: still working (N s, done/total UNIT)`` whenever
+        nothing was printed for ``heartbeat_s`` seconds (from a background thread); on a
+        bar, redraw it every second, so that its elapsed time keeps counting.
+    ``announce``
+        In lines mode, print ``LABEL: TOTAL UNITs ...`` when the work starts and
+        ``LABEL: done in N s`` when it is closed.
+
+    Use it as a context manager, or call :meth:`close` at the end.
     """
 
-    def __init__(self, progress, total: int, *, label: str = "training", unit: str = "epoch"):
+    def __init__(self, progress, total: int, *, label: str = "training", unit: str = "epoch",
+                 every_s: float = 0.0, heartbeat_s: float | None = None, announce: bool = False):
         self.total = total
         self.label = label
         self.unit = unit
+        self.every_s = every_s
+        self.announce = announce
         self.callback: ProgressCallback | None = None
         self.bar = None
         self.lines = False
+        self.done = 0
+        self._start = self._last_line = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._pending: str | None = None  # the last line held back by every_s
         if callable(progress):
             self.callback = progress
             return
@@ -44,23 +79,89 @@ class Reporter:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True)
+            self.bar.refresh()  # the label is on screen from the start, before the first chunk ends
         elif progress == "lines":
             self.lines = True
+            if announce:
+                self._print(f"{label}: {total} {unit}{'s' if total != 1 else ''} ...")
         else:
             raise ValueError(f"progress must be None, True, False, 'bar', 'lines' or a callable, got {progress!r}")
+        if heartbeat_s:
+            self._heartbeat = threading.Thread(target=self._beat, args=(heartbeat_s,), daemon=True)
+            self._heartbeat.start()
 
     def update(self, done_total: int, done: int, loss: float, lr: float) -> None:
-        """``done`` more units finished, ``done_total`` in all; the loss and rate at that point."""
+        """``done`` more epochs finished, ``done_total`` in all; the loss and rate at that point."""
         if self.callback is not None:
             self.callback(done_total, loss, lr)
+        self.show(done_total, done, f"loss {loss:.3e}  lr {lr:.1e}")
+
+    def show(self, done_total: int, done: int | None = None, text: str = "") -> None:
+        """``done`` more units finished (default: up to ``done_total``), ``done_total`` in all; ``text``
+        is what to say about that point (on the bar after the count, on a line after the count)."""
+        done = done_total - self.done if done is None else done
+        self.done = done_total
         if self.bar is not None:
-            self.bar.set_postfix_str(f"loss {loss:.3e}  lr {lr:.1e}", refresh=False)
+            self.bar.set_postfix_str(text, refresh=False)
             self.bar.update(done)  # redraws, postfix included
         if self.lines:
             width = len(str(self.total))
-            print(f"{self.label}: {self.unit} {done_total:>{width}}/{self.total}  loss {loss:.3e}  lr {lr:.1e}",
-                  flush=True)
+            count = f"{self.label}: {self.unit} {done_total:>{width}}/{self.total}"
+            self._pending = f"{count}  {text}" if text else count
+            if not self.every_s or time.monotonic() - self._last_line >= self.every_s or done_total >= self.total:
+                self._print(self._pending)
+                self._pending = None
 
     def close(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+            self._heartbeat = None
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+        if self.lines and self._pending:  # the work ended between two lines: say where
+            self._print(self._pending)
+            self._pending = None
+        if self.lines and self.announce:
+            self.announce = False
+            self._print(f"{self.label}: done in {time.monotonic() - self._start:.1f} s")
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _print(self, line: str) -> None:
+        with self._lock:
+            print(line, flush=True)
+            self._last_line = time.monotonic()
+
+    def _beat(self, every: float) -> None:
+        while not self._stop.wait(min(1.0, every)):
+            if self.bar is not None:
+                self.bar.refresh()  # the elapsed time on the bar keeps counting during a long step
+                continue
+            now = time.monotonic()
+            if now - self._last_line >= every:
+                self._print(f"{self.label}: still working ({now - self._start:.0f} s, "
+                            f"{self.done}/{self.total} {self.unit}{'s' if self.total != 1 else ''})")
+
+
+def run_with_progress(bd, *, label: str, steps: int, progress=None, **options):
+    """Run a diagram (:func:`lstmds_sim.core.engine.run`, ``options`` passed on) showing its steps:
+    a bar labelled ``label`` on a terminal; elsewhere a line when it starts, at most one per 5 s
+    while it runs (a "still working" line after 10 s of silence) and one when it is done."""
+    from ..core.engine import run
+
+    with Reporter(progress, steps, label=label, unit="sample", every_s=5.0, heartbeat_s=HEARTBEAT_S,
+                  announce=True) as reporter:
+        return run(bd, progress=lambda k: reporter.show(k + 1), **options)
+
+
+def task(label: str, total: int = 1, *, unit: str = "step", progress=None) -> Reporter:
+    """A :class:`Reporter` for a few long steps of one job (writing a lab's figures, say): a bar on a
+    terminal; elsewhere a line at the start, a "still working" line after 10 s of silence, one at the
+    end. Call ``.show(done)`` after each step; use it as a context manager."""
+    return Reporter(progress, total, label=label, unit=unit, heartbeat_s=HEARTBEAT_S, announce=True)
