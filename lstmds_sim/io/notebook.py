@@ -1,0 +1,156 @@
+"""``lstmds notebook NAME --out DIR``: a lab as a Jupyter notebook, executed, with its outputs.
+
+Every lab file (``diagrams/NAME.py``) is a notebook in jupytext's percent format (see
+docs/labs.md). This command reads it with jupytext, leaves out the cells meant for the script
+only, runs the rest in a fresh ``python3`` kernel with nbclient (in a temporary working folder)
+and writes ``DIR/NAME.ipynb`` with every output, through :class:`~lstmds_sim.io.outdir.OutputDir`
+(record ``DIR/NAME.notebook.json``, so several notebooks can share a folder). A cell that raises
+stops it: nothing is written, and the error is one line naming the cell.
+
+jupytext, nbclient, nbformat and ipykernel are the ``notebook`` extra; they are imported only
+when the command runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["EXTRA_HINT", "cmd_notebook", "lab_notebook", "lab_path", "register", "run_notebook"]
+
+EXTRA_HINT = "pip install 'lstmds-sim[notebook]'"
+KERNEL = "python3"
+
+
+def register(sub) -> None:
+    """Add ``lstmds notebook`` to the CLI's subparsers ``sub`` (imports nothing heavy)."""
+    from .lab import positive_int
+
+    parser = sub.add_parser(
+        "notebook", help="write a lab as a Jupyter notebook, executed with its outputs (NAME.ipynb)",
+        description="Write the lab NAME as DIR/NAME.ipynb, executed in a fresh python3 kernel, with its text, "
+                    "figures, exercises and (collapsed) solutions. LSTMDS_QUICK=1 runs it with small settings.")
+    parser.add_argument("name", help="the lab (lstmds list shows them)")
+    parser.add_argument("--out", default="out/notebooks", help="folder (default: %(default)s)")
+    parser.add_argument("--timeout", type=positive_int, default=3600,
+                        help="seconds a cell may run before the notebook is stopped (default: %(default)s)")
+    parser.add_argument("--no-execute", action="store_true", help="write the notebook without running it")
+    parser.set_defaults(func=cmd_notebook)
+
+
+def lab_path(name: str) -> Path:
+    """The file of lab ``name`` (an unknown name is a one-line error listing the labs)."""
+    import importlib.util
+
+    from .cli import lab_names
+
+    if name not in lab_names():
+        from .cli import UsageError
+
+        raise UsageError(f"no lab named {name!r}; the labs are: {', '.join(lab_names())} (lstmds list)")
+    return Path(importlib.util.find_spec(f"lstmds_sim.diagrams.{name}").origin)
+
+
+def lab_notebook(name: str):
+    """Lab ``name`` as an ``nbformat`` notebook: its cells for notebooks, a python3 kernel, no outputs."""
+    import jupytext
+
+    nb = jupytext.read(lab_path(name), fmt="py:percent")
+    nb.cells = [cell for cell in nb.cells if cell.metadata.get("active", "ipynb") != "py"]  # the script's own
+    for cell in nb.cells:
+        cell.metadata.pop("active", None)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def run_notebook(nb, *, label: str, timeout: int = 3600, progress=None) -> float:
+    """Execute ``nb`` in place in a fresh python3 kernel; the seconds it took.
+
+    The kernel starts in a temporary folder and inherits the environment (``LSTMDS_QUICK``
+    included); figures are drawn inline. Progress: a bar over the code cells on a terminal,
+    else a line per cell and a line at least every 10 s while a cell runs.
+    Raises nbclient's ``CellExecutionError`` when a cell raises.
+    """
+    from nbclient import NotebookClient
+
+    from ..learning.progress import HEARTBEAT_S, Reporter
+
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    reporter = Reporter(progress, len(code), label=label, unit="cell", heartbeat_s=HEARTBEAT_S, announce=True)
+
+    def starting(cell, cell_index, **_):
+        if cell_index not in code:
+            return
+        first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
+        reporter.show(code.index(cell_index), text=f"running: {first[:60]}")
+
+    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline", PYDEVD_DISABLE_FILE_VALIDATION="1")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lstmds-notebook-") as folder:
+        client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, allow_errors=False, record_timing=False,
+                                on_cell_start=starting, resources={"metadata": {"path": folder}})
+        log = Path(folder) / "kernel.log"  # the kernel's own stderr (its start-up chatter; why it died)
+        try:
+            with open(log, "w") as stderr:
+                client.execute(cwd=folder, env=env, stderr=stderr)
+            reporter.show(len(code))
+        except Exception as err:
+            last = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+            if type(err).__name__ == "DeadKernelError" and last:
+                err.args = (f"{err} (the kernel said: {last[-1].strip()})",)
+            raise
+        finally:
+            reporter.close()
+    return time.perf_counter() - start
+
+
+def _error_line(err, nb) -> str:
+    """One line for a failed cell: which cell, and the exception's last line."""
+    index = next((i for i, cell in enumerate(nb.cells) if any(o.get("output_type") == "error"
+                                                               for o in cell.get("outputs", []))), None)
+    where = f"cell {index + 1} of {len(nb.cells)}" if index is not None else "a cell"
+    what = f"{getattr(err, 'ename', type(err).__name__)}: {getattr(err, 'evalue', err)}"
+    return " ".join(f"{where} raised {what}".split())
+
+
+def cmd_notebook(args) -> int:
+    try:
+        import jupytext  # noqa: F401
+        import nbclient  # noqa: F401
+        import nbformat
+    except ModuleNotFoundError as err:
+        print(f"lstmds: error: lstmds notebook needs {err.name}: {EXTRA_HINT}", file=sys.stderr)
+        return 2
+    from ..diagrams import quick
+    from .outdir import OutputDir
+
+    nb = lab_notebook(args.name)
+    name = args.name
+    with OutputDir(args.out, record=f"{name}.notebook.json", owner=f"notebook {name}") as out:
+        seconds = None
+        if not args.no_execute:
+            from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+            try:
+                seconds = run_notebook(nb, label=f"notebook {name}", timeout=args.timeout)
+            except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+                print(f"lstmds: error: notebook {name}: {_error_line(err, nb)}; nothing written "
+                      f"(lstmds run {name} shows the traceback with LSTMDS_TRACEBACK=1)", file=sys.stderr)
+                return 1
+        nbformat.write(nb, out.path(f"{name}.ipynb"))
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        out.write_results({
+            "notebook": f"{name}.ipynb", "executed": seconds is not None,
+            "execution_s": seconds, "quick": quick(), "kernel": KERNEL,
+            "cells": len(nb.cells), "code_cells": len(code),
+            "markdown_cells": sum(c.cell_type == "markdown" for c in nb.cells),
+            "solution_cells": sum("solution" in c.metadata.get("tags", []) for c in nb.cells),
+            "error_outputs": sum(o.get("output_type") == "error" for c in code for o in c.get("outputs", [])),
+        })
+    took = f" (executed in {seconds:.0f} s)" if seconds is not None else " (not executed)"
+    print(f"files in {out.root}: {name}.ipynb, {name}.notebook.json{took}")
+    return 0
