@@ -1,3 +1,44 @@
+# %% [markdown]
+# # Lab 1: the LSTM layer as a block diagram
+#
+# An LSTM layer is a nonlinear discrete-time dynamical system. At every step $k$ it reads an input
+# $u(k)$ (here $N_i = 4$ numbers) and its own two states from the step before, the hidden state
+# $h(k-1)$ and the cell state $c(k-1)$ ($N_n = 3$ numbers each, one per unit), and computes
+#
+# $$
+# \begin{aligned}
+# z(k) &= W\,u(k) + R\,h(k-1) + b &&\text{four gate inputs, stacked } [z_i;\ z_f;\ z_g;\ z_o]\\
+# i &= \sigma(z_i),\ f = \sigma(z_f),\ g = \tanh(z_g),\ o = \sigma(z_o) &&\text{input, forget, candidate, output}\\
+# c(k) &= f \odot c(k-1) + i \odot g &&\text{the cell state}\\
+# h(k) &= o \odot \tanh(c(k)) &&\text{the hidden state}\\
+# y(k) &= F\,h(k) + b_F &&\text{the output layer}
+# \end{aligned}
+# $$
+#
+# with $\sigma(x) = 1/(1 + e^{-x})$, a number between 0 and 1, and $\odot$ the element-wise product.
+# The gates are soft switches: $f$ says how much of the old cell state to keep, $i$ how much of the
+# candidate $g$ to write, $o$ how much of the cell to show.
+#
+# Drawn as a block diagram (gains, sums, sigmoid and tanh blocks, products and two unit delays), the
+# layer has **two feedback loops**:
+#
+# * the **inner loop**, through the delay *cell state*: $c(k-1) \to \times f \to + \to c(k)$. Its gain is
+#   the forget gate $f$, always between 0 and 1: the loop contracts and old content fades, the
+#   faster the smaller $f$. With $f$ close to 1 it is an integrator: it remembers.
+# * the **outer loop**, through the delay *hidden state*: $h(k-1) \to R \to$ every gate $\to c \to \tanh
+#   \to \times o \to h(k)$. Its gain runs through the recurrent weights $R$.
+#
+# This lab draws the layer of the MATLAB example "LSTM as a dynamical system" (Campa, section 1):
+# $N_n = 3$ units, $N_i = 4$ inputs, $N_o = 2$ outputs, sample time 0.1 s, 51 samples, every weight and
+# both initial states uniform in (0, 1), a random normal input. We build the diagram, look at it, run
+# it, look at the two loops at work, and compare the diagram, signal by signal and step by step, with
+# the same network computed with matrices.
+#
+# *This file is a notebook and a script.* `lstmds notebook lstm_layer --out DIR` writes it as an
+# executed notebook; `lstmds run lstm_layer --out DIR` (or `python diagrams/lstm_layer.py`) runs
+# `main()` below and writes the figures and `results.json`.
+
+# %%
 """Lab 1: the LSTM layer as a block diagram, next to the same network computed with matrices.
 
 Section 1 of the "LSTM as a dynamical system" example: Nn = 3 units, Ni = 4
@@ -9,8 +50,6 @@ signal by signal and step by step, against the matrix implementation.
 Run:  lstmds run lstm_layer --out out/lstm_layer
 """
 
-from __future__ import annotations
-
 import time
 
 import numpy as np
@@ -18,12 +57,20 @@ import numpy as np
 from lstmds_sim import LSTMParams, run, simulate
 from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.diagrams import print_files
+from lstmds_sim.drawing.lstm_figures import diagram_vs_matrices, loop_signals
 from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 
 N_UNITS, N_INPUTS, N_OUTPUTS = 3, 4, 2
 TS = 0.1
 N_SAMPLES = 51  # t = 0:Ts:50*Ts
+PROBES = ("c", "h", "f")  # the two states and the inner loop's gain
+
+
+def lab_options():
+    """The lab's options (``--out``, ``--seed``); ``lab_options().parse_args([])`` gives the defaults."""
+    return lab_parser("lstm_layer", __doc__)
 
 
 def example(seed: int = 0):
@@ -43,8 +90,67 @@ def build_diagram(seed: int = 0):
     return bd
 
 
+# %% [markdown]
+# ## Build the diagram and look at it
+#
+# `build_diagram()` draws the layer from primitive blocks: a gain per weight matrix and gate, a sum
+# per gate, the activations, the three element-wise products, the sum that makes the new cell state,
+# and the two unit delays whose names, *cell state* and *hidden state*, name the two loops. The
+# picture colours each feedback loop; its legend names the delay that closes it.
+
+# %% active="ipynb"
+# from lstmds_sim.drawing.inline import picture
+#
+# args = lab_options().parse_args([])  # the script's defaults
+# params, h0, c0, u = example(args.seed)
+# diagram = build_diagram(args.seed)
+# t = np.arange(N_SAMPLES) * TS
+# print(f"{len(diagram.blocklist)} blocks, {params.n_params} parameters")
+# picture(diagram, "LSTM layer: inner loop (cell state) and outer loop (hidden state)")
+
+# %% [markdown]
+# ## Run it
+#
+# `run` steps the diagram exactly like a Simulink model with a fixed step: at every sample it
+# computes every block's output, then the delays take their new state. Every wire has a name, so
+# any signal can be recorded ("probed"): here the cell state `c`, the hidden state `h` and the forget
+# gate `f`, the inner loop's gain.
+
+# %% active="ipynb"
+# result = run(diagram, probes=PROBES)
+# y_diagram = result.recorders["y"]
+# loop_signals(t, result["c"], result["h"], result["f"], title="the two loops at work, unit by unit");
+
+# %% [markdown]
+# Look at the middle panel: the forget gate moves between about 0.06 and 0.98. The inner loop
+# always contracts, sometimes hard (the cell forgets nearly everything in one step), sometimes
+# hardly at all; so the cell state follows the input without piling it up. The hidden state
+# $h = o \odot \tanh(c)$ is squeezed into (-1, 1); it is mostly positive here because every weight is.
+#
+# ## Compare with the matrices
+#
+# The same network computed with matrices (`simulate`, plain numpy, written independently of the
+# diagram) must give the same output. `crosscheck` goes further: it compares every signal inside
+# the layer (gate inputs, gates, products, states) at every step.
+
+# %% active="ipynb"
+# y_matrix = simulate(params, u, h0, c0).y
+# diagram_vs_matrices(t, y_matrix, y_diagram, title="LSTM layer output: diagram vs matrices");
+# check = crosscheck(params, u, h0=h0, c0=c0, Ts=TS)
+# print(check.table())
+
+# %% [markdown]
+# The differences are of the order of $10^{-16}$: the two computations agree to the last bits of
+# double precision. (MATLAB's example shows about $10^{-7}$ only because its toolbox computes in single
+# precision.)
+#
+# ## The lab as a script
+#
+# `main()` does all of the above and writes the figures and `results.json` into its output folder.
+
+# %%
 def main(argv=None) -> dict:
-    args = lab_parser("lstm_layer", __doc__).parse_args(argv)
+    args = lab_options().parse_args(argv)
     use_headless_backend()
     import matplotlib.pyplot as plt
 
@@ -54,8 +160,9 @@ def main(argv=None) -> dict:
 
     bd = build_diagram(args.seed)
     start = time.perf_counter()
-    y_diagram = run(bd).recorders["y"]
+    result = run(bd, probes=PROBES)
     diagram_s = time.perf_counter() - start
+    y_diagram = result.recorders["y"]
     start = time.perf_counter()
     y_matrix = simulate(params, u, h0, c0).y
     matrix_s = time.perf_counter() - start
@@ -67,7 +174,8 @@ def main(argv=None) -> dict:
     print("first five output samples (y1, y2):")
     print("  k   block diagram             matrix implementation")
     for k in range(5):
-        print(f"  {k}   {y_diagram[k, 0]: .12f} {y_diagram[k, 1]: .12f}   {y_matrix[k, 0]: .12f} {y_matrix[k, 1]: .12f}")
+        print(f"  {k}   {y_diagram[k, 0]: .12f} {y_diagram[k, 1]: .12f}"
+              f"   {y_matrix[k, 0]: .12f} {y_matrix[k, 1]: .12f}")
     name, worst = check.worst
     print_kv("comparison:", {
         "norm(y_diagram - y_matrix)": difference,
@@ -76,18 +184,13 @@ def main(argv=None) -> dict:
         "matrix run [ms]": matrix_s * 1e3,
     })
 
-    fig, axes = plt.subplots(N_OUTPUTS, 1, sharex=True, figsize=(8, 5))
-    for j, ax in enumerate(axes):
-        ax.step(t, y_matrix[:, j], where="post", color="tab:blue", lw=2.5, alpha=0.5, label="matrix implementation")
-        ax.step(t, y_diagram[:, j], where="post", color="k", lw=1, ls="--", label="block diagram")
-        ax.set_ylabel(f"y{j + 1}")
-        ax.grid(alpha=0.3)
-    axes[0].legend(loc="upper right")
-    axes[0].set_title(f"LSTM layer output, diagram vs matrices: norm of difference {difference:.2e}")
-    axes[-1].set_xlabel("t [s]")
+    fig = diagram_vs_matrices(t, y_matrix, y_diagram,
+                              title=f"LSTM layer output, diagram vs matrices: norm of difference {difference:.2e}")
     out.savefig(fig, "lstm_layer_output")
     plt.close(fig)
-
+    fig = loop_signals(t, result["c"], result["h"], result["f"], title="the two loops at work, unit by unit")
+    out.savefig(fig, "lstm_layer_loops")
+    plt.close(fig)
     out.render(bd, "lstm_layer_diagram", title="LSTM layer: inner loop (cell state) and outer loop (hidden state)")
 
     results = {
@@ -98,11 +201,83 @@ def main(argv=None) -> dict:
         "norm_difference": difference,
         "crosscheck_max_abs_error": check.errors,
         "timing_s": {"diagram": diagram_s, "matrix": matrix_s},
+        "forget_gate_range": [float(result["f"].min()), float(result["f"].max())],
     }
-    path = out.write_results(results)
-    print(f"figures and {path.name} written to {out.root}/")
+    out.write_results(results)
+    print_files(out)
     return results
 
 
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise changes a few values in the cell below it. Try it, predict, then open the solution
+# (the collapsed cells).
+#
+# **1. Stop the inner loop from contracting.** Add a constant to the forget gate's bias $b_f$ (rows
+# $N_n \ldots 2N_n - 1$ of `b`) and run again. How large must the extra bias be before $f > 0.99$ at
+# every step? What does the cell state do then, and why?
+
+# %% active="ipynb"
+# EXTRA_FORGET_BIAS = 0.0  # try 2, 5, 10
+#
+# b = params.b.copy()
+# b[N_UNITS:2 * N_UNITS] += EXTRA_FORGET_BIAS
+# changed = run(lstm_diagram(params.replace(b=b), u, Ts=TS, h0=h0, c0=c0)[0], probes=PROBES)
+# print(f"smallest forget gate {changed['f'].min():.4f}, largest |c| {np.abs(changed['c']).max():.2f}")
+# loop_signals(t, changed["c"], changed["h"], changed["f"], title=f"forget-gate bias + {EXTRA_FORGET_BIAS:g}");
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 1.** $f = \sigma(z_f)$, and $\sigma(x) > 0.99$ needs $x > \ln 99 \approx 4.6$. The printout
+# below shows the smallest $z_f$ of the original run, about $-2.8$ (the input is random normal and
+# can push a gate input below zero), so the extra bias must be about $4.6 + 2.8 \approx 7.4$ before
+# $f > 0.99$ at every step: at +5 the smallest $f$ is still 0.91, at +10 it is 0.9994. Then
+# $c(k) \approx c(k-1) + i \odot g$: the inner loop is (almost) an integrator with its pole at 1, and the
+# cell state **adds up** $i \odot g$ instead of forgetting it. Here $g$ is mostly positive (positive
+# weights), so $c$ climbs step after step, to about 33 after 50 steps instead of staying below 6;
+# $h = o \odot \tanh(c)$ saturates at $o$ and the output stops following the input. A forget gate near 1
+# is how an LSTM remembers for a long time, and also why its cell state can drift.
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# z_f = result["f"]  # the gate itself; its input is logit(f)
+# print(f"smallest z_f in the original run: {np.log(z_f / (1 - z_f)).min():.2f}")
+# for extra in (0, 2, 5, 10):
+#     b = params.b.copy()
+#     b[N_UNITS:2 * N_UNITS] += extra
+#     r = run(lstm_diagram(params.replace(b=b), u, Ts=TS, h0=h0, c0=c0)[0], probes=PROBES)
+#     print(f"extra bias {extra:>2}: smallest f {r['f'].min():.4f}, c at the end {np.round(r['c'][-1], 2)}")
+
+# %% [markdown]
+# **2. Count before you compute.** How many parameters has this layer (with its output layer)?
+# Predict the number, then the number for twice as many units, before running the cell.
+
+# %% active="ipynb"
+# UNITS = 2 * N_UNITS
+#
+# print(params.n_params, LSTMParams.random(N_INPUTS, UNITS, N_OUTPUTS, rng=0).n_params)
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 2.** Per layer $4 N_n N_i$ (W) $+ 4 N_n^2$ (R) $+ 4 N_n$ (b), plus the output layer
+# $N_o N_n + N_o$: for $N_n = 3$: $48 + 36 + 12 + 6 + 2 = 104$. For $N_n = 6$:
+# $96 + 144 + 24 + 12 + 2 = 278$. Doubling the units almost triples the count: the recurrent weights
+# grow with $N_n^2$ (lab 1b, `lstm_stack`, follows this up).
+
+# %% [markdown]
+# **3. Open the outer loop.** Set the recurrent weights to zero, `R = 0`. Which loop is left? Does
+# the output change much? Predict first.
+
+# %% active="ipynb"
+# open_outer = run(lstm_diagram(params.replace(R=np.zeros_like(params.R)), u, Ts=TS, h0=h0, c0=c0)[0])
+# print(f"norm of the change of y: {np.linalg.norm(open_outer.recorders['y'] - y_diagram):.3f} "
+#       f"(norm of y: {np.linalg.norm(y_diagram):.3f})")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 3.** With $R = 0$ the gates see only the input: $h(k-1)$ no longer feeds anything inside
+# the layer, so the outer loop's gain is zero (the diagram still draws its wires: the R gains are
+# there, with zeros in them). The inner loop remains: $c(k) = f(u(k)) \odot c(k-1) + \ldots$ still
+# remembers. The output changes a lot, by about 60 % of its norm (8.7 against 14.5): with positive
+# weights and $h$ mostly positive, $R\,h$ had raised every gate input by up to 3.
+
+# %% active="py"
 if __name__ == "__main__":
     main()
