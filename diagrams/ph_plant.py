@@ -1,3 +1,36 @@
+# %% [markdown]
+# # Lab 5: the pH neutralisation plant
+#
+# The plant of Bonassi et al.'s simulation example (after Henson & Seborg) is a stirred tank in which
+# three streams mix: an acid stream $q_1$ (nitric acid), a buffer stream $q_2$ (sodium bicarbonate)
+# and a base stream $q_3$ (sodium hydroxide), the one we manipulate. The mixture leaves through a
+# valve at the bottom, $q_4$, where its pH is measured. The tank has three states:
+#
+# * the level $h$: $\;A\,\dot h = q_1 + q_2 + q_3 - q_4$, with the valve $q_4 = C_{v4}(h + z)^n$;
+# * two *reaction invariants* of the effluent, $W_{a4}$ (a charge balance) and $W_{b4}$ (the carbonate
+#   concentration). They do not change in the reaction, so they obey plain mixing equations:
+#   $\;A\,h\,\dot W_{a4} = \sum_{j=1}^{3} q_j (W_{aj} - W_{a4})$, and the same for $W_{b4}$.
+#
+# The pH is not a state: it is the root of an equation (the charge balance with the two dissociation
+# constants of carbonic acid) given $W_{a4}$ and $W_{b4}$. That root moves very unevenly with the
+# invariants: near neutral pH a little base changes the pH a lot. The **titration curve**, steady pH
+# against $q_3$, shows it: its slope (the plant's static gain) changes about tenfold between 12.5 and
+# 17 ml/s. This is what makes the plant a good test for a nonlinear model such as an LSTM.
+#
+# Time scales: the liquid stays in the tank about 88 s on average ($A h / q_4$, the residence time);
+# the level settles with a time constant of about 265 s. The identification lab samples it every
+# $T_s = 10$ s.
+#
+# We draw the tank two ways. As the subsystem `ph_tank`, **drawn from primitive blocks**: three
+# integrators ($h$, $W_{a4}$, $W_{b4}$), gains, sums, products, and the valve and the pH as function
+# blocks; it runs in continuous time between samples, while its input $q_3$ is sampled every 10 s and
+# held (a zero-order hold). And as the sealed block `PHPLANT`, which integrates the same equations
+# inside one block (fast: the scenario lab uses it for thousands of runs). The two must agree.
+#
+# *This file is a notebook and a script:* `lstmds notebook ph_plant --out DIR`, or
+# `lstmds run ph_plant --out DIR`.
+
+# %%
 """Lab 5: the pH neutralisation plant, drawn from integrators and as a sealed block.
 
 The Henson & Seborg tank (states h, Wa4, Wb4; input base flow q3; output
@@ -18,15 +51,15 @@ of step sizes, and the tank's diagram with its level and invariant loops.
 Run:  lstmds run ph_plant --out out/ph_plant
 """
 
-from __future__ import annotations
-
 import numpy as np
 
-from lstmds_sim import run
 from lstmds_sim.core.engine import blockdiagram
-from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.diagrams import print_files, setting
+from lstmds_sim.drawing.ph_figures import plant_agreement, plant_overview
+from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.dataset import generate_identification_data
+from lstmds_sim.learning.progress import run_with_progress, task
 from lstmds_sim.systems.ph_plant import (
     level_time_constant,
     residence_time,
@@ -39,15 +72,27 @@ from lstmds_sim.systems.ph_tank import ph_tank_subsystem
 TS = 10.0
 Q3_NOMINAL = 15.55
 STEPS = (-3.0, -1.0, -0.5, 0.5, 1.0, 1.45)  # ml/s, from 15.55: 12.55 ... 17.0
+STEP_AT = 10  # the sample at which q3 steps
 N_SAMPLES = 150
 SUBSTEPS = 4  # RK4 steps per sample in both plants (2.5 s; PHPLANT's default)
 REFERENCE_SAMPLES = 300  # of the identification input, run with solve_ivp (slow: adaptive, unbatched)
 
 
+def lab_options():
+    """The lab's command-line options; ``lab_options().parse_args([])`` gives the defaults (a shorter
+    cross-check when LSTMDS_QUICK is set)."""
+    parser = lab_parser("ph_plant", __doc__)
+    parser.add_argument("--cross-check-samples", type=positive_int, default=setting(None, 600),
+                        help="samples of the identification input for the cross-check (default: all)")
+    parser.add_argument("--reference-samples", type=positive_int, default=setting(REFERENCE_SAMPLES, 100),
+                        help="of those, how many to run with solve_ivp too (default: %(default)s)")
+    return parser
+
+
 def step_input(steps=STEPS, n_samples: int = N_SAMPLES) -> np.ndarray:
     """A batch of base-flow sequences (B, T, 1): q3 = 15.55 ml/s, stepped at k = 10 by each of ``steps``."""
     q3 = np.full((len(steps), n_samples, 1), Q3_NOMINAL)
-    q3[:, 10:, 0] += np.asarray(steps)[:, None]
+    q3[:, STEP_AT:, 0] += np.asarray(steps)[:, None]
     return q3
 
 
@@ -76,8 +121,110 @@ def tank_diagram():
     return ph_tank_subsystem()
 
 
+def identification_input(samples: int | None = None) -> np.ndarray:
+    """The identification experiment's input, its training and validation runs as a batch (2, T, 1)
+    (the shorter padded with its last value), cut to ``samples`` if given."""
+    data = generate_identification_data()
+    n = max(data.n_train, len(data.u) - data.n_train)
+    u = np.stack([np.pad(part, (0, n - len(part)), mode="edge")
+                  for part in (data.u[:data.n_train], data.u[data.n_train:])])[..., None]
+    return u[:, :samples]
+
+
+def cross_check(u, reference_samples: int) -> tuple[dict, dict]:
+    """The drawn tank against the sealed block on ``u`` (batch), and against the drawn tank run with
+    solve_ivp on the first ``reference_samples`` of the first run; (agreement numbers, the pH traces)."""
+    n, batch = u.shape[1], u.shape[0]
+    drawn = run_with_progress(build_diagram(u), label=f"cross-check 1/3: drawn tank, RK4, {batch} x {n} samples",
+                              steps=n, substeps=SUBSTEPS).recorders["pH"]
+    sealed = run_with_progress(build_diagram(u, sealed=True), label=f"cross-check 2/3: PHPLANT block, {batch} x {n}",
+                               steps=n).recorders["pH"]
+    reference = run_with_progress(build_diagram(u[0, :reference_samples, 0]), solver="solve_ivp",
+                                  steps=reference_samples,
+                                  label=f"cross-check 3/3: drawn tank, solve_ivp, {reference_samples} samples"
+                                  ).recorders["pH"]
+    agreement = {
+        "subsystem_vs_block_max_abs": float(np.max(np.abs(drawn - sealed))),
+        "subsystem_solve_ivp_vs_block_max_abs": float(np.max(np.abs(reference - sealed[0, :reference_samples]))),
+        "identification_samples": int(n),
+        "reference_samples": int(reference_samples),
+    }
+    return agreement, {"drawn": drawn[..., 0], "sealed": sealed[..., 0], "reference": reference[..., 0]}
+
+
+def plant_facts(gains) -> dict:
+    nominal = steady_state(Q3_NOMINAL)
+    return {
+        "steady pH at q3 = 15.55": float(nominal.pH), "steady pH at q3 = 15.6": float(steady_state(15.6).pH),
+        "level h at q3 = 15.55 [cm]": float(nominal.h),
+        "residence time A h / q4 [s]": float(residence_time(Q3_NOMINAL)),
+        "level time constant [s]": float(level_time_constant(Q3_NOMINAL)),
+        "static gain range dpH/dq3 [pH per ml/s]": f"{gains.min():.3f} ... {gains.max():.3f}",
+        "gain ratio over 12.5-17 ml/s": float(gains.max() / gains.min()),
+    }
+
+
+# %% [markdown]
+# ## Build the diagrams and look at them
+#
+# The lab's diagram is small: a sampled source of $q_3$, the tank, a recorder. The tank itself is a
+# subsystem; its picture shows three loops, each closed by an integrator: the **level loop** (more
+# level, more outflow through the valve, less level) and one loop per invariant through its
+# *dilution* term $-q_{in} W_{a4} / (A h)$ (the further an invariant is from the inflow's, the faster
+# it is pulled back).
+
+# %% active="ipynb"
+# from lstmds_sim.drawing.inline import picture
+#
+# args = lab_options().parse_args([])  # the script's defaults (a shorter cross-check with LSTMDS_QUICK=1)
+# picture(build_diagram(), "pH plant: a sampled base flow into the ph_tank subsystem")
+
+# %% active="ipynb"
+# picture(tank_diagram(), "ph_tank: the pH plant drawn from integrators, its loops coloured")
+
+# %% [markdown]
+# ## Run it: six steps of $q_3$ in one run
+#
+# The input is a *batch*: six sequences of $q_3$, each stepping at $t = 100$ s from the nominal
+# 15.55 ml/s (pH 7.0) by one of $-3, -1, -0.5, +0.5, +1, +1.45$ ml/s. One run of the diagram
+# simulates the six tanks side by side.
+
+# %% active="ipynb"
+# from lstmds_sim import run
+#
+# result = run(build_diagram(), substeps=SUBSTEPS)
+# ph, t = result.recorders["pH"][..., 0], result.t
+# q3_grid = np.linspace(12.5, 17.0, 181)
+# plant_overview(q3_grid, titration_curve(q3_grid), q3_nominal=Q3_NOMINAL,
+#                ph_nominal=float(steady_state(Q3_NOMINAL).pH), t=t, steps=STEPS, ph=ph, step_time=STEP_AT * TS);
+# print_kv("pH neutralisation plant (Henson & Seborg):", plant_facts(static_gain(q3_grid)))
+
+# %% [markdown]
+# Look at the two panels together: equal steps up and down do **not** give equal changes of pH.
+# $+1$ ml/s raises the pH by 1.1, $-1$ ml/s lowers it by only 0.4: the titration curve is steeper
+# above the nominal point. A linear model fitted at one operating point would be wrong at the other.
+# Every response settles within about 500 s after the step, a few residence times.
+#
+# ## Compare: the drawn tank, the sealed block, and an accurate solver
+#
+# The drawn tank and the `PHPLANT` block compute the same equations with the same fixed-step
+# integrator (RK4, 4 steps of 2.5 s per sample); on the identification input (training and validation
+# runs as a batch) they must agree to round-off. The drawn tank run with scipy's adaptive `solve_ivp`
+# (tight tolerance) measures how accurate those RK4 steps are. The runs take a while: each shows
+# its progress.
+
+# %% active="ipynb"
+# u = identification_input(args.cross_check_samples)
+# agreement, traces = cross_check(u, args.reference_samples)
+# print_kv("drawn tank against the sealed block [pH]:", agreement)
+# plant_agreement(np.arange(u.shape[1]) * TS, traces["drawn"], traces["sealed"], traces["reference"]);
+
+# %% [markdown]
+# ## The lab as a script
+
+# %%
 def main(argv=None) -> dict:
-    args = lab_parser("ph_plant", __doc__).parse_args(argv)
+    args = lab_options().parse_args(argv)
     use_headless_backend()
     import matplotlib.pyplot as plt
 
@@ -86,61 +233,42 @@ def main(argv=None) -> dict:
     curve = titration_curve(q3_grid)
     gains = static_gain(q3_grid)
     nominal = steady_state(Q3_NOMINAL)
-    result = run(build_diagram(), substeps=SUBSTEPS)
+    result = run_with_progress(build_diagram(), label=f"step responses: {len(STEPS)} tanks", steps=N_SAMPLES,
+                               substeps=SUBSTEPS)
     ph = result.recorders["pH"][..., 0]
     t = result.t
 
     # the drawn tank against the sealed block, on the identification input (training and validation as a batch)
-    data = generate_identification_data()
-    n = max(data.n_train, len(data.u) - data.n_train)
-    u = np.stack([np.pad(part, (0, n - len(part)), mode="edge")
-                  for part in (data.u[:data.n_train], data.u[data.n_train:])])[..., None]
-    drawn = run(build_diagram(u), substeps=SUBSTEPS).recorders["pH"]
-    sealed = run(build_diagram(u, sealed=True)).recorders["pH"]
-    reference = run(build_diagram(u[0, :REFERENCE_SAMPLES, 0]), solver="solve_ivp").recorders["pH"]
-    agreement = {
-        "subsystem_vs_block_max_abs": float(np.max(np.abs(drawn - sealed))),
-        "subsystem_solve_ivp_vs_block_max_abs": float(np.max(np.abs(reference - sealed[0, :REFERENCE_SAMPLES]))),
-        "identification_samples": int(u.shape[1]),
-        "reference_samples": REFERENCE_SAMPLES,
-    }
+    u = identification_input(args.cross_check_samples)
+    reference_samples = min(args.reference_samples, u.shape[1])
+    agreement, traces = cross_check(u, reference_samples)
 
-    facts = {
-        "steady pH at q3 = 15.55": float(nominal.pH), "steady pH at q3 = 15.6": float(steady_state(15.6).pH),
-        "level h at q3 = 15.55 [cm]": float(nominal.h),
-        "residence time A h / q4 [s]": float(residence_time(Q3_NOMINAL)),
-        "level time constant [s]": float(level_time_constant(Q3_NOMINAL)),
-        "static gain range dpH/dq3 [pH per ml/s]": f"{gains.min():.3f} ... {gains.max():.3f}",
-        "gain ratio over 12.5-17 ml/s": float(gains.max() / gains.min()),
-    }
+    facts = plant_facts(gains)
     print_kv("pH neutralisation plant (Henson & Seborg):", facts)
     print_kv("the drawn tank (ph_tank) against the sealed PHPLANT block, identification input [pH]:", {
         f"RK4 ({SUBSTEPS} substeps), {u.shape[0]} x {u.shape[1]} samples": agreement["subsystem_vs_block_max_abs"],
-        f"solve_ivp, first {REFERENCE_SAMPLES} samples": agreement["subsystem_solve_ivp_vs_block_max_abs"],
+        f"solve_ivp, first {reference_samples} samples": agreement["subsystem_solve_ivp_vs_block_max_abs"],
     })
-    print("step responses (q3 from 15.55 ml/s at t = 100 s), pH after 1400 s:")
+    print(f"step responses (q3 from {Q3_NOMINAL} ml/s at t = {STEP_AT * TS:g} s), pH after {t[-1]:g} s:")
     for step, final in zip(STEPS, ph[:, -1]):
         print(f"  {step:+5.2f} ml/s -> pH {final:.3f}   (steady state {float(steady_state(Q3_NOMINAL + step).pH):.3f})")
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    ax1.plot(q3_grid, curve, color="tab:blue")
-    ax1.plot([Q3_NOMINAL], [nominal.pH], "ko", label="nominal (15.55 ml/s, pH 7.0)")
-    ax1.set_xlabel("q3 [ml/s]")
-    ax1.set_ylabel("steady-state pH")
-    ax1.set_title("titration curve", fontsize=10)
-    ax1.grid(alpha=0.3)
-    ax1.legend(fontsize=8)
-    for step, trace in zip(STEPS, ph):
-        ax2.step(t, trace, where="post", label=f"{step:+.2f} ml/s")
-    ax2.set_xlabel("t [s]")
-    ax2.set_ylabel("pH")
-    ax2.set_title("responses to steps of q3 at t = 100 s (one batched diagram run)", fontsize=10)
-    ax2.grid(alpha=0.3)
-    ax2.legend(fontsize=8, ncol=2)
-    out.savefig(fig, "ph_plant")
-    plt.close(fig)
-    out.render(build_diagram(), "ph_plant_diagram", title="pH plant: a sampled base flow into the ph_tank subsystem")
-    out.render(tank_diagram(), "ph_tank_diagram", title="ph_tank: the pH plant drawn from integrators, its loops coloured")
+    with task("writing the figures", 4, unit="figure") as progress:
+        fig = plant_overview(q3_grid, curve, q3_nominal=Q3_NOMINAL, ph_nominal=float(nominal.pH), t=t, steps=STEPS,
+                             ph=ph, step_time=STEP_AT * TS)
+        out.savefig(fig, "ph_plant")
+        plt.close(fig)
+        progress.show(1)
+        fig = plant_agreement(np.arange(u.shape[1]) * TS, traces["drawn"], traces["sealed"], traces["reference"])
+        out.savefig(fig, "ph_plant_agreement")
+        plt.close(fig)
+        progress.show(2)
+        out.render(build_diagram(), "ph_plant_diagram",
+                   title="pH plant: a sampled base flow into the ph_tank subsystem")
+        progress.show(3)
+        out.render(tank_diagram(), "ph_tank_diagram",
+                   title="ph_tank: the pH plant drawn from integrators, its loops coloured")
+        progress.show(4)
 
     results = {
         "Ts": TS, "q3_nominal": Q3_NOMINAL,
@@ -151,8 +279,72 @@ def main(argv=None) -> dict:
                            "steady_pH": [float(steady_state(Q3_NOMINAL + s).pH) for s in STEPS]},
     }
     out.write_results(results)
+    print_files(out)
     return results
 
 
+# %% [markdown]
+# ## Exercises
+#
+# **1. Predict a step response.** Step $q_3$ from 15.55 to 16.0 ml/s. From the titration curve,
+# where does the pH settle? From the residence time (88 s), roughly when is it within 0.01 of its
+# final value? Then run it.
+
+# %% active="ipynb"
+# Q3_STEP = 0.45  # ml/s, from 15.55
+#
+# print(f"predicted final pH (titration curve): {float(steady_state(Q3_NOMINAL + Q3_STEP).pH):.3f}")
+# response = run(build_diagram(step_input(steps=(Q3_STEP,))), substeps=SUBSTEPS)
+# trace = response.recorders["pH"][0, :, 0]
+# settled = np.flatnonzero(np.abs(trace - trace[-1]) > 0.01)[-1] + 1
+# print(f"pH after {response.t[-1]:g} s: {trace[-1]:.3f}; within 0.01 from t = {response.t[settled]:g} s "
+#       f"({response.t[settled] - STEP_AT * TS:g} s after the step)")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 1.** The titration curve gives pH 7.28 at 16.0 ml/s. The invariants are mixed out with
+# the residence time $\tau \approx 88$ s, like a first-order system: after $k\tau$ the remaining
+# deviation is about $e^{-k}$, and $0.28\,e^{-k} < 0.01$ needs $k = \ln 28 \approx 3.3$, about 290 s. The
+# run is within 0.01 of its final value 320 s after the step: a little slower than the estimate,
+# because the level moves too (with its own, slower, 265 s time constant) and the pH is a nonlinear
+# read-out of the invariants. A good estimate, not a law.
+
+# %% [markdown]
+# **2. The gain depends on where you are.** Predict the pH change for a small step of +0.1 ml/s at
+# 13 ml/s and at 16.5 ml/s from the static gain, then check with the titration curve.
+
+# %% active="ipynb"
+# for q3 in (13.0, 16.5):
+#     print(f"q3 = {q3}: static gain {float(static_gain(q3)):.3f} pH per ml/s, "
+#           f"steady pH {float(steady_state(q3).pH):.3f} -> {float(steady_state(q3 + 0.1).pH):.3f}")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 2.** About 0.33 pH per ml/s at 13 ml/s (a change of 0.03 pH) against about 2.5 at
+# 16.5 ml/s (0.28 pH): the same step moves the pH eight times more near the steep part of the
+# titration curve. A controller tuned at one end would be eight times too weak or too strong at the
+# other.
+
+# %% [markdown]
+# **3. How many RK4 steps are enough?** The tank integrates with 4 RK4 steps of 2.5 s per sample.
+# Predict whether 1 step of 10 s is still accurate to 1e-6 pH, then compare with the 4-step run.
+
+# %% active="ipynb"
+# SUBSTEPS_EXERCISE = 1
+#
+# q3 = step_input()
+# fine = run(build_diagram(q3), substeps=SUBSTEPS).recorders["pH"]
+# coarse = run(build_diagram(q3), substeps=SUBSTEPS_EXERCISE).recorders["pH"]
+# print(f"largest difference, {SUBSTEPS_EXERCISE} vs {SUBSTEPS} RK4 steps per sample: "
+#       f"{np.max(np.abs(coarse - fine)):.2e} pH")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 3.** Not quite: one RK4 step of 10 s is off by about $3 \cdot 10^{-6}$ pH on these steps.
+# RK4's error grows like the fourth power of the step over a fixed time, so four times longer steps
+# give about $4^4 = 256$ times the error of the 4-step run, whose own error (against `solve_ivp`) is
+# $10^{-9}$ to $10^{-8}$. The fastest time constant, the residence time of 88 s, is still nine steps long,
+# so one step per sample is stable and far more accurate than the 0.01 pH measurement noise: fine
+# for a plot, not for a cross-check at round-off. That is why the cross-check runs both plants with
+# the same steps, and why `solve_ivp` is the reference.
+
+# %% active="py"
 if __name__ == "__main__":
     main()
