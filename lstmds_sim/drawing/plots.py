@@ -142,8 +142,9 @@ def pzmap(ax, systems: dict, *, title: str = "pole-zero map", view: float = 1.5,
     The axes show ``[-view, view]`` in both directions, so the unit circle fills the picture.
     A pole or zero outside is drawn near the edge, on the ray from the origin through it, with
     an arrow pointing on to where it lies and its value beside it. ``inset="auto"`` adds a zoomed
-    inset where distinct points lie closer than ``crowd * view`` to each other (poles and zeros that a student could not tell
-    apart at full size), beside the map under the legend, and marks the zoomed box on the map;
+    inset where distinct points lie closer than ``crowd * view`` to each other (poles and zeros
+    that a student could not tell apart at full size), beside the map under the legend, and marks
+    the zoomed box on the map;
     ``None`` leaves it out; a tuple ``(x0, x1, y0, y1)`` zooms there.
     The first system is drawn largest, so that one drawn exactly on top of it stays visible.
     """
@@ -208,12 +209,16 @@ def _zoom(ax, systems: dict, box, view: float) -> None:
 
 
 # ----------------------------------------------------------------------------- long curves
-def thin(values, max_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+def thin(values, max_points: int = 2000, *, keep_first: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of a long 1-D curve with at most about ``max_points`` points that look the same:
     every bin keeps its smallest and largest value, in their order, so a noisy band stays a band
-    and a spike stays a spike. ``x`` is the original index. Short curves come back whole."""
+    and a spike stays a spike. ``x`` is the original index. Short curves come back whole, and so
+    do the first ``keep_first`` values (which a logarithmic axis spreads out)."""
     values = np.asarray(values, dtype=float)
     n = len(values)
+    if keep_first and n > max_points + keep_first:
+        x, y = thin(values[keep_first:], max_points)
+        return np.r_[np.arange(keep_first), x + keep_first], np.r_[values[:keep_first], y]
     if n <= max_points:
         return np.arange(n), values
     bins = max(1, max_points // 2)
@@ -246,7 +251,7 @@ def loss_curves(ax, curves: dict, *, title: str, xlabel: str = "epoch", ylabel: 
     """
     for label, history in curves.items():
         style = {"lw": 1.0, **(styles or {}).get(label, {})}
-        x, y = thin(history, max_points)
+        x, y = thin(history, max_points, keep_first=300 if symlog_x else 0)
         (line,) = ax.plot(x, y, label=label, rasterized=len(history) > 500, **style)
         if mark_start and len(history):
             ax.plot([0], [history[0]], "o", color=line.get_color(), ms=6, zorder=4, clip_on=False)

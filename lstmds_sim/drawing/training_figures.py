@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plots import legend_outside, loss_curves, stairs, thin
+from .plots import legend_outside, loss_curves, stairs
 
 __all__ = ["basin_loss", "random_loss", "rolling", "validation_figure", "validation_panels"]
 
