@@ -264,6 +264,13 @@ def test_a_batched_run_keeps_its_first_sequences(rng):
     assert np.array_equal(decoded(record), result.signals["lstm2/c"][:3])
 
 
+def test_embedded_json_cannot_end_its_script():
+    from lstmds_sim.drawing.inspector import _json_for_script
+
+    text = _json_for_script({"name": "</script><!-- x"})
+    assert "<" not in text and json.loads(text) == {"name": "</script><!-- x"}
+
+
 def test_inline_in_jupyter_is_the_page_in_a_frame(layer_run):
     import html
 

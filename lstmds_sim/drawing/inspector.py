@@ -536,7 +536,7 @@ def _figure(bk: SimpleNamespace, times: np.ndarray, name: str | None, values: np
 
 def _json_for_script(data: dict) -> str:
     """JSON that is safe inside ``<script type="application/json">``."""
-    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")  # no "</script", "<!--"
 
 
 def inspect(
