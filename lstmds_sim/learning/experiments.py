@@ -1,4 +1,9 @@
-"""Measurements shared by the training labs (section 4 of the example): data, errors, what moved.
+"""Measurements of the training and identification labs: data, errors, what moved, named runs.
+
+The training labs (section 4 of the "LSTM as a dynamical system" example) train from computed or
+random weights and compare with the linear system (:func:`train_named`, :func:`training_record`,
+:func:`round_trip`); the identification lab fits the pH plant with and without Theorem 4
+(:func:`identify`).
 
 Plain functions: a linear system is a discrete ``scipy.signal.StateSpace(A, B, C, D, dt=Ts)``
 that carries its own sample time (see :func:`lstmds_sim.systems.lti.as_discrete`);
