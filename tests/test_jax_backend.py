@@ -129,7 +129,7 @@ def test_a_state_meeting_a_batch_grows_as_in_the_interpreter_also_for_one_step(r
         bd.connect(second, bd.RECORDER(name="y"), name="z2")
         return bd
 
-    for steps in (1, 2, 4):
+    for steps in (1, 3):
         ref, res = both(lambda n=steps: make(n), probes=["*"])
         assert_same(ref, res, tol=0.0)
 
@@ -250,17 +250,14 @@ def test_jax_plant_step_equals_step_plant(rng):
 
     x = steady_state(rng.uniform(13.0, 16.0, 50)).x  # (50, 3)
     q3 = rng.uniform(12.5, 17.0, 50)
-
-    @jax.jit
-    def steps(x, q3):
-        return plant_step_jax(x, q3, 10.0, substeps=4), plant_step_jax(x[0], q3[:1], 10.0), \
-            plant_step_jax(x, -q3, 10.0)[1]
-
     with jax.enable_x64(True):
-        (x1, ok), (one, _), bad = steps(x, q3)
+        step = jax.jit(lambda x, q3: plant_step_jax(x, q3, 10.0, substeps=4))
+        x1, ok = step(x, q3)
+        _, bad = step(x, np.where(np.arange(50) == 7, -1.0, q3))  # one negative flow: refused
+        one = jax.eval_shape(lambda x, q3: plant_step_jax(x, q3, 10.0), x[0], q3[:1])[0]
     assert bool(ok) and not bool(bad)
     np.testing.assert_allclose(np.asarray(x1), step_plant(x, q3, Ts=10.0, substeps=4), rtol=1e-13, atol=0)
-    assert one.shape == (3,)
+    assert one.shape == (3,)  # one tank stays (3,), as in step_plant
 
 
 # ----------------------------------------------------------------------- every lab's diagram (slow)

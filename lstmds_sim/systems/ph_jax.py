@@ -7,7 +7,13 @@
   that of the numpy solver, whose shrinking working set drops done elements;
   the two agree to 1e-12 (``tests/test_jax_backend.py``).
 * :func:`plant_step_jax` -- one sampling period of RK4 with the base flow held,
-  the operations of :func:`.ph_plant.step_plant` in the same order.
+  the operations of :func:`.ph_plant.step_plant` in the same order, on the
+  rows ``h``, ``Wa4``, ``Wb4`` of the batch.
+
+The power ``(h + z)^n`` is computed as ``exp(n log(h + z))`` and ``arcsinh`` through
+``log1p`` (both within 5e-16 of numpy's, and two to three times faster than
+XLA's general ``pow`` and ``asinh`` on the CPU), so the results agree with the
+numpy functions to rounding, not bit for bit.
 * :func:`valve_flow_jax`, :func:`effluent_ph_jax` -- twins of the ``valve q4``
   and ``pH`` FUNCTION blocks of the drawn tank; :data:`TWINS` maps each numpy
   function to its twin (the compiled backend reads it).
@@ -26,6 +32,19 @@ from .ph_plant import _EPS, _LN10, DEFAULT_PARAMS, PH_BRACKET, PHParams
 from .ph_tank import effluent_ph, valve_flow
 
 __all__ = ["TWINS", "effluent_ph_jax", "ph_from_invariants_jax", "plant_step_jax", "valve_flow_jax"]
+
+
+def _asinh(y):
+    """``arcsinh(y)`` as ``sign(y) log1p(|y| + y^2 / (1 + sqrt(1 + y^2)))``: within 3e-16 (relative) of numpy's,
+    and about twice as fast as XLA's own on the CPU (valid for |y| < 1e150; here |y| < 1e10)."""
+    a = jnp.abs(y)
+    return jnp.sign(y) * jnp.log1p(a + a * a / (1.0 + jnp.sqrt(1.0 + a * a)))
+
+
+def _power(x, n: float):
+    """``x ** n`` for ``x > 0`` as ``exp(n log x)``: within 5e-16 (relative) of numpy's power, and faster
+    than XLA's general ``pow`` on the CPU (NaN for ``x < 0``, as numpy's power of a non-integer n)."""
+    return jnp.exp(n * jnp.log(x))
 
 
 def _charge_balance(p, wa, wb, pk1: float, pk2: float):
@@ -63,7 +82,7 @@ def ph_from_invariants_jax(Wa4, Wb4, params: PHParams = DEFAULT_PARAMS, *, xtol:
         below = f < 0
         lo_new = jnp.where(below, p, lo)
         hi_new = jnp.where(below, hi, p)
-        step = jnp.arcsinh(f / s) * jnp.sqrt(s * s + f * f) / slope
+        step = _asinh(f / s) * jnp.sqrt(s * s + f * f) / slope
         p_new = p - step
         use_newton = (p_new >= lo_new) & (p_new <= hi_new) & (it < newton_iters)
         p_new = jnp.where(use_newton, p_new, 0.5 * (lo_new + hi_new))
@@ -99,35 +118,35 @@ def plant_step_jax(x, q3, Ts: float, params: PHParams = DEFAULT_PARAMS, substeps
     if x.ndim == 1 and jnp.size(q3) == 1:  # one tank stays (3,), as in step_plant
         q3 = jnp.reshape(q3, ())
     shape = jnp.broadcast_shapes(x.shape[:-1], jnp.shape(q3)) + (3,)
-    x = jnp.broadcast_to(x, shape)
-    q3 = jnp.broadcast_to(q3, shape[:-1])
+    # rows (h, Wa4, Wb4) of the batch, each contiguous, as step_plant's _rk4_columns
+    cols = jnp.moveaxis(jnp.broadcast_to(x, shape), -1, 0).reshape(3, -1)
+    q3 = jnp.broadcast_to(q3, shape[:-1]).reshape(-1)
     q_in = p.q1 + p.q2 + q3
-    w_in = jnp.stack([p.q1 * p.Wa1 + p.q2 * p.Wa2 + q3 * p.Wa3, p.q1 * p.Wb1 + p.q2 * p.Wb2 + q3 * p.Wb3], axis=-1)
+    w_in = jnp.stack([p.q1 * p.Wa1 + p.q2 * p.Wa2 + q3 * p.Wa3, p.q1 * p.Wb1 + p.q2 * p.Wb2 + q3 * p.Wb3])
     dt = Ts / substeps
 
-    def rhs(s):
-        h = s[..., 0]
-        dh = (q_in - p.Cv4 * (h + p.z) ** p.n) / p.A
-        dw = (w_in - q_in[..., None] * s[..., 1:]) / (p.A * h)[..., None]
-        return jnp.concatenate([dh[..., None], dw], axis=-1)
+    def rhs(h, wa, wb):  # the rows of step_plant's _rhs_columns, as three arrays
+        volume = p.A * h
+        return ((q_in - p.Cv4 * _power(h + p.z, p.n)) / p.A, (w_in[0] - q_in * wa) / volume,
+                (w_in[1] - q_in * wb) / volume)
 
     def rk4(_, s):
-        k1 = rhs(s)
-        k2 = rhs(s + (0.5 * dt) * k1)
-        k3 = rhs(s + (0.5 * dt) * k2)
-        k4 = rhs(s + dt * k3)
-        return s + (dt / 6.0) * (k1 + (k2 + k3) * 2.0 + k4)
+        k1 = rhs(*s)
+        k2 = rhs(*(v + (0.5 * dt) * d for v, d in zip(s, k1)))
+        k3 = rhs(*(v + (0.5 * dt) * d for v, d in zip(s, k2)))
+        k4 = rhs(*(v + dt * d for v, d in zip(s, k3)))
+        return tuple(v + (dt / 6.0) * (a + (b + c) * 2.0 + d) for v, a, b, c, d in zip(s, k1, k2, k3, k4))
 
-    h0 = x[..., 0]
+    h0 = cols[0]
     ok = jnp.all(jnp.isfinite(q3) & (q3 >= 0) & (h0 > 0) & ((q_in / h0) * dt <= p.A))
-    s = jax.lax.fori_loop(0, substeps, rk4, x)
-    ok = ok & jnp.all(s[..., 0] > 0) & jnp.all(jnp.isfinite(s[..., 0]))
-    return s, ok
+    cols = jnp.stack(jax.lax.fori_loop(0, substeps, rk4, tuple(cols)))
+    ok = ok & jnp.all(cols[0] > 0) & jnp.all(jnp.isfinite(cols[0]))
+    return jnp.moveaxis(cols.reshape((3,) + shape[:-1]), 0, -1), ok
 
 
 def valve_flow_jax(h, params: PHParams = DEFAULT_PARAMS):
     """:func:`.ph_tank.valve_flow` in jax.numpy: ``q4 = Cv4 (h + z)^n``."""
-    return params.Cv4 * jnp.power(jnp.add(h, params.z), params.n)
+    return params.Cv4 * _power(jnp.add(h, params.z), params.n)
 
 
 def effluent_ph_jax(Wa4, Wb4, params: PHParams = DEFAULT_PARAMS):

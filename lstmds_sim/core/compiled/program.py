@@ -30,8 +30,9 @@ from .step import Step
 
 __all__ = ["CompiledRun", "compile_run", "run_compiled"]
 
-#: scan iterations unrolled into one loop iteration, for runs of at least UNROLL_FROM steps
-UNROLL, UNROLL_FROM = 8, 256
+#: scan iterations unrolled into one loop iteration, for runs of at least UNROLL_FROM steps whose
+#: signals have at most UNROLL_WIDTH elements (unrolling a batched step only costs compile time)
+UNROLL, UNROLL_FROM, UNROLL_WIDTH = 8, 256, 1024
 
 
 def _shape_struct(shape, dtype=jnp.float64):
@@ -46,7 +47,12 @@ class CompiledRun:
     steps : the number of output instants of every run.
     inputs : SEQUENCE block name -> the shape of its data ((T, n) or (B, T, n)).
     states : block name -> the shape of its initial state (what ``x0`` takes).
-    compile_s : seconds spent tracing and compiling.
+    compile_s : seconds spent tracing and compiling (and moving the diagram's
+        own data to the device, where it stays for every run).
+    unroll : scan iterations per loop iteration.
+
+    Each result's ``timing["run_s"]`` counts from the call to the results as
+    numpy arrays, moving new inputs to the device included.
     """
 
     def __init__(self, schedule: Schedule, *, unroll: int | None = None) -> None:
@@ -59,14 +65,19 @@ class CompiledRun:
         self._check_lengths()
         self.inputs = {blocks[i].name: np.shape(d) for i, d in body.data.items()}
         self.states = {blocks[i].name: np.shape(x) for i, x in body.x0.items()}
-        self._data0 = {blocks[i].name: np.asarray(d, dtype=float) for i, d in body.data.items()}
-        self._x00 = {blocks[i].name: np.asarray(x, dtype=float) for i, x in body.x0.items()}
-        if unroll is None:
-            unroll = UNROLL if self.steps >= UNROLL_FROM else 1
-        self.unroll = max(1, min(int(unroll), self.steps))
         with jax.enable_x64(True):
+            # the diagram's own data and states, on the device once (SEQUENCE data step-major: (T, [B,] n))
+            self._data0 = {blocks[i].name: _step_major(jax.device_put(np.asarray(d, dtype=float)))
+                           for i, d in body.data.items()}
+            self._x00 = {blocks[i].name: jax.device_put(np.asarray(x, dtype=float)) for i, x in body.x0.items()}
             self._settle_shapes()
-            structs = ({name: _shape_struct(s) for name, s in self.inputs.items()},
+            if unroll is None:  # unrolling pays where a step is short: long runs of small (unbatched) signals
+                widest = max((int(np.prod(s)) for shapes in self.record_shapes[-1:] for s in shapes.values()),
+                             default=0)
+                widest = max([widest, *(int(np.prod(s)) for s in self.carry_shapes.values())])
+                unroll = UNROLL if self.steps >= UNROLL_FROM and widest <= UNROLL_WIDTH else 1
+            self.unroll = max(1, min(int(unroll), self.steps))
+            structs = ({name: _shape_struct(d.shape) for name, d in self._data0.items()},
                        {name: _shape_struct(s) for name, s in self.states.items()})
             self._compiled = jax.jit(self._program).lower(*structs).compile()
         self.compile_s = time.perf_counter() - start
@@ -124,7 +135,7 @@ class CompiledRun:
     def _program(self, data: dict, x0: dict):
         body, blocks = self.body, self.schedule.blocks
         by_name = {b.name: i for i, b in enumerate(blocks)}
-        steps_data = {by_name[n]: (jnp.moveaxis(d, -2, 0) if d.ndim == 3 else d) for n, d in data.items()}
+        steps_data = {by_name[n]: d for n, d in data.items()}
         x = {by_name[n]: jnp.broadcast_to(v, self.carry_shapes[by_name[n]]) for n, v in x0.items()}
         held = {i: [jnp.zeros(s) for s in ss] for i, ss in self.held_shapes.items()}
         carry = (x, held, (jnp.asarray(-1, jnp.int64), jnp.asarray(-1, jnp.int64)))
@@ -142,10 +153,13 @@ class CompiledRun:
         (:attr:`inputs`, :attr:`states`); what is not given keeps the diagram's
         value. ``x0=result.final_states`` continues a previous run's states.
         """
-        data = self._replace(self._data0, inputs, self.inputs, "inputs", "SEQUENCE data")
-        states = self._replace(self._x00, x0, self.states, "x0", "initial state")
         start = time.perf_counter()
         with jax.enable_x64(True):
+            data = dict(self._data0)
+            for name, value in self._checked(inputs, self.inputs, "inputs", "SEQUENCE data"):
+                data[name] = _step_major(value)
+            states = dict(self._x00)
+            states.update(self._checked(x0, self.states, "x0", "initial state"))
             records, final, bad = self._compiled(data, states)
             records, final, bad = jax.device_get((records, final, bad))
         run_s = time.perf_counter() - start
@@ -153,19 +167,18 @@ class CompiledRun:
         return self._result(records, final, run_s)
 
     @staticmethod
-    def _replace(defaults: dict, given, shapes: dict, what: str, meaning: str) -> dict:
-        values = dict(defaults)
+    def _checked(given, shapes: dict, what: str, meaning: str):
+        """``(name, device array)`` for each replacement given, checked: a known name, the compiled shape, finite."""
         for name, value in (given or {}).items():
             if name not in shapes:
                 raise KeyError(f"{what}: no block named {name!r} takes {meaning}; have {sorted(shapes)}")
-            value = np.asarray(value, dtype=float)
+            value = jnp.asarray(value, dtype=jnp.float64)  # a NumPy array is copied to the device; a JAX one stays
             if value.shape != tuple(shapes[name]):
                 raise ShapeError(f"{what}[{name!r}] has shape {value.shape}; the run was compiled for "
                                  f"{tuple(shapes[name])} (compile again for another shape)")
-            if not np.all(np.isfinite(value)):
+            if not bool(jnp.all(jnp.isfinite(value))):
                 raise ValueError(f"{what}[{name!r}] contains NaN or inf")
-            values[name] = value
-        return values
+            yield name, value
 
     def _raise_if_bad(self, step: int, check: int) -> None:
         if step < 0:
@@ -195,6 +208,12 @@ class CompiledRun:
         return result
 
 
+@jax.jit
+def _step_major(data):
+    """SEQUENCE data as the scan reads it: (T, n) as it is, (B, T, n) as (T, B, n)."""
+    return jnp.moveaxis(data, -2, 0) if data.ndim == 3 else data
+
+
 def _narrow(values: np.ndarray, shape: tuple, keep: int = 0) -> np.ndarray:
     """``values``, computed in a broadcast (batched) shape, in the interpreter's smaller ``shape``.
 
@@ -219,7 +238,7 @@ def compile_run(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt:
     Refuses, before anything runs, a block without a JAX function, a FUNCTION
     whose function cannot be traced, ``solver="solve_ivp"`` (numpy only) and
     every shape error. ``unroll``: scan iterations per loop iteration (default
-    8 for runs of 256 steps or more, else 1).
+    8 for runs of 256 steps or more whose signals are small, unbatched say; else 1).
     """
     if solver == "solve_ivp":
         raise ValueError("solver='solve_ivp' runs with backend='numpy' only; backend='jax' integrates with "
