@@ -4,6 +4,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 
 from lstmds_sim.io import cli
 
@@ -50,6 +51,12 @@ def test_lstm_layer_lab(tmp_path, capsys):
         assert (out / name).stat().st_size > 1000
         assert name in results["files"]
     assert (out / "lstm_layer_output.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the lab ends by saying where its files are
+    files = ", ".join(sorted(results["files"] + ["results.json"]))
+    assert printed.strip().splitlines()[-1] == f"files in {out}: {files}"
+    assert "lstm_layer_loops.png" in results["files"]  # the two loops at work: c, f and h
+    low, high = results["forget_gate_range"]
+    assert 0 < low < high < 1
     # re-running into the same folder replaces only what lstmds wrote
     cli.main(["run", "lstm_layer", "--out", str(out), "--seed", "1"])
     assert json.loads((out / "results.json").read_text())["sizes"]["seed"] == 1
@@ -207,3 +214,184 @@ def test_scenario_command_small_sweep(tmp_path, capsys):
     for row in results["sweep"]:  # the plant block equals the plant simulator
         assert row["plant_block_vs_simulator_max_abs"] <= 1e-12
     assert (out / "scenario_safety_fig3b.png").exists() and (out / "lstm_iss_model.npz").exists()
+
+
+# --------------------------------------------------------------------------- the one switch for small settings
+def test_one_switch_makes_the_long_labs_small_and_options_still_win(monkeypatch):
+    from lstmds_sim.diagrams import ph_identification, ph_plant, training_basin, training_random
+
+    labs = (training_basin, training_random, ph_plant, ph_identification)
+    monkeypatch.delenv("LSTMDS_QUICK", raising=False)
+    full = [vars(lab.lab_options().parse_args([])) for lab in labs]
+    monkeypatch.setenv("LSTMDS_QUICK", "1")
+    quick = [vars(lab.lab_options().parse_args([])) for lab in labs]
+    assert (full[0]["epochs"], quick[0]["epochs"]) == (10_000, 300)
+    assert (full[1]["epochs"], full[1]["seeds"], full[1]["drop_factors"]) == (10_000, 5, [0.979, 0.98, 0.981])
+    assert (quick[1]["epochs"], quick[1]["seeds"], quick[1]["drop_factors"]) == (300, 2, [0.979, 0.981])
+    assert (full[2]["cross_check_samples"], full[2]["reference_samples"]) == (None, 300)
+    assert (quick[2]["cross_check_samples"], quick[2]["reference_samples"]) == (600, 100)
+    assert (full[3]["max_iter"], quick[3]["max_iter"]) == (1500, 60)
+    assert training_basin.lab_options().parse_args(["--epochs", "50"]).epochs == 50  # the command line wins
+    monkeypatch.setenv("LSTMDS_QUICK", "0")
+    assert training_basin.lab_options().parse_args([]).epochs == 10_000
+
+
+# --------------------------------------------------------------------------- progress of long work
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def monotonic(self):
+        return self.now
+
+
+def test_reporter_lines_are_labelled_at_most_one_per_interval_and_end_where_the_work_stopped(monkeypatch, capsys):
+    from lstmds_sim.learning import progress
+
+    clock = FakeClock()
+    monkeypatch.setattr(progress, "time", clock)
+    with progress.Reporter("lines", 50, label="SLSQP demo", unit="iteration", every_s=5.0, announce=True) as r:
+        for k in range(1, 31):  # 30 iterations, one a second: a line at 5, 10, ..., 30 s
+            clock.now += 1.0
+            r.show(k, text=f"loss {1.0 / k:.3f}")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "SLSQP demo: 50 iterations ..."
+    shown = [line for line in lines if ": iteration" in line]
+    assert [line.split()[3] for line in shown] == ["5/50", "10/50", "15/50", "20/50", "25/50", "30/50"]
+    assert shown[-1] == "SLSQP demo: iteration 30/50  loss 0.033"  # stopped early: its last point is said
+    assert lines[-1] == "SLSQP demo: done in 30.0 s"
+
+
+def test_reporter_lines_by_default_say_every_update_as_training_does(capsys):
+    from lstmds_sim.learning.progress import Reporter
+
+    r = Reporter("lines", 300, label="lr 1e-3")
+    for done in (100, 200, 300):
+        r.update(done, 100, 0.5, 1e-3)
+    r.close()
+    assert capsys.readouterr().out.splitlines() == [
+        f"lr 1e-3: epoch {k}/300  loss 5.000e-01  lr 1.0e-03" for k in (100, 200, 300)]
+
+
+def test_reporter_says_it_is_still_working_during_a_long_silent_step(capsys):
+    import time
+
+    from lstmds_sim.learning.progress import Reporter
+
+    with Reporter("lines", 3, label="compiling", unit="step", heartbeat_s=0.1):
+        time.sleep(1.5)  # nothing reported for 15 heartbeat intervals
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(re.fullmatch(r"compiling: still working \(\d+ s, 0/3 steps\)", line) for line in lines)
+
+
+def test_train_named_names_the_run_before_it_starts(capsys, monkeypatch):
+    """The label comes first, before the (slow) first chunk; train()'s callable hook drives the lines."""
+    from lstmds_sim.learning import experiments
+    from lstmds_sim.learning.options import TrainOptions
+
+    seen = []
+
+    def fake_train(start, u, y, options, *, label, progress):
+        print("first chunk")
+        for epoch in (100, 200):
+            progress(epoch, 0.5, 1e-3)
+        seen.append(label)
+        return "result"
+
+    monkeypatch.setattr("lstmds_sim.learning.training.train", fake_train)
+    assert experiments.train_named(None, None, None, TrainOptions(max_epochs=200), label="lr 1e-3",
+                                   progress="lines") == "result"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "lr 1e-3: 200 epochs ..." and lines[1] == "first chunk" and seen == ["lr 1e-3"]
+    # at most a line per 5 s (epoch 100 came at once), the last point always
+    assert lines[2] == "lr 1e-3: epoch 200/200  loss 5.000e-01  lr 1.0e-03"
+    assert lines[-1].startswith("lr 1e-3: done in ")
+
+
+@pytest.mark.slow
+def test_slsqp_progress_shows_loss_training_fit_and_the_two_theorem_4_values(capsys):
+    """The numbers on the SLSQP lines, checked independently: FIT from a forward run of the matrices with
+    the last iterate, the left-hand sides from the numpy check of Theorem 4."""
+    from lstmds_sim.core.matrix import simulate
+    from lstmds_sim.learning.dataset import generate_identification_data
+    from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
+    from lstmds_sim.learning.metrics import fit_mean
+    from lstmds_sim.safety.iss import iss_check
+
+    data = generate_identification_data(n_train=600, n_val=100)
+    u, y = data.normalise_u(data.u_train), data.normalise_y(data.y_train)
+    calls = []
+    train_iss(u, y, ISSTrainOptions(max_iter=15, washout=20, constrained=False),
+              progress=lambda k, loss: calls.append((k, loss)))
+    assert [k for k, _ in calls] == list(range(1, len(calls) + 1)) and len(calls) >= 10
+    result = train_iss(u, y, ISSTrainOptions(max_iter=15, washout=20, constrained=False), progress="lines",
+                       label="unconstrained demo")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "unconstrained demo: 15 iterations ..." and lines[-1].startswith("unconstrained demo: done in")
+    last = [line for line in lines if ": iteration" in line][-1]
+    pattern = r"iteration +(\d+)/15  loss (\S+)  training FIT (\S+) %  Theorem 4: (\S+), (\S+) \(< 1\)"
+    match = re.search(pattern, last)
+    assert match and int(match[1]) == result.iterations
+    y_hat = simulate(result.params, u[:, None], form="statespace").y[:, 0]
+    assert abs(float(match[3]) - fit_mean(y, y_hat, skip=20)) < 0.01
+    assert float(match[2]) == pytest.approx(result.loss_history[-1], rel=1e-3)
+    assert (float(match[4]), float(match[5])) == pytest.approx(iss_check(result.params).lhs, abs=1e-4)
+
+
+# --------------------------------------------------------------------------- figures fit for a class
+def test_thinned_curves_keep_their_extremes_ends_and_few_points():
+    from lstmds_sim.drawing.plots import thin
+
+    values = np.random.default_rng(3).lognormal(size=10_001)
+    values[4321] = 1e-9  # a dip a plot must not lose
+    x, y = thin(values, 2000)
+    assert len(x) <= 2002 and x[0] == 0 and x[-1] == 10_000 and np.all(np.diff(x) > 0)
+    np.testing.assert_array_equal(y, values[x])
+    assert y.min() == values.min() and y.max() == values.max()
+    edges = np.linspace(0, 10_001, 1001).astype(int)
+    for a, b in zip(edges[:-1], edges[1:]):  # every bin keeps its own smallest and largest value
+        inside = (x >= a) & (x < b)
+        assert values[a:b].min() in y[inside] and values[a:b].max() in y[inside]
+    _, y_short = thin(values[:50], 2000)
+    np.testing.assert_array_equal(y_short, values[:50])
+
+
+def test_svgs_of_many_long_noisy_loss_curves_stay_under_300_kb(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lstmds_sim.drawing.training_figures import basin_loss, random_loss
+
+    rng = np.random.default_rng(0)
+    trend = np.linspace(0, -4, 10_001)
+    basin = {f"lr {k}": np.exp(trend + 3 * k + rng.standard_normal(10_001)) for k in range(4)}
+    random = {(drop, seed): np.exp(trend + rng.standard_normal(10_001))
+              for drop in (0.979, 0.98, 0.981) for seed in range(5)}
+    for name, fig in (("basin", basin_loss(basin, title="basin")), ("random", random_loss(random, title="random"))):
+        fig.savefig(tmp_path / f"{name}.svg", dpi=150, bbox_inches="tight")  # as OutputDir.savefig does
+        plt.close(fig)
+        assert (tmp_path / f"{name}.svg").stat().st_size < 300_000, name
+
+
+def test_pole_zero_maps_keep_the_unit_circle_in_view_and_mark_far_points_at_the_edge():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lstmds_sim.drawing.plots import pzmap
+
+    fig, ax = plt.subplots()
+    poles = [0.913 + 0.042j, 0.913 - 0.042j, 0.86 + 0.47j, 0.86 - 0.47j]
+    pzmap(ax, {"true": ([0.9608, -0.26, -98.0], poles), "trained": ([0.95, 4.5j, -4.5j], poles)})
+    assert ax.get_xlim() == (-1.5, 1.5) and ax.get_ylim() == (-1.5, 1.5)  # the zero at -98 does not set the axes
+    for collection in ax.collections:  # every marker lies on the map, the far ones at its edge
+        assert np.all(np.abs(collection.get_offsets()) <= 1.5)
+    labels = [t.get_text() for t in ax.texts]
+    assert "zero at -98" in labels and "zero at 0+4.5j" in labels and "zero at 0-4.5j" in labels
+    (zoom,) = ax.child_axes  # the crowd near z = 0.9 ... 0.96, drawn larger beside the map
+    x0, x1 = zoom.get_xlim()
+    assert x0 < 0.913 < 0.9608 < x1 and x1 - x0 < 0.3
+    plt.close(fig)
