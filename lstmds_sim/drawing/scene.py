@@ -547,14 +547,14 @@ class _Builder:
                 if c - 1 in wraps:
                     n = wraps[c - 1].index(i)
                     stub = self.trunk[key] if k == 1 else _STUB_IN
-                    clear = max(stub + 0.08, _FEEDBACK_IN, self.label_w[key] + 0.15 if k == 1 else 0.0)  # past the label
+                    clear = max(stub + 0.08, _FEEDBACK_IN, self.label_w[key] + 0.3 if k == 1 else 0.0)  # past the label
                     x_a = exit_[0] + clear + _TRACK_IN * (n + self.back_out[c - 1])
                     x_b = entry[0] - _FEEDBACK_IN - _TRACK_IN * (n + self.back_in.get(c, 0))
                     if self.group[items[k - 1]]:  # leave and enter frames square, outside them
                         f = frame_of[self.group[items[k - 1]]]
-                        x_a = max(x_a, f.x + f.w + 0.15 + _TRACK_IN * n)
+                        x_a = max(x_a, f.x + f.w + 0.25 + _TRACK_IN * n)
                     if self.group[item]:
-                        x_b = min(x_b, frame_of[self.group[item]].x - 0.15 - _TRACK_IN * n)
+                        x_b = min(x_b, frame_of[self.group[item]].x - 0.25 - _TRACK_IN * n)
                     lane = wrap_lane[(c - 1, i)]
                     v, cd = _rounded([exit_, (x_a, exit_[1]), (x_a, lane), (x_b, lane), (x_b, entry[1]), entry])
                 else:
