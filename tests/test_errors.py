@@ -117,7 +117,7 @@ def no_computing(monkeypatch):
     def computed(*args, **kwargs):
         raise AssertionError("the scenario lab started computing before refusing its input")
 
-    for name in ("draw_scenarios", "lstm_through_diagram", "plant_through_diagram", "simulate"):
+    for name in ("draw_scenarios", "draw_scenario_range", "lstm_through_diagram", "plant_through_diagram", "simulate"):
         monkeypatch.setattr(lab, name, computed)
     return lab
 
@@ -249,7 +249,7 @@ def test_the_same_diagram_runs_with_a_good_period():
 
 @pytest.mark.parametrize("Ts", [0, -10, math.nan])
 def test_step_plant_refuses_a_bad_Ts(Ts):
-    with pytest.raises(ValueError, match=r"^Ts must be a positive number of seconds .*spec's is 10 s"):
+    with pytest.raises(ValueError, match=r"^Ts must be a positive number of seconds .*paper's is 10 s"):
         step_plant(steady_state(15.55).x, 15.0, Ts=Ts)
 
 
@@ -260,7 +260,7 @@ def test_step_plant_refuses_an_absurd_flow():
 
 def test_no_base_flow_empties_the_tank_with_a_hint():
     x = steady_state(15.55).x
-    with pytest.raises(ValueError, match=r"the tank emptied .*base flow q3 is too small.*keep q3 in the spec's range"):
+    with pytest.raises(ValueError, match=r"the tank emptied .*base flow q3 is too small.*keep q3 in the paper's operating range"):
         for _ in range(200):  # the level falls below 0.2 cm within about 35 periods
             x = step_plant(x, 0.0)
     with pytest.raises(ValueError, match=r"the tank emptied .*during sampling period \d+"):

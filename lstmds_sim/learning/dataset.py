@@ -4,7 +4,7 @@ The paper feeds the plant a multilevel pseudo-random signal (MPRS) on the base
 flow ``q3``, samples every ``Ts = 10 s``, adds white noise to the input and to the
 measured output, and records 4400 training and 2250 validation samples,
 normalised with the mean and the maximum deviation over the whole data set.
-Where the paper is silent the spec's values (later work of the same group) are
+Where the paper is silent, values from later work of the same group are
 used: ``q3`` in [12.5, 17] ml/s, levels held 76-110 samples, output noise
 sigma 0.01 pH, input jitter sigma 0.02 ml/s on the flow the plant receives.
 

@@ -22,7 +22,7 @@ balance in mol/L (``10^-pH`` is [H+] in mol/L).
 
 What is here
 ------------
-* :class:`PHParams` -- the parameter table of the spec (validated, frozen).
+* :class:`PHParams` -- the parameter table of the paper (validated, frozen).
 * :func:`ph_from_invariants` -- the implicit pH equation, solved by a vectorised
   safeguarded Newton method in a bracket, for arrays of any shape.
 * :func:`derivatives` -- the ODE right-hand side (batched).
@@ -65,7 +65,7 @@ _CHUNK = 1 << 17  # elements per chunk of the pH solver (bounds its temporaries)
 
 @dataclass(frozen=True)
 class PHParams:
-    """Parameters of the Henson & Seborg tank (spec section 1; defaults are the table's values).
+    """Parameters of the Henson & Seborg tank (Bonassi et al. 2020, section 4; defaults are the paper's table).
 
     Attributes
     ----------
@@ -147,7 +147,7 @@ def _check_flow(value, name: str, what: str) -> np.ndarray:
         raise ValueError(
             f"{name} ({what}, ml/s) is negative ({float(arr[index])!r} at index {index}); a flow cannot be "
             "negative: clip it to >= 0 (for q3, choose an input range inside [0, inf), "
-            "e.g. the spec's [12.5, 17] ml/s, and keep the input jitter small)"
+            "e.g. the paper's [12.5, 17] ml/s, and keep the input jitter small)"
         )
     return arr
 
@@ -469,7 +469,7 @@ class PlantResponse:
 
 
 SPEC_TS = 10.0
-"""The spec's sampling period [s]; with :data:`DEFAULT_SUBSTEPS` RK4 steps of 2.5 s."""
+"""The paper's sampling period [s]; with :data:`DEFAULT_SUBSTEPS` RK4 steps of 2.5 s."""
 
 
 def _check_Ts(Ts) -> float:
@@ -480,7 +480,7 @@ def _check_Ts(Ts) -> float:
         raise TypeError(f"Ts (the sampling period) must be a number of seconds, got {Ts!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise ValueError(
-            f"Ts must be a positive number of seconds (the sampling period; the spec's is {SPEC_TS:g} s), got {Ts!r}"
+            f"Ts must be a positive number of seconds (the sampling period; the paper's is {SPEC_TS:g} s), got {Ts!r}"
         )
     return value
 
@@ -496,7 +496,7 @@ def _emptied(h: float, b: int, step: int | None, Ts: float, params: PHParams) ->
         f"the tank emptied ({level}) {_where(b, step, Ts)}: the base flow q3 is too small for the loads "
         f"(the level needs q1 + q2 + q3 > Cv4 z^n = {params.Cv4 * params.z ** params.n:.3g} ml/s, "
         f"i.e. q3 > {params.Cv4 * params.z ** params.n - params.q1 - params.q2:.3g} ml/s); "
-        "keep q3 in the spec's range [12.5, 17] ml/s"
+        "keep q3 in the paper's operating range [12.5, 17] ml/s"
     )
 
 
@@ -510,8 +510,8 @@ def _check_level(h: np.ndarray, step: int | None, Ts: float, params: PHParams = 
         raise _emptied(float(h[b]), b, step, Ts, params)
     raise ValueError(
         f"the integration of the tank diverged (level h = {float(h[b])!r}) {_where(b, step, Ts)}: "
-        f"keep the base flow q3 in the spec's range [12.5, 17] ml/s and Ts / substeps (the RK4 step) "
-        f"well below the tank's residence time (about 88 s; the spec uses Ts = {SPEC_TS:g} s, "
+        f"keep the base flow q3 in the paper's operating range [12.5, 17] ml/s and Ts / substeps (the RK4 step) "
+        f"well below the tank's residence time (about 88 s; the paper uses Ts = {SPEC_TS:g} s, "
         f"{DEFAULT_SUBSTEPS} substeps)"
     )
 
@@ -534,12 +534,12 @@ def _check_resolution(h: np.ndarray, q_in: np.ndarray, Ts: float, substeps: int,
     tau = params.A * hb / qb
     q3 = qb - params.q1 - params.q2
     where = _where(b, step, Ts)
-    if tau >= SPEC_TS / DEFAULT_SUBSTEPS:  # the spec's sampling would resolve it: Ts is too long
+    if tau >= SPEC_TS / DEFAULT_SUBSTEPS:  # the paper's sampling would resolve it: Ts is too long
         raise ValueError(
             f"Ts = {Ts:g} s with {substeps} substeps gives RK4 steps of {dt:.3g} s, longer than the time "
             f"A h / (q1 + q2 + q3) = {tau:.3g} s in which the inflow renews the tank's content "
             f"(level h = {hb:.3g} cm, q3 = {q3:.4g} ml/s, {where}): the integration would diverge; "
-            f"choose Ts / substeps <= {tau:.3g} s (the spec samples every Ts = {SPEC_TS:g} s "
+            f"choose Ts / substeps <= {tau:.3g} s (the paper samples every Ts = {SPEC_TS:g} s "
             f"with {DEFAULT_SUBSTEPS} substeps)"
         )
     if qb < params.Cv4 * (hb + params.z) ** params.n:  # the level falls: the tank is running dry
@@ -550,7 +550,7 @@ def _check_resolution(h: np.ndarray, q_in: np.ndarray, Ts: float, substeps: int,
         f"q3 = {q3:.4g} ml/s is too large ({where}): it renews the tank's content (A h = {params.A * hb:.4g} ml "
         f"at level h = {hb:.3g} cm) in {tau:.3g} s, faster than one RK4 step Ts / substeps = {dt:.3g} s can "
         f"follow (this flow would fill the tank to a steady level of {h_steady:.3g} cm); keep q3 in [0, {q_max:.4g}] ml/s at this level "
-        "(the spec's range is [12.5, 17] ml/s), or take more substeps"
+        "(the paper's operating range is [12.5, 17] ml/s), or take more substeps"
     )
 
 
