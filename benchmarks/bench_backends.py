@@ -1,7 +1,9 @@
 """The backends side by side: the numpy interpreter, the numpy matrices, bdsim's own runner and backend="jax".
 
-Three workloads, each measured in this one run (best of --repeat wall times; the
-JAX backend's compile time is reported apart from its run time):
+Three workloads, each measured in this one run (best of --repeat; the JAX
+backend's compile time is reported apart from its run time), as wall time and
+as this process's CPU time (on a machine shared with other jobs, the wall time
+includes waiting for a core):
 
 1. one sequence through the 30-block LSTM diagram (nh = 5, nu = 1, ny = 1), in us/step;
 2. the scenario approach's batch, B = 2964 sequences x 2000 steps, in us per scenario-step;
@@ -11,7 +13,7 @@ JAX backend's compile time is reported apart from its run time):
 bdsim's own runner runs the unbatched LSTM diagram only (its clocked runner
 ticks first at t = Ts, so its numbers are a cost, not a result to compare);
 it cannot run a batch, and the plant diagrams need the engine's batched kernels.
-Prints the table and returns it as a dict.
+Prints both tables and returns them as a dict.
 
     python benchmarks/bench_backends.py            # full sizes
     python benchmarks/bench_backends.py --quick    # small sizes, a smoke test
@@ -39,29 +41,30 @@ from lstmds_sim.systems.ph_tank import ph_tank_subsystem
 tune_allocator()  # the setting the lstmds command uses (see lstmds_sim.core.allocator)
 
 
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+class Clock:
+    """Best-of wall and CPU (process) times. On a machine shared with other jobs the wall time includes
+    waiting for a core; the CPU time of this single-threaded work is what an idle machine would show."""
+
+    def __init__(self) -> None:
+        self.cpu: dict = {}
+
+    def best_of(self, key, fn, repeat: int) -> float:
+        """Best wall time of ``fn()``; its best CPU time goes to ``self.cpu[key]``."""
+        wall, cpu = [], []
+        for _ in range(repeat):
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn()
+            wall.append(time.perf_counter() - w0)
+            cpu.append(time.process_time() - c0)
+        self.cpu[key] = min(cpu)
+        return min(wall)
 
 
-def jax_times(compiled, repeat: int) -> tuple[float, np.ndarray]:
-    """Best run time of a compiled run (its own ``run_s``: data in, scan, results out) and its last result."""
-    best, result = np.inf, None
-    for _ in range(repeat):
-        result = compiled.run()
-        best = min(best, result.timing["run_s"])
-    return best, result
-
-
-def bdsim_runner(params, u, repeat: int) -> float:
-    """bdsim's own runner on the unbatched LSTM diagram: seconds per clock tick.
+def bdsim_runner(clock: Clock, key, params, u, repeat: int) -> float:
+    """bdsim's own runner on the unbatched LSTM diagram: seconds for len(u) clock ticks.
 
     Run to t = len(u) - 1.5 (it evaluates the diagram once more at the end, so
-    the last sample must exist): len(u) - 1 evaluations of the diagram.
+    the last sample must exist): len(u) - 1 evaluations of the diagram, scaled to len(u).
     """
 
     def once():
@@ -70,7 +73,10 @@ def bdsim_runner(params, u, repeat: int) -> float:
         with contextlib.redirect_stdout(io.StringIO()):
             simulator().run(bd, T=len(u) - 1.5)
 
-    return best_of(once, repeat) / (len(u) - 1)
+    per_tick = len(u) / (len(u) - 1)
+    wall = clock.best_of(key, once, repeat) * per_tick
+    clock.cpu[key] *= per_tick
+    return wall
 
 
 def plant_diagram(q3: np.ndarray, sealed: bool):
@@ -101,61 +107,78 @@ def main(argv=None) -> dict:
     q3 = 15.55 + np.random.default_rng(0).uniform(-3.0, 1.45, size=(tanks, samples, 1))
     rows: dict = {}
     us = 1e6
+    clock = Clock()
+    jax_repeat = max(repeat, 5)
 
     # 1. one sequence
     bd_single, _ = lstm_diagram(params, u_single)
     n_blocks = len(bd_single.blocklist)
     y_ref = run(bd_single)["y"]
     compiled = compile_run(lstm_diagram(params, u_single)[0])
-    jax_s, res = jax_times(compiled, max(repeat, 5))
-    assert np.max(np.abs(res["y"] - y_ref)) <= 1e-12
-    rows["LSTM, one sequence [us/step]"] = {
-        "numpy interpreter": best_of(lambda: run(bd_single), repeat) / single_steps * us,
-        "numpy matrices": best_of(lambda: simulate(params, u_single), repeat) / single_steps * us,
-        "bdsim runner": bdsim_runner(params, u_single, repeat) * us,
-        "jax": jax_s / single_steps * us,
+    assert np.max(np.abs(compiled.run()["y"] - y_ref)) <= 1e-12
+    key = "LSTM, one sequence [us/step]"
+    rows[key] = {
+        "numpy interpreter": clock.best_of((key, 0), lambda: run(bd_single), repeat),
+        "numpy matrices": clock.best_of((key, 1), lambda: simulate(params, u_single), repeat),
+        "bdsim runner": bdsim_runner(clock, (key, 2), params, u_single, repeat),
+        "jax": clock.best_of((key, 3), compiled.run, jax_repeat),
         "jax compile [s]": compiled.compile_s,
     }
+    scale = {key: us / single_steps}
 
     # 2. the scenario batch
     bd_batch, _ = lstm_diagram(params, u_batch)
-    interpreter_s = best_of(lambda: run(bd_batch), repeat)
     y_ref = run(bd_batch)["y"]
     compiled = compile_run(lstm_diagram(params, u_batch)[0])
-    jax_s, res = jax_times(compiled, max(repeat, 5))
-    assert np.max(np.abs(res["y"] - y_ref)) <= 1e-12
-    per = batch * steps / us
-    rows[f"LSTM, B = {batch} x {steps} [us/scenario-step]"] = {
-        "numpy interpreter": interpreter_s / per,
-        "numpy matrices": best_of(lambda: simulate(params, u_batch), repeat) / per,
+    assert np.max(np.abs(compiled.run()["y"] - y_ref)) <= 1e-12
+    key = f"LSTM, B = {batch} x {steps} [us/scenario-step]"
+    rows[key] = {
+        "numpy interpreter": clock.best_of((key, 0), lambda: run(bd_batch), repeat),
+        "numpy matrices": clock.best_of((key, 1), lambda: simulate(params, u_batch), repeat),
         "bdsim runner": None,
-        "jax": jax_s / per,
+        "jax": clock.best_of((key, 3), compiled.run, jax_repeat),
         "jax compile [s]": compiled.compile_s,
     }
+    scale[key] = us / (batch * steps)
 
     # 3. the plant
     for sealed, label in ((True, "PHPLANT block"), (False, "ph_tank subsystem")):
-        y_ref = run(plant_diagram(q3, sealed), substeps=DEFAULT_SUBSTEPS)["pH"]
-        interpreter_s = best_of(lambda s=sealed: run(plant_diagram(q3, s), substeps=DEFAULT_SUBSTEPS), repeat)
+        bd = plant_diagram(q3, sealed)
+        y_ref = run(bd, substeps=DEFAULT_SUBSTEPS)["pH"]
         compiled = compile_run(plant_diagram(q3, sealed), substeps=DEFAULT_SUBSTEPS)
-        jax_s, res = jax_times(compiled, repeat)
-        assert np.max(np.abs(res["pH"] - y_ref)) <= 1e-12
-        rows[f"pH plant, {tanks} tanks x {samples}, {label} [s]"] = {
-            "numpy interpreter": interpreter_s, "numpy matrices": None, "bdsim runner": None,
-            "jax": jax_s, "jax compile [s]": compiled.compile_s,
+        assert np.max(np.abs(compiled.run()["pH"] - y_ref)) <= 1e-12
+        key = f"pH plant, {tanks} tanks x {samples}, {label} [s]"
+        rows[key] = {
+            "numpy interpreter": clock.best_of((key, 0), lambda b=bd: run(b, substeps=DEFAULT_SUBSTEPS), repeat),
+            "numpy matrices": None, "bdsim runner": None,
+            "jax": clock.best_of((key, 3), compiled.run, repeat),
+            "jax compile [s]": compiled.compile_s,
         }
+        scale[key] = 1.0
+
+    columns = ["numpy interpreter", "numpy matrices", "bdsim runner", "jax"]
+    cpu_rows = {}
+    for key, row in rows.items():
+        for c in columns:
+            if row[c] is not None:
+                row[c] *= scale[key]
+        cpu_rows[key] = {c: (None if row[c] is None else clock.cpu[key, i] * scale[key])
+                         for i, c in enumerate(columns)}
+        cpu_rows[key]["jax compile [s]"] = row["jax compile [s]"]
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{n_blocks}-block LSTM diagram (nh=5, nu=1, ny=1); {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}, JAX on {jax.default_backend()}; best of {repeat} "
-          f"(jax: of {max(repeat, 5)}); load average {load:.1f} at the end")
-    columns = ["numpy interpreter", "numpy matrices", "bdsim runner", "jax", "jax compile [s]"]
+          f"(jax: of {jax_repeat}; compile time apart); load average {load:.1f} at the end")
+    columns.append("jax compile [s]")
     width = max(map(len, rows))
-    print(f"  {'':<{width}}  " + "  ".join(f"{c:>17}" for c in columns) + f"  {'interpreter / jax':>17}")
-    for key, row in rows.items():
-        cells = "  ".join(f"{'-':>17}" if row[c] is None else f"{row[c]:17.4g}" for c in columns)
-        print(f"  {key:<{width}}  {cells}  {row['numpy interpreter'] / row['jax']:17.1f}")
-    return rows
+    for title, table in (("wall time", rows), ("CPU time of this process", cpu_rows)):
+        print(f"{title}:")
+        print(f"  {'':<{width}}  " + "  ".join(f"{c:>17}" for c in columns) + f"  {'interpreter / jax':>17}")
+        for key, row in table.items():
+            cells = "  ".join(f"{'-':>17}" if row[c] is None else f"{row[c]:17.4g}" for c in columns)
+            print(f"  {key:<{width}}  {cells}  {row['numpy interpreter'] / row['jax']:17.1f}")
+    return {"wall": rows, "cpu": cpu_rows}
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ class DSS(Stateful):
     def __init__(self, block) -> None:
         super().__init__(block)
         self.AT, self.BT, self.CT, self.DT = (np.ascontiguousarray(m.T) for m in (block.A, block.B, block.C, block.D))
-        self.feedthrough = bool(block._feedthrough)
+        self.feedthrough = bool(np.any(block.D))  # as the block decides it (D = 0: no feedthrough)
 
     def output(self, t, k, inputs, x, data):
         y = x @ self.CT

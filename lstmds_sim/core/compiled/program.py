@@ -151,7 +151,8 @@ class CompiledRun:
 
         Each replacement must have the shape it was compiled with
         (:attr:`inputs`, :attr:`states`); what is not given keeps the diagram's
-        value. ``x0=result.final_states`` continues a previous run's states.
+        value. ``x0=result.final_states`` continues a previous run's states (when
+        each kept the shape it started with).
         """
         start = time.perf_counter()
         with jax.enable_x64(True):
