@@ -218,7 +218,7 @@ def figure_2(model: IdentifiedModel, data, seed: int) -> dict:
 #                           data.u_val, fit_percent=figure["fit"]["vs_measured"]["fit_mean_percent"], washout=WASHOUT);
 
 # %% [markdown]
-# The LSTM starts far off (its random initial state) and joins the plant within a few samples:
+# The LSTM starts far off (its random initial state) and joins the plant within a few dozen samples:
 # that is the initial state's effect fading, as ISS promises. Even the noise-free plant scores only
 # about 98.5 % against the noisy measurement: that is the ceiling.
 #
