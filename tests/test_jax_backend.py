@@ -148,11 +148,21 @@ def test_gain_follows_bdsims_post_multiply_rule(rng):
         for g in (post, pre, scalar):
             bd.connect(src, g)
             bd.connect(g, bd.RECORDER(name="rec " + g.name))
+        watch = bd.WATCH(name="watch")
+        bd.connect(scalar, watch)
         return bd
 
     ref, res = both(make)
     assert_same(ref, res)
+    assert res.recorders["watch"].shape == (5, 2)
     np.testing.assert_allclose(res["rec u K"], res["rec K' u"], rtol=1e-15)
+
+
+def test_a_sequence_too_short_for_the_steps_is_refused_before_compiling():
+    from lstmds_sim.blocks.sources import SequenceEndError
+
+    with pytest.raises(SequenceEndError, match="SEQUENCE block 'u': step 40 .* past the end of its 40 samples"):
+        run(lag(), 50, backend="jax")
 
 
 def test_unsupported_block_is_refused_in_one_line_before_running():
@@ -315,6 +325,16 @@ for _batched in (False, True):
     LABS[f"ph_identification{_tag}"] = lambda b=_batched: _ph_identification(b)
 LABS["scenario_safety batched"] = lambda: __import__("lstmds_sim.diagrams.scenario_safety",
                                                      fromlist=["x"]).build_diagram()
+
+
+@pytest.mark.slow
+def test_a_flow_the_plant_block_refuses_is_reported_after_the_run_naming_it():
+    from lstmds_sim.diagrams import ph_plant
+
+    q3 = ph_plant.step_input()[:2]
+    q3[1, 30:, 0] = -1.0  # a negative base flow from step 30 in the second tank
+    with pytest.raises(ValueError, match=r"PHPLANT block 'pH tank': its base flow q3 is negative.*at step 30"):
+        run(ph_plant.build_diagram(q3, sealed=True), backend="jax", substeps=4)
 
 
 @pytest.mark.slow
