@@ -55,7 +55,7 @@ from lstmds_sim.core.matrix import simulate
 from lstmds_sim.diagrams import print_files, setting
 from lstmds_sim.drawing.lstm_figures import systems_pzmap
 from lstmds_sim.drawing.training_figures import basin_loss, validation_panels
-from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.experiments import (
     linear_dataset,
@@ -87,7 +87,7 @@ def lab_options():
     """The lab's command-line options; ``lab_options().parse_args([])`` gives the defaults
     (small ones when LSTMDS_QUICK is set)."""
     parser = lab_parser("training_basin", __doc__)
-    parser.add_argument("--epochs", type=int, default=setting(10_000, 300),
+    parser.add_argument("--epochs", type=positive_int, default=setting(10_000, 300),
                         help="epochs per run (default: %(default)s)")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=list(LEARNING_RATES))
     parser.add_argument("--realization", choices=("balanced", "canonical"), default="balanced",

@@ -50,7 +50,7 @@ from lstmds_sim.diagrams.training_basin import N_VALIDATION, SCALE, TS, setup
 from lstmds_sim.diagrams.training_basin import options as basin_options
 from lstmds_sim.drawing.lstm_figures import systems_pzmap
 from lstmds_sim.drawing.training_figures import random_loss, validation_figure
-from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
+from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.experiments import (
     extracted_system,
@@ -79,9 +79,9 @@ def lab_options():
     """The lab's command-line options; ``lab_options().parse_args([])`` gives the defaults
     (2 drop factors x 2 starts x 300 epochs when LSTMDS_QUICK is set)."""
     parser = lab_parser("training_random", __doc__)
-    parser.add_argument("--epochs", type=int, default=setting(10_000, 300),
+    parser.add_argument("--epochs", type=positive_int, default=setting(10_000, 300),
                         help="epochs per run (default: %(default)s)")
-    parser.add_argument("--seeds", type=int, default=setting(5, 2),
+    parser.add_argument("--seeds", type=positive_int, default=setting(5, 2),
                         help="random starts per drop factor (default: %(default)s)")
     parser.add_argument("--drop-factors", type=float, nargs="+",
                         default=list(setting(DROP_FACTORS, (DROP_FACTORS[0], DROP_FACTORS[-1]))))
