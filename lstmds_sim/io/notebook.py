@@ -72,7 +72,7 @@ def run_notebook(nb, *, label: str, timeout: int = 3600, progress=None) -> float
 
     The kernel starts in a temporary folder and inherits the environment (``LSTMDS_QUICK``
     included); figures are drawn inline. Progress: a bar over the code cells on a terminal,
-    else a line per cell and a line at least every 10 s while a cell runs.
+    else a line per cell and a "still working" line after 8 s of silence while a cell runs.
     Raises nbclient's ``CellExecutionError`` when a cell raises.
     """
     from nbclient import NotebookClient

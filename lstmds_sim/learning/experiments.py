@@ -98,7 +98,7 @@ def train_named(start: LSTMParams, u, y, options, *, label: str, progress=None):
 
     On a terminal a tqdm bar labelled ``label`` appears at once; elsewhere a line
     ``LABEL: N epochs ...`` comes first, then at most one line per 5 s (and a "still
-    working" line after 10 s of silence, e.g. while the training loop compiles), then
+    working" line after 8 s of silence, e.g. while the training loop compiles), then
     ``LABEL: done in S s``. ``progress=False`` is silent. The result is the same
     whatever is shown.
     """

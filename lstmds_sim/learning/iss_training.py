@@ -195,7 +195,7 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
         A callable is called as ``progress(iteration, loss)`` after each SLSQP iteration.
         The others show the iterations as a labelled bar on a terminal, else as a line at
         least every 5 s (and a "still working" line when an iteration, or the compilation
-        before the first, takes longer than 10 s): the training loss, the training FIT
+        before the first, takes longer than 8 s): the training loss, the training FIT
         (mean-subtracted, after the washout, from that loss) and the two left-hand sides of
         Theorem 4 (each must stay below 1; they are shown without constraints too).
         See :class:`~lstmds_sim.learning.progress.Reporter`.

@@ -18,8 +18,9 @@ __all__ = ["HEARTBEAT_S", "ProgressCallback", "Reporter", "in_ci", "run_with_pro
 
 ProgressCallback = Callable[[int, float, float], None]
 
-#: Longest silence, in seconds, that the labs allow when the output is not a terminal.
-HEARTBEAT_S = 10.0
+#: After this many seconds without a line, a long step says it is still working (checked every second,
+#: so the output is never silent for 10 s when it is not a terminal).
+HEARTBEAT_S = 8.0
 
 
 def in_ci() -> bool:
@@ -152,7 +153,7 @@ class Reporter:
 def run_with_progress(bd, *, label: str, steps: int, progress=None, **options):
     """Run a diagram (:func:`lstmds_sim.core.engine.run`, ``options`` passed on) showing its steps:
     a bar labelled ``label`` on a terminal; elsewhere a line when it starts, at most one per 5 s
-    while it runs (a "still working" line after 10 s of silence) and one when it is done."""
+    while it runs (a "still working" line after 8 s of silence) and one when it is done."""
     from ..core.engine import run
 
     with Reporter(progress, steps, label=label, unit="sample", every_s=5.0, heartbeat_s=HEARTBEAT_S,
@@ -162,6 +163,6 @@ def run_with_progress(bd, *, label: str, steps: int, progress=None, **options):
 
 def task(label: str, total: int = 1, *, unit: str = "step", progress=None) -> Reporter:
     """A :class:`Reporter` for a few long steps of one job (writing a lab's figures, say): a bar on a
-    terminal; elsewhere a line at the start, a "still working" line after 10 s of silence, one at the
+    terminal; elsewhere a line at the start, a "still working" line after 8 s of silence, one at the
     end. Call ``.show(done)`` after each step; use it as a context manager."""
     return Reporter(progress, total, label=label, unit=unit, heartbeat_s=HEARTBEAT_S, announce=True)
