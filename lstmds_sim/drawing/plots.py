@@ -128,6 +128,15 @@ def _crowd(points: list[complex], radius: float, view: float):
     return cx - half, cx + half, cy - half, cy + half
 
 
+def _spread(values, gap: float) -> list:
+    """Positions near the sorted ``values``, at least ``gap`` apart, centred on the original group."""
+    placed = list(values)
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    shift = (sum(values) - sum(placed)) / len(placed) if placed else 0.0
+    return [v + shift for v in placed]
+
+
 def _format_point(p: complex) -> str:
     real = p.real + 0.0  # no "-0"
     if abs(p.imag) < 1e-9 * max(1.0, abs(p)):
@@ -164,6 +173,7 @@ def pzmap(ax, systems: dict, *, title: str = "pole-zero map", view: float = 1.5,
         _scatter(ax, shown, kind, index, label)
         key = (kind, complex(round(shown.real, 6), round(shown.imag, 6)))
         outliers.setdefault(key, []).append((index, p))
+    labels = []  # (side, label y, marker, text)
     for (kind, shown), found in outliers.items():
         values = sorted({_format_point(p) for _, p in found}, key=lambda v: (len(v), v))
         direction = shown / abs(shown)
@@ -171,12 +181,17 @@ def pzmap(ax, systems: dict, *, title: str = "pole-zero map", view: float = 1.5,
         ax.annotate("", xy=(tip.real, tip.imag), xytext=(shown.real, shown.imag),
                     arrowprops={"arrowstyle": "->", "color": "0.35", "lw": 1.0})
         # the label beside the marker, towards the inside of the axes, in the band outside the unit circle
+        side = "right" if shown.real > 0 else "left"
         on_side = abs(shown.real) >= abs(shown.imag)
-        offset = (0, 9) if on_side else (-9 if shown.real > 0 else 9, -9 if shown.imag > 0 else 9)
-        ha = ("right" if shown.real > 0 else "left") if on_side else ("right" if shown.real > 0 else "left")
-        va = "bottom" if on_side else ("top" if shown.imag > 0 else "bottom")
-        ax.annotate(f"{kind}{'s' if len(values) > 1 else ''} at {', '.join(values)}", xy=(shown.real, shown.imag),
-                    xytext=offset, textcoords="offset points", fontsize=7, ha=ha, va=va, color="0.2")
+        y = shown.imag + (0.06 * view if on_side else -0.07 * view * np.sign(shown.imag))
+        labels.append((side, y, shown, f"{kind}{'s' if len(values) > 1 else ''} at {', '.join(values)}"))
+    for side in ("left", "right"):  # labels on one side kept apart, in the order of their markers
+        mine = sorted((item for item in labels if item[0] == side), key=lambda item: item[1])
+        placed = _spread([y for _, y, _, _ in mine], 0.11 * view) if mine else []
+        for (_, _, shown, text), y in zip(mine, placed):
+            x = shown.real + (0.06 * view if side == "left" else -0.06 * view)
+            ax.text(x, min(max(y, -0.97 * view), 0.97 * view), text, fontsize=7, color="0.2", va="center",
+                    ha="left" if side == "left" else "right")
     ax.set_xlim(-view, view)
     ax.set_ylim(-view, view)
     ax.set_aspect("equal")
