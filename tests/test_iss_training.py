@@ -52,6 +52,7 @@ def test_repair_shrinks_an_infeasible_network_until_the_check_passes():
     np.testing.assert_array_equal(repaired.W[10:15], p.W[10:15])  # W_c untouched
 
 
+@pytest.mark.slow  # compiling a second fit is most of its seconds; CI runs it
 def test_unconstrained_run_is_really_unconstrained(short_data):
     """The same 40 iterations as the constrained run, without the conditions, end outside Theorem 4."""
     data, u, y = short_data

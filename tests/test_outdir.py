@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+from conftest import finish, start_in_subprocess
 
 from lstmds_sim import __version__
 from lstmds_sim.io import cli
@@ -132,6 +133,37 @@ def test_ctrl_c_at_any_moment_keeps_a_consistent_folder(tmp_path, delay):
     assert not list(out.glob(".lstmds-staging-*"))
 
 
+def test_a_run_in_another_process_holds_the_folder(tmp_path, capsys):
+    """While a run in another process holds the folder, a lab run into it is refused at once (exit 2) and
+    touches nothing; the first run then completes. (The run is a bare OutputDir, so this is quick; the
+    same with a real lab run in the other process is the slow test below.)"""
+    holder = """
+import sys
+from lstmds_sim.io.outdir import OutputDir
+out = OutputDir(sys.argv[1], lab="lstm_layer")
+out.path("lstm_layer_output.png").write_bytes(b"the first run's picture")
+print("holding", flush=True)
+sys.stdin.readline()  # until the test has tried its run
+out.write_results({"sizes": {"seed": 0}})
+"""
+    proc = start_in_subprocess(["-c", holder, str(tmp_path)], stdin=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == "holding\n", proc.stderr.read()
+        staged = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+        refused(capsys, ["run", "lstm_layer", "--out", str(tmp_path), "--seed", "1"], "another lstmds run is writing")
+        assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == staged  # refused before writing
+    finally:
+        proc.stdin.write("go on\n")
+        proc.stdin.flush()
+        finish(proc, timeout=60)
+    record = json.loads((tmp_path / "results.json").read_text())
+    assert record["lab"] == "lstm_layer" and record["sizes"]["seed"] == 0
+    assert record["files"] == ["lstm_layer_output.png"]
+    assert (tmp_path / "lstm_layer_output.png").read_bytes() == b"the first run's picture"
+    assert not list(tmp_path.glob(".lstmds-staging-*"))
+
+
+@pytest.mark.slow
 def test_two_runs_of_one_lab_into_one_folder(tmp_path, capsys):
     """While one run holds the folder, a second is refused at once (exit 2); the first completes."""
     command = [sys.executable, "-m", "lstmds_sim.io.cli", "run", "lstm_layer", "--out", str(tmp_path)]
