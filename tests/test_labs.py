@@ -473,6 +473,7 @@ def test_thinned_curves_keep_their_extremes_ends_and_few_points():
     np.testing.assert_array_equal(y_short, values[:50])
 
 
+@pytest.mark.slow  # about 6 s of drawing and writing two large figures
 def test_svgs_of_many_long_noisy_loss_curves_stay_under_300_kb(tmp_path):
     import matplotlib
 
