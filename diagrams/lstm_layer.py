@@ -192,6 +192,7 @@ def main(argv=None) -> dict:
     out.savefig(fig, "lstm_layer_loops")
     plt.close(fig)
     out.render(bd, "lstm_layer_diagram", title="LSTM layer: inner loop (cell state) and outer loop (hidden state)")
+    out.write_inspector(bd, stem="lstm_layer_inspector", optional=True)  # click a wire, scrub the steps
 
     results = {
         "sizes": {"Nn": N_UNITS, "Ni": N_INPUTS, "No": N_OUTPUTS, "Ts": TS, "samples": N_SAMPLES, "seed": args.seed},

@@ -154,6 +154,7 @@ def main(argv=None) -> dict:
     out.savefig(fig, "lstm_stack_output")
     plt.close(fig)
     out.render(bd, "lstm_stack_diagram", title="two LSTM layers in series: each layer has its own two loops")
+    out.write_inspector(bd, stem="lstm_stack_inspector", optional=True)  # click a wire, scrub the steps
 
     results = {
         "sizes": SIZES,

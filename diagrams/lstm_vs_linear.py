@@ -244,6 +244,7 @@ def main(argv=None) -> dict:
     plt.close(fig)
     out.render(build_diagram(u, params, system), "lstm_vs_linear_diagram",
                title="linear reference (DSS) and LSTM with computed weights, same input")
+    out.write_inspector(build_diagram(u, params, system), stem="lstm_vs_linear_inspector", optional=True)
 
     results = {
         "Ts": TS, "samples": N_SAMPLES, "scale": SCALE, "seed": args.seed,

@@ -150,7 +150,7 @@ def figure_2(model: IdentifiedModel, data, seed: int) -> dict:
     plant_ph, lstm_ph = result.recorders["plant pH"][:, 0], result.recorders["LSTM pH"][:, 0]
     lstm_n = data.normalise_y(lstm_ph)  # FITs on normalised data, like the training runs' (see fit_note)
     return {
-        "plant_ph": plant_ph, "lstm_ph": lstm_ph,
+        "plant_ph": plant_ph, "lstm_ph": lstm_ph, "h0": h0, "c0": c0,
         "fit": {"vs_measured": fit_report(data.normalise_y(data.y_val), lstm_n, skip=WASHOUT),
                 "vs_noise_free_plant": fit_report(data.normalise_y(plant_ph), lstm_n, skip=WASHOUT)},
         "lstm_block_vs_matrix_max_abs": float(np.max(np.abs(lstm_ph - model.predict(data.u_val, h0, c0)))),
@@ -271,6 +271,9 @@ def main(argv=None) -> dict:
         progress.show(2)
         out.render(build_diagram(reloaded, data.u_val[:20]), "ph_identification_diagram",
                    title="pH plant (ph_tank subsystem) and ISS-certified LSTM block, same input")
+        # the first 300 validation samples: the LSTM, from its random state, joins the plant
+        out.write_inspector(build_diagram(reloaded, data.u_val[:300], h0=figure["h0"], c0=figure["c0"]),
+                            stem="ph_identification_inspector", optional=True)
         progress.show(3)
 
     results = {

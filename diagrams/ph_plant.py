@@ -268,6 +268,7 @@ def main(argv=None) -> dict:
         progress.show(3)
         out.render(tank_diagram(), "ph_tank_diagram",
                    title="ph_tank: the pH plant drawn from integrators, its loops coloured")
+        out.write_inspector(build_diagram(), stem="ph_plant_inspector", optional=True)  # the step responses
         progress.show(4)
 
     results = {

@@ -120,13 +120,25 @@ class OutputDir:
         render(diagram, self.staging / stem, title=title, formats=("svg", "png"))
         return [self.root / f"{stem}.{fmt}" for fmt in ("svg", "png")]
 
-    def write_inspector(self, bd, result=None, stem: str = "inspector", **options) -> Path:
+    def write_inspector(self, bd, result=None, stem: str = "inspector", *, optional: bool = False,
+                        **options) -> Path | None:
         """Write the interactive signal inspector of a run as ``stem.html``: one offline page.
 
         ``result`` is the run (``lstmds_sim.run(bd, probes=["*"])``; run here when
         omitted); ``options`` go to :func:`lstmds_sim.drawing.inspector.inspect`.
-        Needs the ``inspect`` extra (Bokeh): ``pip install 'lstmds-sim[inspect]'``.
+        Needs the ``inspect`` extra (Bokeh): ``pip install 'lstmds-sim[inspect]'``;
+        with ``optional=True`` (the labs) a missing extra prints one line and
+        writes nothing instead of stopping the run.
         """
+        try:
+            import bokeh  # noqa: F401  (the inspector's plot)
+        except ModuleNotFoundError:
+            if not optional:
+                raise ModuleNotFoundError(
+                    "the signal inspector needs Bokeh: pip install 'lstmds-sim[inspect]'"
+                ) from None
+            print(f"note: {stem}.html (the signal inspector) not written: pip install 'lstmds-sim[inspect]'")
+            return None
         from ..drawing.inspector import inspect
 
         inspect(bd, result, **options).save(self.path(f"{stem}.html"))
