@@ -200,6 +200,7 @@ def test_traceback_env_shows_the_exception(monkeypatch, capsys):
         cli.main(["run", "nosuchlab"])
 
 
+@pytest.mark.slow  # end to end, several seconds
 def test_a_short_horizon_runs(capsys, tmp_path, model_file):
     """--horizon 40 (shorter than the 50-step transient) runs; N = 7 scenarios keep it cheap."""
     out = tmp_path / "out"

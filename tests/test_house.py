@@ -8,6 +8,7 @@ package, and later trains a small network.
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, run_in_subprocess
 
 
@@ -33,6 +34,7 @@ def test_training_runs_in_float64_without_switching_jax_for_the_process(fresh_pr
         assert after["environ"] and after["umask"]
 
 
+@pytest.mark.slow  # end to end, several seconds
 def test_a_checkout_finds_its_blocks_and_labs_without_an_install(tmp_path):
     """A copy of the checkout, imported from its own folder with no installed copy of the two folders."""
     for name in ("lstmds_sim", "blocks", "diagrams"):

@@ -28,6 +28,7 @@ def short_data():
     return data, data.normalise_u(data.u_train), data.normalise_y(data.y_train)
 
 
+@pytest.mark.slow  # end to end, several seconds
 def test_short_constrained_run_is_certified_and_learns(short_data):
     data, u, y = short_data
     result = train_iss(u, y, ISSTrainOptions(max_iter=40, washout=20))

@@ -67,6 +67,7 @@ def test_lstm_layer_lab(tmp_path, capsys):
     # (re-running a lab into its folder: test_outdir, and the slow Ctrl-C test there with this lab)
 
 
+@pytest.mark.slow  # end to end, several seconds
 def test_lstm_stack_lab(tmp_path, capsys):
     out = tmp_path / "stack"
     cli.main(["run", "lstm_stack", "--out", str(out)])
@@ -80,6 +81,7 @@ def test_lstm_stack_lab(tmp_path, capsys):
     assert table[(100, 100)] == 4 * 100 * 100 * 2 + 400
 
 
+@pytest.mark.slow  # end to end, several seconds
 def test_render_command_finds_the_two_lstm_loops(tmp_path, capsys):
     cli.main(["render", "lstm_layer", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
@@ -106,6 +108,7 @@ def test_unknown_lab_is_a_clear_error(capsys):
     refused(capsys, ["run", "nope"], r"no lab named 'nope'; the labs are: lstm_layer, lstm_stack, ")
 
 
+@pytest.mark.slow  # end to end, several seconds
 def test_lstm_vs_linear_lab(tmp_path, capsys):
     out = tmp_path / "lab2"
     cli.main(["run", "lstm_vs_linear", "--out", str(out)])
@@ -280,6 +283,7 @@ def test_ph_identification_lab_short(tmp_path):
     assert (out / "identification_data.csv").exists()
 
 
+@pytest.mark.slow  # end to end, several seconds
 def test_scenario_command_on_a_given_model(tmp_path, capsys):
     """The sweep on a model file (no training): N by hand, the two LSTM paths and the plant paths agree,
     and the guaranteed bounds are never beaten by the scenarios."""
