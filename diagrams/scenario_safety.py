@@ -3,23 +3,35 @@
 Bonassi et al., Section 3. For each input amplitude rho_u, N scenarios are
 drawn (MPRS inputs with levels uniform in [-rho_u, rho_u], holds of 300-2000
 s, 2000 steps; initial LSTM states uniform in [-0.1, 0.1]); the ISS-certified
-LSTM of lab 6 is run on all of them at once through the batched block
-diagram AND the matrix implementation (they must agree to 1e-9), and the
-plant block (PHPLANT, batched in its own diagram) is fed the same inputs. rho_y* = max |y| over scenarios and time is,
+LSTM of lab 6 is run on them, a chunk of scenarios at a time, through the
+batched block diagram AND the matrix implementation (they must agree to
+1e-9), and the plant block (PHPLANT, batched in its own diagram) is fed the
+same inputs. rho_y* = max |y| over scenarios and time is,
 with confidence 1 - beta, a bound that a new scenario exceeds with
 probability at most eps (N from the paper's bound (11): 2964 for eps = 1e-2,
 beta = 1e-6). A posterior check on fresh scenarios estimates the violation
 probability; two analytic bounds (the paper's ISS-Lyapunov bound and an interval
 bound) are drawn beside the scenario bounds.
 
+The sweep streams: scenarios are drawn and run in chunks (--chunk), each keeping
+per scenario only its peak max_k |y(k)| (and the few trajectories of Figure
+3a), so memory stays bounded whatever N and the horizon; scenario i of a set is
+drawn from its own seeded block (numpy SeedSequence spawn tree: seed, rho_u,
+set, block of 64), so the numbers do not depend on the chunking, and
+--workers N / --scheduler ADDRESS run the chunks on Dask with the same result
+bit for bit (docs/scaling.md).
+
 Run:  lstmds run scenario_safety --out out/scenario_safety [--model out/ph_identification/lstm_iss_model.npz]
+      lstmds scenario --eps 1e-3 --model FILE --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import gc
+import importlib.util
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,15 +40,26 @@ from lstmds_sim.core.diagram import lstm_diagram
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.model import IdentifiedModel
+from lstmds_sim.learning.progress import HEARTBEAT_S, Reporter
 from lstmds_sim.safety.bounds import reachable_set_bound, trivial_output_bound
 from lstmds_sim.safety.scenario import (
+    DRAW_BLOCK,
     ScenarioClass,
     consistent_with_eps,
-    count_violations,
+    draw_scenario_range,
     draw_scenarios,
     sample_size,
-    scenario_bound,
+    scenario_peaks,
     violation_probability_estimate,
+)
+from lstmds_sim.safety.sweep import (
+    CHUNK_BUDGET,
+    CLUSTER_HINT,
+    Chunk,
+    ChunkResult,
+    Collector,
+    default_chunk,
+    sweep_parts,
 )
 from lstmds_sim.systems.ph_plant import simulate_plant, steady_state
 
@@ -46,6 +69,9 @@ RHO_U_MAX = 1.0  # inputs are normalised by their largest deviation in the train
 STATE_BOX = (ScenarioClass.state_half_width,) * 2  # |x0|, |xi0| of the scenarios: the analytic bounds hold from k = 0
 AGREEMENT = 1e-9  # the batched diagram and the matrices must agree to this (issue requirement)
 PLANT_AGREEMENT = 1e-12  # the plant block runs step_plant, the simulator's own RK4 step
+PLANT_CHECKED = 8  # scenarios 0..7 of each rho_u also run through simulate_plant
+EXAMPLES = 4  # trajectories of the largest rho_u kept for Figure 3(a)
+BOUND, POSTERIOR = 0, 1  # the two scenario sets of each rho_u: the bound's N, the check's fresh ones
 
 
 def amplitude(text: str) -> float:
@@ -62,9 +88,17 @@ def amplitude(text: str) -> float:
     return value
 
 
-def after_transient(y: np.ndarray) -> float | None:
-    """rho_y* over the steps k >= TRANSIENT; None when the horizon is not longer than the transient."""
-    return scenario_bound(y[:, TRANSIENT:]) if y.shape[1] > TRANSIENT else None
+def chunk_size(text: str) -> int:
+    """argparse type of --chunk: scenarios per chunk, a positive multiple of DRAW_BLOCK."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < DRAW_BLOCK or value % DRAW_BLOCK:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive multiple of {DRAW_BLOCK} (scenarios per chunk, whole seeded draw blocks), "
+            f"got {value}")
+    return value
 
 
 def check_plant_flows(model: IdentifiedModel, rho_u, source: str) -> None:
@@ -95,16 +129,38 @@ def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[Id
     return model, saved.name
 
 
+def run_and_release(build, signal: str) -> np.ndarray:
+    """Build a diagram for one chunk (``build()``), run it, return one recorder, and free the diagram at once.
+
+    bdsim keeps every Clock it ever made in a module-level list (``bdsim.components.clocklist``)
+    and a clock keeps its blocks, so each chunk's diagram, with its inputs and recordings, would
+    stay in memory for good; emptying the clock's block list lets it go. A diagram is a web of
+    reference cycles (blocks, wires, the diagram), which only the cycle collector frees: run it
+    now (nothing else holds the diagram), so that the chunk's next stage does not share memory
+    with this one's leftovers.
+    """
+    bd = build()
+    try:
+        return run(bd).recorders[signal]
+    finally:
+        for clock in bd.clocklist:
+            clock.blocklist.clear()
+            clock.bd = None
+        del bd
+        gc.collect()
+
+
 def lstm_through_diagram(model: IdentifiedModel, scenarios) -> np.ndarray:
-    bd, _ = lstm_diagram(model.params, scenarios.u, Ts=model.Ts, h0=scenarios.h0, c0=scenarios.c0,
-                         form="statespace", name="scenario_lstm")
-    return run(bd).recorders["y"]
+    """The LSTM's batched diagram on the scenarios: y (B, T, 1)."""
+    return run_and_release(lambda: lstm_diagram(
+        model.params, scenarios.u, Ts=model.Ts, h0=scenarios.h0, c0=scenarios.c0, form="statespace",
+        name="scenario_lstm")[0], "y")
 
 
-def plant_through_diagram(model: IdentifiedModel, u: np.ndarray) -> np.ndarray:
+def plant_diagram(model: IdentifiedModel, u: np.ndarray):
     """SEQUENCE q3 -> PHPLANT -> RECORDER, batched: the plant block fed the same (normalised) inputs.
 
-    Every scenario starts from the steady state at the centre input; returns normalised pH (B, T, 1).
+    Every scenario starts from the steady state at the centre input.
     """
     bd = blockdiagram("scenario_plant")
     clock = bd.clock(model.Ts, "s")
@@ -112,7 +168,15 @@ def plant_through_diagram(model: IdentifiedModel, u: np.ndarray) -> np.ndarray:
     plant = bd.PHPLANT(clock, x0=steady_state(model.u_mean).x, name="pH plant")
     bd.connect(q3, plant, name="q3")
     bd.connect(plant, bd.RECORDER(name="pH"), name="pH")
-    return (run(bd).recorders["pH"] - model.y_mean) / model.y_scale
+    return bd
+
+
+def plant_through_diagram(model: IdentifiedModel, u: np.ndarray) -> np.ndarray:
+    """The plant's diagram on the inputs u (B, T, 1): normalised pH (B, T, 1)."""
+    ph = run_and_release(lambda: plant_diagram(model, u), "pH")
+    ph -= model.y_mean  # in place: a chunk's signals are its memory
+    ph /= model.y_scale
+    return ph
 
 
 def plant_simulator_check(model: IdentifiedModel, u: np.ndarray, y_block: np.ndarray, count: int = 8) -> float:
@@ -120,6 +184,106 @@ def plant_simulator_check(model: IdentifiedModel, u: np.ndarray, y_block: np.nda
     q3 = u[:count, :, 0] * model.u_scale + model.u_mean
     ph = simulate_plant(q3, steady_state(model.u_mean).x, Ts=model.Ts, keep_states=False).y
     return float(np.max(np.abs(y_block[:count, :, 0] - (ph - model.y_mean) / model.y_scale)))
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One chunk of the sweep: what a worker needs to draw and run it (small, picklable)."""
+
+    chunk: Chunk  # key (rho index, BOUND or POSTERIOR), scenarios start .. stop - 1
+    model: IdentifiedModel
+    scenario_class: ScenarioClass
+    seed: int
+    keep: int = 0  # trajectories of the set's first scenarios to keep for Figure 3(a)
+
+
+def evaluate_chunk(job: ChunkJob) -> ChunkResult:
+    """Draw a chunk's scenarios and run them; keep per scenario its peak |y|, never the trajectories.
+
+    The bound's set: the LSTM through the batched diagram and through the matrices (compared at
+    every step), the plant block's diagram on the same inputs (scenarios < PLANT_CHECKED also
+    through simulate_plant). The posterior's fresh set: the LSTM through the matrices.
+    """
+    c, model = job.chunk, job.model
+    seconds = {}
+    cpu = time.process_time()
+    t0 = time.perf_counter()
+    # the LSTM runs whole draw blocks (then keeps the chunk's rows), so the numbers do not depend on the chunking
+    s = draw_scenario_range(job.scenario_class, model.params.n_units, c.start, c.padded_stop, seed=job.seed,
+                            key=c.key)
+    t1 = time.perf_counter()
+    seconds["draw_s"] = t1 - t0
+    if c.key[1] == POSTERIOR:
+        y = simulate(model.params, s.u, s.h0, s.c0, form="statespace").y[:c.size]
+        seconds["posterior_s"] = time.perf_counter() - t1
+        return ChunkResult(c, {"lstm": scenario_peaks(y)}, seconds=seconds, wall_s=time.perf_counter() - t0,
+                           cpu_s=time.process_time() - cpu)
+    y = lstm_through_diagram(model, s)[:c.size]
+    t2 = time.perf_counter()
+    y_matrix = simulate(model.params, s.u, s.h0, s.c0, form="statespace").y[:c.size]
+    t3 = time.perf_counter()
+    peaks = {"lstm": scenario_peaks(y), "lstm_matrix": scenario_peaks(y_matrix)}
+    if y.shape[1] > TRANSIENT:
+        peaks["lstm_after_transient"] = scenario_peaks(y[:, TRANSIENT:])
+    y_matrix -= y  # in place: |diagram - matrices| at every step without another chunk-sized array
+    worst = {"diagram_vs_matrix": float(np.max(np.abs(y_matrix, out=y_matrix)))}
+    del y_matrix
+    u = s.u[:c.size]
+    del s
+    keep = max(0, min(job.keep, c.stop) - c.start)
+    kept = {"u": u[:keep, :, 0].copy(), "y": y[:keep, :, 0].copy()} if keep else {}  # copies: not views
+    del y
+    t4 = time.perf_counter()
+    y_plant = plant_through_diagram(model, u)  # element-wise maths: no padding needed
+    t5 = time.perf_counter()
+    peaks["plant"] = scenario_peaks(y_plant)
+    checked = max(0, min(PLANT_CHECKED, c.stop) - c.start)
+    if checked:
+        worst["plant_vs_simulator"] = plant_simulator_check(model, u, y_plant, checked)
+    if keep:
+        kept["plant"] = y_plant[:keep, :, 0].copy()
+    seconds.update(lstm_diagram_s=t2 - t1, lstm_matrix_s=t3 - t2, plant_diagram_s=t5 - t4)
+    return ChunkResult(c, peaks, worst, kept, seconds, wall_s=time.perf_counter() - t0,
+                       cpu_s=time.process_time() - cpu)
+
+
+def check_agreement(result: ChunkResult, rho_u) -> None:
+    """Stop at the first chunk whose two LSTM paths, or plant block and simulator, disagree."""
+    c = result.chunk
+    where = f"rho_u {rho_u[c.key[0]]}, scenarios {c.start}-{c.stop - 1}"
+    diff = result.worst.get("diagram_vs_matrix", 0.0)
+    if diff > AGREEMENT:
+        raise RuntimeError(
+            f"{where}: the batched diagram and the matrix implementation differ by {diff:.2e} "
+            f"(> {AGREEMENT:g}); the diagram is wrong"
+        )
+    diff = result.worst.get("plant_vs_simulator", 0.0)
+    if diff > PLANT_AGREEMENT:
+        raise RuntimeError(
+            f"{where}: the PHPLANT block and simulate_plant differ by {diff:.2e} (> {PLANT_AGREEMENT:g}); "
+            "the plant block is wrong"
+        )
+
+
+def sweep_row(model: IdentifiedModel, rho: float, bound, fresh, eps: float) -> dict:
+    """The results of one rho_u, from its two collected sets (per-scenario peaks)."""
+    rho_y = float(bound.peaks["lstm"].max())  # the scenario program (10): the largest peak
+    violations = int(np.count_nonzero(fresh.peaks["lstm"] > rho_y))
+    estimate = violation_probability_estimate(violations, fresh.evaluated)
+    late = bound.peaks.get("lstm_after_transient")
+    return {
+        "rho_u": rho, "rho_y_lstm": rho_y, "rho_y_lstm_matrix": float(bound.peaks["lstm_matrix"].max()),
+        "rho_y_lstm_after_transient": None if late is None else float(late.max()),
+        "diagram_vs_matrix_max_abs": bound.worst["diagram_vs_matrix"],
+        "rho_y_plant": float(bound.peaks["plant"].max()),
+        "plant_block_vs_simulator_max_abs": bound.worst["plant_vs_simulator"],
+        "analytic_iss_bound": float(reachable_set_bound(model.params, rho, state_box=STATE_BOX)),
+        "lyapunov_bound": float(reachable_set_bound(model.params, rho, state_box=STATE_BOX, method="lyapunov")),
+        "posterior": {"fresh_scenarios": fresh.evaluated, "violations": violations, "p_hat": estimate.p_hat,
+                      "ci99": [estimate.lower, estimate.upper],
+                      "consistent_with_eps": consistent_with_eps(violations, fresh.evaluated, eps)},
+        "scenarios_evaluated": bound.evaluated,
+    }
 
 
 def build_diagram():
@@ -130,14 +294,6 @@ def build_diagram():
     scenarios = draw_scenarios(4, ScenarioClass(1.0, horizon=50), 5, rng=0)
     return lstm_diagram(model.params, scenarios.u, Ts=10.0, h0=scenarios.h0, c0=scenarios.c0,
                         form="statespace", name="scenario_lstm")[0]
-
-
-def _progress(total: int):
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc="scenario batches", unit="batch")
-    return None
 
 
 def main(argv=None) -> dict:
@@ -156,7 +312,20 @@ def main(argv=None) -> dict:
     parser.add_argument("--posterior", type=positive_int, default=None,
                         help="fresh scenarios for the check, >= 1 (default: N)")
     parser.add_argument("--max-iter", type=int, default=1500, help="SLSQP iterations if a model is trained")
+    parser.add_argument("--chunk", type=chunk_size, default=None,
+                        help=f"scenarios per chunk, a multiple of {DRAW_BLOCK} (default: as many as fit in {CHUNK_BUDGET:,} "
+                             "scenario-steps, 3136 for 2000 steps); memory grows with it, the results do not change")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, default=None,
+                       help="run the chunks on a local Dask cluster of this many processes (needs "
+                            f"{CLUSTER_HINT}); same results as serial, bit for bit")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the chunks on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)")
     args = parser.parse_args(argv)
+    if (args.workers or args.scheduler is not None) and importlib.util.find_spec("distributed") is None:
+        parser.error(f"--{'workers' if args.workers else 'scheduler'} needs dask.distributed: {CLUSTER_HINT}")
+    if args.scheduler is not None and not args.scheduler.strip():
+        parser.error("--scheduler is empty: give the scheduler's address, e.g. tcp://10.0.0.5:8786")
     use_headless_backend()
     import matplotlib.pyplot as plt
 
@@ -164,78 +333,62 @@ def main(argv=None) -> dict:
     n = sample_size(args.eps, args.beta, args.d, method=args.bound)
     n_exact = sample_size(args.eps, args.beta, args.d, method="exact")
     n_post = n if args.posterior is None else args.posterior
+    chunk = args.chunk or default_chunk(args.horizon)
     model, model_source = identified_model(args.model, args.max_iter, args.seed, out)
     check_plant_flows(model, args.rho_u, model_source)
     if args.horizon <= TRANSIENT:
         print(f"note: --horizon {args.horizon} <= {TRANSIENT}: rho_y* after the first {TRANSIENT} steps "
               "is not computed (null in results.json)")
-    nx = model.params.n_units
+    runs_on = (f"Dask, {args.workers} local workers" if args.workers else
+               f"Dask scheduler {args.scheduler}" if args.scheduler else "this process")
     print_kv("scenario approach:", {
         "eps, beta, d": f"{args.eps:g}, {args.beta:g}, {args.d}",
         f"N ({args.bound} bound)": n, "N (exact binomial bound)": n_exact,
         "horizon [steps]": args.horizon, "model": model_source,
+        "chunks": f"{chunk} scenarios, on {runs_on}",
     })
 
-    rng = np.random.default_rng(args.seed)
-    rows, timing = [], {"lstm_diagram_s": 0.0, "lstm_matrix_s": 0.0, "plant_diagram_s": 0.0, "posterior_s": 0.0}
-    bar = _progress(len(args.rho_u))
-    example = None
+    # every rho_u has two sets of scenarios, each drawn from its own branch of the seed's spawn tree
+    rho_u = list(args.rho_u)
+    collector = Collector({(i, part): size for i in range(len(rho_u)) for part, size in
+                           ((BOUND, n), (POSTERIOR, n_post))}, chunk)
+    largest = rho_u.index(max(rho_u))
+    jobs = [ChunkJob(c, model, ScenarioClass(rho_u[c.key[0]], horizon=args.horizon), args.seed,
+                     keep=EXAMPLES if c.key == (largest, BOUND) else 0) for c in collector.chunks()]
+    set_name = {BOUND: "bound", POSTERIOR: "posterior"}
+    parts, rows, example, seconds = {}, {}, None, {"cpu_s": 0.0}
     start_all = time.perf_counter()
-    for rho in args.rho_u:
-        cls = ScenarioClass(rho, horizon=args.horizon)
-        scenarios = draw_scenarios(n, cls, nx, rng)
-        t0 = time.perf_counter()
-        y_diagram = lstm_through_diagram(model, scenarios)
-        t1 = time.perf_counter()
-        y_matrix = simulate(model.params, scenarios.u, scenarios.h0, scenarios.c0, form="statespace").y
-        t2 = time.perf_counter()
-        y_plant = plant_through_diagram(model, scenarios.u)
-        t3 = time.perf_counter()
-        rho_y = scenario_bound(y_diagram)
-        fresh = draw_scenarios(n_post, cls, nx, rng)
-        y_fresh = simulate(model.params, fresh.u, fresh.h0, fresh.c0, form="statespace").y
-        violations = count_violations(y_fresh, rho_y)
-        estimate = violation_probability_estimate(violations, n_post)
-        t4 = time.perf_counter()
-        for key, dt in zip(timing, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            timing[key] += dt
-        row = {
-            "rho_u": rho, "rho_y_lstm": rho_y, "rho_y_lstm_matrix": scenario_bound(y_matrix),
-            "rho_y_lstm_after_transient": after_transient(y_diagram),
-            "diagram_vs_matrix_max_abs": float(np.max(np.abs(y_diagram - y_matrix))),
-            "rho_y_plant": scenario_bound(y_plant),
-            "plant_block_vs_simulator_max_abs": plant_simulator_check(model, scenarios.u, y_plant),
-            "analytic_iss_bound": float(reachable_set_bound(model.params, rho, state_box=STATE_BOX)),
-            "lyapunov_bound": float(reachable_set_bound(model.params, rho, state_box=STATE_BOX, method="lyapunov")),
-            "posterior": {"fresh_scenarios": n_post, "violations": violations, "p_hat": estimate.p_hat,
-                          "ci99": [estimate.lower, estimate.upper],
-                          "consistent_with_eps": consistent_with_eps(violations, n_post, args.eps)},
-        }
-        rows.append(row)
-        if row["diagram_vs_matrix_max_abs"] > AGREEMENT:
-            raise RuntimeError(
-                f"rho_u {rho}: the batched diagram and the matrix implementation differ by "
-                f"{row['diagram_vs_matrix_max_abs']:.2e} (> {AGREEMENT:g}); the diagram is wrong"
-            )
-        if row["plant_block_vs_simulator_max_abs"] > PLANT_AGREEMENT:
-            raise RuntimeError(
-                f"rho_u {rho}: the PHPLANT block and simulate_plant differ by "
-                f"{row['plant_block_vs_simulator_max_abs']:.2e} (> {PLANT_AGREEMENT:g}); the plant block is wrong"
-            )
-        if rho == max(args.rho_u):
-            example = (scenarios.u[:4, :, 0], y_diagram[:4, :, 0], y_plant[:4, :, 0])
-        if bar is not None:
-            bar.set_postfix(rho_u=rho, rho_y=f"{rho_y:.3f}")
-            bar.update()
-        else:
-            print(f"  rho_u {rho:.1f}: rho_y* LSTM {rho_y:.4f}, plant {row['rho_y_plant']:.4f}, "
-                  f"analytic {row['analytic_iss_bound']:.3f}, diagram-matrix {row['diagram_vs_matrix_max_abs']:.1e}, "
-                  f"posterior {violations}/{n_post} violations")
-    if bar is not None:
-        bar.close()
+    # a bar on a terminal; elsewhere a line per chunk and a "still working" line after 8 s of silence
+    with Reporter(None, len(jobs), label="scenario sweep", unit="chunk", heartbeat_s=HEARTBEAT_S,
+                  announce=True) as progress:
+        for whole in sweep_parts(
+                evaluate_chunk, jobs, collector, workers=args.workers, scheduler=args.scheduler,
+                progress=progress, check=lambda result: check_agreement(result, rho_u),
+                describe=lambda c: f"rho_u {rho_u[c.key[0]]:g} {set_name[c.key[1]]} scenarios {c.start}-{c.stop - 1}"):
+            parts[whole.key] = whole
+            for key, value in whole.seconds.items():
+                seconds[key] = seconds.get(key, 0.0) + value
+            seconds["cpu_s"] += whole.cpu_s
+            index = whole.key[0]
+            if (index, BOUND) not in parts or (index, POSTERIOR) not in parts:
+                continue  # a rho_u's row needs its bound and its posterior check
+            bound, fresh = parts.pop((index, BOUND)), parts.pop((index, POSTERIOR))
+            row = rows[index] = sweep_row(model, rho_u[index], bound, fresh, args.eps)
+            if index == largest:
+                example = (bound.kept["u"], bound.kept["y"], bound.kept["plant"])
+            if progress.bar is None:
+                print(f"  rho_u {row['rho_u']:.1f}: rho_y* LSTM {row['rho_y_lstm']:.4f}, plant "
+                      f"{row['rho_y_plant']:.4f}, analytic {row['analytic_iss_bound']:.3f}, diagram-matrix "
+                      f"{row['diagram_vs_matrix_max_abs']:.1e}, posterior {row['posterior']['violations']}/{n_post} "
+                      "violations", flush=True)
+    rows = [rows[i] for i in range(len(rho_u))]
+    timing = {key: seconds.get(key, 0.0) for key in
+              ("lstm_diagram_s", "lstm_matrix_s", "plant_diagram_s", "posterior_s", "draw_s", "cpu_s")}
     timing["total_s"] = time.perf_counter() - start_all
-    timing["lstm_diagram_share"] = timing["lstm_diagram_s"] / timing["total_s"]
-    timing["diagrams_share"] = (timing["lstm_diagram_s"] + timing["plant_diagram_s"]) / timing["total_s"]
+    computed = sum(timing[k] for k in ("lstm_diagram_s", "lstm_matrix_s", "plant_diagram_s", "posterior_s",
+                                       "draw_s"))  # summed over workers: the shares hold in parallel too
+    timing["lstm_diagram_share"] = timing["lstm_diagram_s"] / computed
+    timing["diagrams_share"] = (timing["lstm_diagram_s"] + timing["plant_diagram_s"]) / computed
 
     print(f"  {'rho_u':>5}  {'LSTM':>8}  {'k>=50':>8}  {'plant':>8}  {'interval':>8}  {'Lyapunov':>8}"
           f"  {'diag-mat':>8}  violations")
@@ -246,7 +399,7 @@ def main(argv=None) -> dict:
               f"  {r['diagram_vs_matrix_max_abs']:8.1e}  {r['posterior']['violations']}/{n_post}")
     print_kv("timing:", {k: (f"{v:.1f}" if k.endswith("_s") else f"{v:.0%}") for k, v in timing.items()})
 
-    rho_u = np.array([r["rho_u"] for r in rows])
+    rho_u = np.array(rho_u)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     ax.plot(rho_u, [r["rho_y_lstm"] for r in rows], "o-", color="tab:red", label="LSTM (scenario bound)")
     if args.horizon > TRANSIENT:
@@ -285,6 +438,8 @@ def main(argv=None) -> dict:
         "eps": args.eps, "beta": args.beta, "d": args.d, "bound": args.bound, "N": n, "N_exact": n_exact,
         "horizon": args.horizon, "seed": args.seed, "model": model_source,
         "sweep": rows, "timing": timing,
+        "scenarios_evaluated": sum(r["scenarios_evaluated"] + r["posterior"]["fresh_scenarios"] for r in rows),
+        "chunk": chunk, "workers": args.workers, "scheduler": args.scheduler,
         "trivial_output_bound": float(trivial_output_bound(model.params)),
     }
     out.write_results(results)

@@ -153,7 +153,7 @@ def test_clopper_pearson_hand_value():
 
 def test_violation_estimate_is_a_json_friendly_tuple():
     est = violation_probability_estimate(2, 50)
-    p_hat, lower, upper = est
+    p_hat, _lower, _upper = est
     assert est.p_hat == p_hat == 0.04
     json.dumps(est._asdict())
 
@@ -205,3 +205,37 @@ def test_scenario_class_refuses_impossible_values():
         ScenarioClass(-0.1)
     with pytest.raises(ValueError, match="hold"):
         ScenarioClass(0.5, hold=(50, 20))
+
+
+# --------------------------------------------------------------------------- seeded draw blocks (streamed sweeps)
+def test_scenario_seed_is_the_spawn_tree():
+    """Block b of set (i, j) is SeedSequence(seed).spawn(.)[i].spawn(.)[j].spawn(.)[b], spawned the long way."""
+    from lstmds_sim.safety.scenario import scenario_seed
+
+    spawned = np.random.SeedSequence(7).spawn(4)[3].spawn(2)[1].spawn(6)[5]
+    direct = scenario_seed(7, (3, 1), 5)
+    np.testing.assert_array_equal(direct.generate_state(8), spawned.generate_state(8))
+    assert not np.array_equal(scenario_seed(7, (3, 1), 4).generate_state(8), direct.generate_state(8))
+    assert not np.array_equal(scenario_seed(7, (3, 0), 5).generate_state(8), direct.generate_state(8))
+    assert not np.array_equal(scenario_seed(8, (3, 1), 5).generate_state(8), direct.generate_state(8))
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        scenario_seed(-1, (0, 0), 0)
+    with pytest.raises(ValueError, match="key and block"):
+        scenario_seed(0, (0, -1), 0)
+
+
+def test_draw_scenario_range_is_the_same_however_it_is_cut():
+    """Any range is the matching rows of the blocks, each drawn by draw_scenarios from its spawned seed."""
+    from lstmds_sim.safety.scenario import DRAW_BLOCK, ScenarioClass, draw_scenario_range, draw_scenarios
+
+    cls = ScenarioClass(0.6, horizon=45)
+    tree = np.random.SeedSequence(3).spawn(2)[1].spawn(2)[0]  # rho index 1, set 0
+    blocks = [draw_scenarios(DRAW_BLOCK, cls, 4, np.random.default_rng(seed)) for seed in tree.spawn(3)]
+    reference = [np.concatenate(parts) for parts in zip(*blocks)]  # scenarios 0 .. 3 * DRAW_BLOCK - 1
+    for start, stop in [(0, 3 * DRAW_BLOCK), (0, 1), (5, 70), (DRAW_BLOCK, 2 * DRAW_BLOCK), (100, 190), (127, 129)]:
+        got = draw_scenario_range(cls, 4, start, stop, seed=3, key=(1, 0))
+        for array, ref in zip(got, reference):
+            np.testing.assert_array_equal(array, ref[start:stop])
+        assert got.u.shape == (stop - start, 45, 1) and got.h0.shape == (stop - start, 4)
+    with pytest.raises(ValueError, match="0 <= start < stop"):
+        draw_scenario_range(cls, 4, 5, 5, seed=3, key=(1, 0))

@@ -19,7 +19,10 @@ output seen (:func:`scenario_bound`).
 Contents: :func:`sample_size` (eq. 11 and the exact binomial bound),
 :func:`scenario_bound`, :func:`scenario_peaks`, :func:`count_violations`,
 :func:`violation_probability_estimate` and :func:`consistent_with_eps`
-(a check of the guarantee on fresh scenarios).
+(a check of the guarantee on fresh scenarios), and the scenarios themselves:
+:class:`ScenarioClass`, :func:`draw_scenarios` (one generator) and
+:func:`draw_scenario_range` (seeded blocks of :data:`DRAW_BLOCK` scenarios, so
+that any range of a set is drawn the same however a sweep cuts it into chunks).
 """
 
 from __future__ import annotations
@@ -267,3 +270,45 @@ def draw_scenarios(n: int, scenario_class: ScenarioClass, n_units: int, rng) -> 
     h0 = rng.uniform(-c.state_half_width, c.state_half_width, (n, n_units))
     c0 = rng.uniform(-c.state_half_width, c.state_half_width, (n, n_units))
     return Scenarios(u[..., None], h0, c0)
+
+
+# --------------------------------------------------------------------------- seeded blocks of scenarios
+DRAW_BLOCK = 64
+"""Scenarios per seeded draw block. Block ``b`` of a set has its own seed, so a scenario is the
+same whichever chunk, worker or process draws it. Fixed: changing it changes every draw."""
+
+
+def scenario_seed(seed: int, key: tuple[int, ...], block: int) -> np.random.SeedSequence:
+    """The seed of draw block ``block`` of the scenario set ``key``, a node of a spawn tree.
+
+    ``SeedSequence(seed).spawn(m)[key[0]].spawn(m)[key[1]]...spawn(m)[block]``, built
+    directly: a spawned child is its parent's entropy with its index appended to
+    ``spawn_key`` (``numpy.random.SeedSequence.spawn``), so no block needs the
+    blocks before it. The scenario sweep uses ``key = (rho_index, set)``, set 0
+    the scenarios of the bound, set 1 the fresh ones of the posterior check.
+    """
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    path = (*key, block)
+    if any(isinstance(i, bool) or int(i) != i or i < 0 for i in path):
+        raise ValueError(f"key and block must be integers >= 0 (indices in the spawn tree), got {key!r}, {block!r}")
+    return np.random.SeedSequence(int(seed), spawn_key=tuple(int(i) for i in path))
+
+
+def draw_scenario_range(scenario_class: ScenarioClass, n_units: int, start: int, stop: int, *,
+                        seed: int, key: tuple[int, ...] = ()) -> Scenarios:
+    """Scenarios ``start .. stop - 1`` of the set ``key``: the same arrays whichever range they are drawn in.
+
+    Scenario ``i`` is row ``i % DRAW_BLOCK`` of block ``i // DRAW_BLOCK``, drawn by
+    :func:`draw_scenarios` from :func:`scenario_seed` ``(seed, key, block)``. A range
+    that starts or stops inside a block draws the whole block and keeps its rows.
+    """
+    if not 0 <= start < stop:
+        raise ValueError(f"need 0 <= start < stop, got start={start!r}, stop={stop!r}")
+    first, last = start // DRAW_BLOCK, -(-stop // DRAW_BLOCK)
+    blocks = [draw_scenarios(DRAW_BLOCK, scenario_class, n_units,
+                             np.random.default_rng(scenario_seed(seed, key, b))) for b in range(first, last)]
+    rows = slice(start - first * DRAW_BLOCK, stop - first * DRAW_BLOCK)
+    if len(blocks) == 1:
+        return Scenarios(*(np.ascontiguousarray(a[rows]) for a in blocks[0]))
+    return Scenarios(*(np.concatenate(parts)[rows] for parts in zip(*blocks)))

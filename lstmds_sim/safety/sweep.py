@@ -1,0 +1,326 @@
+"""Scenario sweeps in chunks: bounded memory, the same draws however the work is cut, serial or on Dask.
+
+A sweep is a set of *parts* (e.g. the N scenarios of the bound for one rho_u,
+and the fresh scenarios of its posterior check), each cut into *chunks* of at
+most ``chunk`` scenarios (:func:`chunk_bounds`). A chunk is evaluated by a
+function of the caller's (the lab's) that draws its scenarios with
+:func:`~lstmds_sim.safety.scenario.draw_scenario_range` (so the draws do not
+depend on the chunking), runs them and returns a :class:`ChunkResult`: per
+scenario its running peak ``max_k |y(k)|`` (never the trajectories), the
+largest value of a check over the chunk, the few trajectories to keep for a
+figure, and the seconds each stage took. Memory is bounded by one chunk
+(``chunk x horizon`` samples per signal) per worker, whatever N is.
+
+:func:`evaluate_chunks` runs the chunks here, one after another, or on
+``dask.distributed`` (a ``LocalCluster`` of ``workers`` processes, or an
+existing cluster at ``scheduler``), yielding results as they arrive; a chunk
+whose task raises is retried ``retries`` times, one whose worker dies is
+rescheduled by Dask. :class:`Collector` puts the chunks of each part back
+together in order and refuses a sweep with a chunk missing or given twice;
+:func:`sweep_parts` does both and yields each part as soon as it is complete.
+Same chunks, same numbers: the result is bit-for-bit the same serial or
+distributed, and, with chunks of whole draw blocks run to the end of their
+last block (:attr:`Chunk.padded_stop`), for any chunk size.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.validation import positive_int
+from .scenario import DRAW_BLOCK
+
+__all__ = [
+    "CHUNK_BUDGET", "CLUSTER_HINT", "MIN_CHUNK", "Chunk", "ChunkResult", "Collector", "IncompleteSweepError",
+    "PartResult", "check_chunk", "chunk_bounds", "default_chunk", "evaluate_chunks",
+    "require_distributed", "sweep_parts", "worker_env",
+]
+
+CHUNK_BUDGET = 3 * 2**21
+"""Scenario-steps per chunk by default (about 6.3 M: 48 MiB per float64 signal of the chunk; the
+paper's N = 2964 scenarios of 2000 steps are one chunk, about 0.5 GB at the peak)."""
+
+MIN_CHUNK = DRAW_BLOCK
+"""The smallest chunk; every chunk size is a multiple of it (whole seeded draw blocks)."""
+
+CLUSTER_HINT = "pip install 'lstmds-sim[cluster]'"
+
+
+# --------------------------------------------------------------------------- cutting a part into chunks
+def default_chunk(horizon: int, budget: int = CHUNK_BUDGET) -> int:
+    """Scenarios per chunk: as many whole draw blocks as fit in ``budget`` scenario-steps, at least one.
+
+    3136 for the 2000-step horizon. Beyond ``budget / DRAW_BLOCK`` steps (98,304 by default) a
+    chunk is one draw block and memory grows with the horizon.
+    """
+    horizon = positive_int(horizon, "horizon")
+    n = positive_int(budget, "budget") // horizon
+    return max(DRAW_BLOCK, n - n % DRAW_BLOCK)
+
+
+def check_chunk(chunk: int) -> int:
+    """A chunk size: a positive multiple of :data:`~lstmds_sim.safety.scenario.DRAW_BLOCK`."""
+    chunk = positive_int(chunk, "chunk (scenarios per chunk)")
+    if chunk % DRAW_BLOCK:
+        raise ValueError(
+            f"chunk must be a multiple of {DRAW_BLOCK} scenarios (whole seeded draw blocks), got {chunk}")
+    return chunk
+
+
+def chunk_bounds(n: int, chunk: int) -> list[tuple[int, int]]:
+    """``[(0, chunk), (chunk, 2 chunk), ..., (., n)]``: they depend only on ``n`` and ``chunk``, never on
+    the number of workers, and every chunk starts at a whole draw block."""
+    n = positive_int(n, "n (scenarios)")
+    chunk = check_chunk(chunk)
+    return [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
+
+
+# --------------------------------------------------------------------------- what a chunk gives back
+@dataclass(frozen=True)
+class Chunk:
+    """Scenarios ``start .. stop - 1`` of the part ``key`` (also the seed key of its draws)."""
+
+    key: tuple
+    start: int
+    stop: int
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def padded_stop(self) -> int:
+        """``stop`` rounded up to whole draw blocks: run the chunk's scenarios up to here, keep ``size``.
+
+        numpy's BLAS (OpenBLAS) rounds a matrix product of a few columns (scenarios) differently
+        from the same columns inside a wider product; products whose width is a multiple of the
+        draw block give every scenario the same bits at any width (checked up to 8192), so a chunk
+        padded to whole blocks gives the same numbers as one chunk of the whole part.
+        """
+        return -(-self.stop // DRAW_BLOCK) * DRAW_BLOCK
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk gives back: nothing of size ``chunk x horizon`` but the few kept trajectories.
+
+    ``peaks``: per scenario of the chunk (shape ``(chunk.size,)``), e.g. ``max_k |y(k)|``;
+    ``worst``: the largest value of a check over the chunk (a part keeps the largest over chunks);
+    ``kept``: trajectories kept for a figure, first axis the chunk's kept scenarios (in order);
+    ``seconds``: time by stage, summed over the chunks in the sweep's timing;
+    ``wall_s``, ``cpu_s``: the whole chunk's wall and CPU time (in the process that ran it).
+    """
+
+    chunk: Chunk
+    peaks: dict[str, np.ndarray]
+    worst: dict[str, float] = field(default_factory=dict)
+    kept: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+
+@dataclass
+class PartResult:
+    """A whole part, its chunks put back together in order."""
+
+    key: tuple
+    n: int
+    peaks: dict[str, np.ndarray]
+    worst: dict[str, float]
+    kept: dict[str, np.ndarray]
+    seconds: dict[str, float]
+    evaluated: int  #: scenarios evaluated: n, or the collector would have refused the part
+    wall_s: float = 0.0  #: summed over the chunks (over every worker that ran them)
+    cpu_s: float = 0.0
+
+
+class IncompleteSweepError(RuntimeError):
+    """A sweep finished with a chunk missing (or a chunk came back wrong): its bound would be invalid."""
+
+
+class Collector:
+    """Gathers chunk results into parts; refuses unknown, repeated, misshapen or missing chunks.
+
+    ``parts`` maps each part's key to its number of scenarios; ``chunk`` is the chunk size.
+    """
+
+    def __init__(self, parts: dict[Hashable, int], chunk: int):
+        self.sizes = dict(parts)
+        self.chunk = chunk
+        self.expected = {key: chunk_bounds(n, chunk) for key, n in self.sizes.items()}
+        self.got: dict[Hashable, dict[int, ChunkResult]] = {key: {} for key in self.sizes}
+        self.complete: set = set()  # parts handed over (their chunks are no longer held here)
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk of the sweep, part by part in the order given."""
+        return [Chunk(key, start, stop) for key, bounds in self.expected.items() for start, stop in bounds]
+
+    def add(self, result: ChunkResult) -> PartResult | None:
+        """Take one chunk's result; the whole part when this chunk completes it, else None."""
+        c = result.chunk
+        if c.key not in self.expected or (c.start, c.stop) not in self.expected[c.key]:
+            raise IncompleteSweepError(f"a result for chunk {c} that is not in the sweep's plan")
+        if c.key in self.complete or c.start in self.got[c.key]:
+            raise IncompleteSweepError(f"chunk {c} came back twice")
+        for name, values in result.peaks.items():
+            if np.shape(values) != (c.size,):
+                raise IncompleteSweepError(
+                    f"chunk {c}: peaks {name!r} have shape {np.shape(values)}, expected ({c.size},): "
+                    "one per scenario of the chunk")
+        self.got[c.key][c.start] = result
+        if len(self.got[c.key]) == len(self.expected[c.key]):
+            return self._part(c.key)
+        return None
+
+    def missing(self) -> list[Chunk]:
+        return [Chunk(key, start, stop) for key, bounds in self.expected.items() for start, stop in bounds
+                if key not in self.complete and start not in self.got[key]]
+
+    def finish(self) -> None:
+        """Raise :class:`IncompleteSweepError` naming what is missing, if anything is."""
+        missing = self.missing()
+        if missing:
+            lost = sum(c.size for c in missing)
+            shown = ", ".join(f"{c.key} scenarios {c.start}-{c.stop - 1}" for c in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise IncompleteSweepError(
+                f"the sweep is incomplete: {len(missing)} chunk(s), {lost} scenario(s), never came back "
+                f"({shown}{more}); a bound from the others would not be the scenario bound of N scenarios")
+
+    def _part(self, key) -> PartResult:
+        results = [self.got[key].pop(start) for start, _ in self.expected[key]]
+        self.complete.add(key)  # handed over: the part's peaks are not kept here as well
+        evaluated = sum(r.chunk.size for r in results)
+        if evaluated != self.sizes[key]:  # cannot happen with the plan's bounds; a last line of defence
+            raise IncompleteSweepError(f"part {key}: {evaluated} scenarios evaluated, expected {self.sizes[key]}")
+        names = results[0].peaks.keys()
+        if any(r.peaks.keys() != names for r in results):
+            raise IncompleteSweepError(f"part {key}: chunks disagree on which peaks they report")
+        peaks = {name: np.concatenate([r.peaks[name] for r in results]) for name in names}
+        worst: dict[str, float] = {}
+        kept: dict[str, list] = {}
+        seconds: dict[str, float] = {}
+        for r in results:
+            for name, value in r.worst.items():
+                worst[name] = max(worst.get(name, -np.inf), float(value))
+            for name, value in r.kept.items():
+                kept.setdefault(name, []).append(value)
+            for name, value in r.seconds.items():
+                seconds[name] = seconds.get(name, 0.0) + float(value)
+        return PartResult(key, self.sizes[key], peaks, worst,
+                          {name: np.concatenate(v) for name, v in kept.items()}, seconds, evaluated,
+                          sum(r.wall_s for r in results), sum(r.cpu_s for r in results))
+
+
+# --------------------------------------------------------------------------- running the chunks
+def require_distributed():
+    """Import ``dask.distributed``, or say in one line how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError(f"running chunks on Dask needs dask.distributed: {CLUSTER_HINT}") from None
+    return distributed
+
+
+def worker_env() -> dict[str, str]:
+    """Environment of the worker processes a local cluster starts: glibc's allocator thresholds, read
+    when a process starts. Like the ``lstmds`` command (:mod:`lstmds_sim.core.allocator`), a step's
+    temporaries (a few hundred kB) stay on the heap, without which batched steps pay for page faults
+    and run several times slower; unlike it, arrays of 8 MiB and more (a chunk's signals) are
+    mapped apart and given back when freed, and the heap is trimmed above 32 MiB free, so that
+    several workers on one machine hold no freed chunk memory. ``LSTMDS_NO_MALLOPT=1``: glibc's
+    defaults."""
+    if os.environ.get("LSTMDS_NO_MALLOPT"):
+        return {}
+    return {"MALLOC_MMAP_THRESHOLD_": str(8 << 20), "MALLOC_TRIM_THRESHOLD_": str(32 << 20)}
+
+
+def evaluate_chunks(evaluate: Callable, jobs: Iterable, *, workers: int | None = None, scheduler: str | None = None,
+                    retries: int = 2) -> Iterator[ChunkResult]:
+    """``evaluate(job)`` for every job (each with a ``.chunk``), yielding the results as they come.
+
+    Serial (neither ``workers`` nor ``scheduler``): in order, in this process. On Dask: a
+    ``LocalCluster`` of ``workers`` single-threaded processes, or the cluster whose scheduler
+    is at ``scheduler``; ``evaluate`` and the jobs must be importable there (lstmds-sim
+    installed on every worker). A task that raises is retried ``retries`` times; a worker
+    that dies has its tasks rescheduled by Dask (up to ``distributed.scheduler.allowed-failures``
+    times), after which the chunk fails with an error naming it.
+    """
+    jobs = list(jobs)
+    if workers is None and scheduler is None:
+        for job in jobs:
+            yield evaluate(job)
+        return
+    yield from _on_dask(evaluate, jobs, workers, scheduler, retries)
+
+
+def sweep_parts(evaluate: Callable, jobs: Iterable, collector: Collector, *, workers: int | None = None,
+                scheduler: str | None = None, retries: int = 2, progress=None,
+                describe: Callable[[Chunk], str] | None = None,
+                check: Callable[[ChunkResult], None] | None = None) -> Iterator[PartResult]:
+    """Run the chunks (:func:`evaluate_chunks`) and yield each part as soon as all its chunks are in.
+
+    ``check(result)`` sees every chunk as it arrives (to stop a sweep at its first bad chunk);
+    ``progress`` (a :class:`~lstmds_sim.learning.progress.Reporter` counting chunks) is shown
+    each chunk, described by ``describe(chunk)`` and its wall time. At the end a chunk missing is
+    an :class:`IncompleteSweepError`, never a smaller N.
+    """
+    describe = describe or (lambda c: f"{c.key} scenarios {c.start}-{c.stop - 1}")
+    results = evaluate_chunks(evaluate, jobs, workers=workers, scheduler=scheduler, retries=retries)
+    for done, result in enumerate(results, 1):
+        if check is not None:
+            check(result)
+        if progress is not None:
+            progress.show(done, text=f"{describe(result.chunk)} ({result.wall_s:.1f} s)")
+        whole = collector.add(result)
+        if whole is not None:
+            yield whole
+    collector.finish()
+
+
+def _on_dask(evaluate, jobs, workers, scheduler, retries) -> Iterator[ChunkResult]:
+    import logging
+
+    distributed = require_distributed()
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout="10s")
+        except OSError as err:
+            raise OSError(f"no Dask scheduler answered at {scheduler!r} ({err})") from None
+        cluster = None
+    else:
+        workers = positive_int(workers, "workers")
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=logging.ERROR, env=worker_env())
+        client = distributed.Client(cluster)
+    futures: dict = {}
+    try:
+        token = uuid.uuid4().hex[:8]  # keys unique to this sweep on a shared scheduler
+        for i, job in enumerate(jobs):
+            c = job.chunk
+            key = f"lstmds-chunk-{token}-{i}-{'.'.join(map(str, c.key))}-{c.start}"
+            futures[client.submit(evaluate, job, key=key, retries=retries, pure=False)] = job
+        for future in distributed.as_completed(futures):
+            chunk = futures[future].chunk
+            try:
+                result = future.result()
+            except distributed.KilledWorker as err:
+                raise IncompleteSweepError(
+                    f"chunk {chunk} was lost: the workers running it died too often ({err})") from None
+            except Exception as err:
+                err.add_note(f"(in chunk {chunk}, on Dask after {retries} retries)")
+                raise
+            future.release()
+            yield result
+    finally:
+        for future in futures:
+            future.release()
+        client.close()
+        if cluster is not None:
+            cluster.close()
