@@ -324,3 +324,19 @@ def test_a_chunk_that_keeps_failing_on_dask_names_itself(tmp_path):
     with pytest.raises(ValueError, match="broken chunk") as caught:
         list(sweep_parts(evaluate_broken, [job_for(c) for c in collector.chunks()], collector, workers=2, retries=1))
     assert "start=128" in " ".join(getattr(caught.value, "__notes__", []))
+
+
+@pytest.mark.slow
+def test_an_existing_cluster_through_its_scheduler_address(model_file):
+    import distributed
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        assert_same_parts(lab_parts(model_file, 64, scheduler=cluster.scheduler_address), lab_parts(model_file, 64))
+
+
+@pytest.mark.slow
+def test_no_scheduler_at_the_address_is_one_line(capsys, tmp_path, model_file):
+    status, err = run_cli(capsys, ["scenario", "--model", str(model_file), "--out", str(tmp_path / "o"), *SMALL,
+                                   "--scheduler", "tcp://127.0.0.1:9"])
+    assert status == 2 and err.count("\n") == 1, err
+    assert "no Dask scheduler answered at 'tcp://127.0.0.1:9'" in err, err
