@@ -16,9 +16,9 @@ import pytest
 
 from lstmds_sim.io import cli
 
-#: The labs that are notebooks (scenario_safety is being rewritten for streaming; it joins when it is one).
+#: The labs: every one is a notebook.
 NOTEBOOK_LABS = ("lstm_layer", "lstm_stack", "lstm_vs_linear", "training_basin", "training_random",
-                 "ph_plant", "ph_identification")
+                 "ph_plant", "ph_identification", "scenario_safety")
 
 jupytext = pytest.importorskip("jupytext")
 
