@@ -79,16 +79,12 @@ def files_of(folder):
 #: Outputs not yet the same bytes in every process, each with its cause; the next test leaves them out and
 #: the strict xfail tests after it name them (they fail the suite once the cause is fixed: then drop them here).
 NOT_YET_REPRODUCIBLE = {
-    "plot SVGs": "OutputDir.savefig leaves matplotlib's svg.hashsalt unset, so the ids in a plot's SVG are "
-                 "random per process (drawing.render fixes the salt for the diagrams' SVGs)",
     "inspector pages": "the inspector page embeds Bokeh plots whose element ids are random uuid4s",
 }
 
 
 def not_yet_reproducible(name):
     """Which kind of NOT_YET_REPRODUCIBLE output the file is, if any."""
-    if name.endswith(".svg") and not name.endswith("_diagram.svg"):  # drawing.render writes the diagrams
-        return "plot SVGs"
     if name.endswith("_inspector.html"):
         return "inspector pages"
     return None

@@ -103,11 +103,15 @@ class OutputDir:
         return staged
 
     def savefig(self, fig, stem: str, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
-        """Save a matplotlib figure as ``stem.png`` and ``stem.svg`` (no creation date: reproducible files)."""
+        """Save a matplotlib figure as ``stem.png`` and ``stem.svg`` (no creation date, fixed SVG ids:
+        the same figure gives the same bytes in every process)."""
+        import matplotlib
+
         paths = []
         for fmt in formats:
-            fig.savefig(self.path(f"{stem}.{fmt}"), dpi=150, bbox_inches="tight",
-                        metadata={"Date": None} if fmt == "svg" else {})
+            with matplotlib.rc_context({"svg.hashsalt": stem}):
+                fig.savefig(self.path(f"{stem}.{fmt}"), dpi=150, bbox_inches="tight",
+                            metadata={"Date": None} if fmt == "svg" else {})
             paths.append(self.root / f"{stem}.{fmt}")
         return paths
 
