@@ -99,6 +99,7 @@ def oscillator(name="osc"):
     return bd
 
 
+@pytest.mark.slow  # several seconds
 def test_continuous_only_diagram_matches_bdsims_own_runner():
     ours = run(oscillator(), 101, dt=0.05, solver="solve_ivp")
     theirs_bd = oscillator()

@@ -211,6 +211,7 @@ def assert_same_parts(a, b):
         assert a[key].worst == b[key].worst
 
 
+@pytest.mark.slow  # several seconds
 def test_a_chunked_sweep_equals_an_unchunked_one_exactly(model_file):
     """70 and 130 scenarios in chunks of 64 (a last chunk of 6, and of 2) or in one chunk: the same bits.
 
