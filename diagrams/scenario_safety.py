@@ -164,8 +164,8 @@ def run_and_release(build, signal: str) -> np.ndarray:
     """Build a diagram for one chunk (``build()``), run it, return one recorder, and free the diagram at once.
 
     bdsim keeps every Clock it ever made in a module-level list (``bdsim.components.clocklist``)
-    and a clock keeps its blocks, so each chunk's diagram, with its inputs and recordings, would
-    stay in memory for good; emptying the clock's block list lets it go. A diagram is a web of
+    and a clock keeps its blocks and a name for every state, so each chunk's diagram, with its
+    inputs and recordings, would stay in memory for good; emptying the clock's lists lets it go. A diagram is a web of
     reference cycles (blocks, wires, the diagram), which only the cycle collector frees: run it
     now (nothing else holds the diagram), so that the chunk's next stage does not share memory
     with this one's leftovers.
@@ -176,6 +176,7 @@ def run_and_release(build, signal: str) -> np.ndarray:
     finally:
         for clock in bd.clocklist:
             clock.blocklist.clear()
+            clock.statenames.clear()  # a name per state of every scenario: 10,000s of strings per chunk
             clock.bd = None
         del bd
         gc.collect()

@@ -229,16 +229,16 @@ def require_distributed():
 
 
 def worker_env() -> dict[str, str]:
-    """Environment of the worker processes a local cluster starts: glibc's allocator thresholds, read
+    """Environment of the worker processes a local cluster starts: glibc's allocator settings, read
     when a process starts. Like the ``lstmds`` command (:mod:`lstmds_sim.core.allocator`), a step's
     temporaries (a few hundred kB) stay on the heap, without which batched steps pay for page faults
     and run several times slower; unlike it, arrays of 8 MiB and more (a chunk's signals) are
-    mapped apart and given back when freed, and the heap is trimmed above 32 MiB free, so that
-    several workers on one machine hold no freed chunk memory. ``LSTMDS_NO_MALLOPT=1``: glibc's
-    defaults."""
+    mapped apart and given back when freed, the heap is trimmed above 32 MiB free, and the task
+    thread shares the main heap (one arena, about 30 MB less per worker), so that several workers
+    on one machine hold no freed chunk memory. ``LSTMDS_NO_MALLOPT=1``: glibc's defaults."""
     if os.environ.get("LSTMDS_NO_MALLOPT"):
         return {}
-    return {"MALLOC_MMAP_THRESHOLD_": str(8 << 20), "MALLOC_TRIM_THRESHOLD_": str(32 << 20)}
+    return {"MALLOC_MMAP_THRESHOLD_": str(8 << 20), "MALLOC_TRIM_THRESHOLD_": str(32 << 20), "MALLOC_ARENA_MAX": "1"}
 
 
 def evaluate_chunks(evaluate: Callable, jobs: Iterable, *, workers: int | None = None, scheduler: str | None = None,
