@@ -29,14 +29,14 @@ import platform
 import time
 
 import numpy as np
+from bench_plant import diagram as plant_diagram  # the same plant diagrams as bench_plant.py
 
-from lstmds_sim import LSTMParams, blockdiagram, run, simulate
+from lstmds_sim import LSTMParams, run, simulate
 from lstmds_sim.core.allocator import tune_allocator
 from lstmds_sim.core.compiled import compile_run
 from lstmds_sim.core.diagram import lstm_diagram
 from lstmds_sim.core.engine import compile_diagram, simulator
-from lstmds_sim.systems.ph_plant import DEFAULT_SUBSTEPS, steady_state
-from lstmds_sim.systems.ph_tank import ph_tank_subsystem
+from lstmds_sim.systems.ph_plant import DEFAULT_SUBSTEPS
 
 tune_allocator()  # the setting the lstmds command uses (see lstmds_sim.core.allocator)
 
@@ -77,17 +77,6 @@ def bdsim_runner(clock: Clock, key, params, u, repeat: int) -> float:
     wall = clock.best_of(key, once, repeat) * per_tick
     clock.cpu[key] *= per_tick
     return wall
-
-
-def plant_diagram(q3: np.ndarray, sealed: bool):
-    bd = blockdiagram("bench_backends_plant")
-    clock = bd.clock(10.0)
-    x0 = steady_state(15.55).x
-    source = bd.SEQUENCE(q3, clock, name="q3")
-    plant = bd.PHPLANT(clock, x0=x0, name="plant") if sealed else bd.SUBSYSTEM(ph_tank_subsystem(x0=x0), name="tank")
-    bd.connect(source, plant, name="q3")
-    bd.connect(plant, bd.RECORDER(name="pH"), name="pH")
-    return bd
 
 
 def main(argv=None) -> dict:
