@@ -114,9 +114,9 @@ def test_continuous_only_diagram_matches_bdsims_own_runner():
     assert np.max(np.abs(np.ravel(rk4["out"]) - theirs.x[:, column])) < 1e-8
 
 
-def test_two_rate_diagram_matches_the_hand_computed_sequence():
+def two_rate_diagram():
     """Fast clock 1 s: an accumulator of u = 1, 2, 3, ...; slow clock 5 s: a unit delay sampling it,
-    and a slow SEQUENCE whose value is held between its ticks."""
+    and a slow SEQUENCE whose value is held between its ticks; their sum recorded as y."""
     bd = blockdiagram()
     fast, slow = bd.clock(1.0), bd.clock(5.0)
     u = bd.SEQUENCE(np.arange(1.0, 21.0), fast, name="u")
@@ -126,18 +126,24 @@ def test_two_rate_diagram_matches_the_hand_computed_sequence():
     bd.connect(z, acc[1])
     bd.connect(acc, z, name="acc")
     sampler = bd.UNITDELAY(slow, x0=[-1.0], name="slow z")
-    bd.connect(acc, sampler)
+    bd.connect(acc, sampler, name="sampled")
     offset = bd.SEQUENCE([100.0, 200.0, 300.0, 400.0], slow, name="offset")
     total = bd.SUM("++", name="total")
     bd.connect(sampler, total[0])
-    bd.connect(offset, total[1])
-    rec = bd.RECORDER(name="y")
-    bd.connect(total, rec)
-    res = run(bd)
-    # acc(k) = 1 + ... + (k+1); the slow delay holds acc at the previous slow tick (k = 0, 5, 10)
-    expected = ([-1 + 100] * 5 + [1 + 200] * 5 + [21 + 300] * 5 + [66 + 400] * 5)
+    bd.connect(offset, total[1], name="offset")
+    bd.connect(total, bd.RECORDER(name="y"), name="y")
+    return bd
+
+
+#: y of two_rate_diagram, by hand: acc(k) = 1 + ... + (k+1); the slow delay holds acc at the previous
+#: slow tick (k = 0, 5, 10), the slow SEQUENCE its sample
+TWO_RATE_Y = [-1 + 100] * 5 + [1 + 200] * 5 + [21 + 300] * 5 + [66 + 400] * 5
+
+
+def test_two_rate_diagram_matches_the_hand_computed_sequence():
+    res = run(two_rate_diagram())
     assert len(res.t) == 20  # the slow SEQUENCE's 4 samples cover 20 fast steps
-    np.testing.assert_array_equal(np.ravel(res["y"]), expected)
+    np.testing.assert_array_equal(np.ravel(res["y"]), TWO_RATE_Y)
     np.testing.assert_array_equal(res.t, np.arange(20.0))
 
 

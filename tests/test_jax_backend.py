@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_hybrid import TWO_RATE_Y
+from test_hybrid import two_rate_diagram as two_rate  # the two-rate diagram of the hybrid engine tests
 
 from lstmds_sim import LSTMParams, blockdiagram, run
 from lstmds_sim.core.diagram import lstm_diagram
@@ -43,30 +45,9 @@ def both(make, *args, **kwargs):
 # ----------------------------------------------------------------------- small diagrams (fast)
 
 
-def two_rate():
-    """Fast clock 1 s: an accumulator; slow clock 5 s: a delay sampling it and a held SEQUENCE (test_hybrid)."""
-    bd = blockdiagram()
-    fast, slow = bd.clock(1.0), bd.clock(5.0)
-    u = bd.SEQUENCE(np.arange(1.0, 21.0), fast, name="u")
-    acc = bd.SUM("++", name="acc")
-    z = bd.UNITDELAY(fast, x0=[0.0], name="z")
-    bd.connect(u, acc[0])
-    bd.connect(z, acc[1])
-    bd.connect(acc, z, name="acc")
-    sampler = bd.UNITDELAY(slow, x0=[-1.0], name="slow z")
-    bd.connect(acc, sampler, name="sampled")
-    offset = bd.SEQUENCE([100.0, 200.0, 300.0, 400.0], slow, name="offset")
-    total = bd.SUM("++", name="total")
-    bd.connect(sampler, total[0])
-    bd.connect(offset, total[1], name="offset")
-    bd.connect(total, bd.RECORDER(name="y"), name="y")
-    return bd
-
-
 def test_two_clocks_hold_and_tick_as_in_the_interpreter():
     ref, res = both(two_rate, probes=["*"])
-    expected = [-1 + 100] * 5 + [1 + 200] * 5 + [21 + 300] * 5 + [66 + 400] * 5
-    np.testing.assert_array_equal(np.ravel(res["y"]), expected)
+    np.testing.assert_array_equal(np.ravel(res["y"]), TWO_RATE_Y)
     assert_same(ref, res, tol=0.0)
 
 
