@@ -50,3 +50,14 @@ print(" ".join(sorted(lstmds_sim.block_classes())))
     assert [Path(p).resolve().relative_to(tmp_path.resolve()).parts[0] for p in lines[:3]] == \
         ["lstmds_sim", "blocks", "diagrams"]
     assert "UNITDELAY" in lines[3].split() and "LSTM" in lines[3].split()
+
+
+def test_a_plain_install_carries_every_package_folder():
+    """`pip install .` copies only the packages pyproject lists: every folder with an __init__.py must be there."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lstmds_sim").rglob("__init__.py")}
+    found |= {f"lstmds_sim.{p.parent.relative_to(ROOT).as_posix().replace('/', '.')}"
+              for top in ("blocks", "diagrams") for p in (ROOT / top).rglob("__init__.py")}
+    assert found == listed, f"pyproject [tool.setuptools] packages: add {sorted(found - listed)}, drop {sorted(listed - found)}"

@@ -44,10 +44,9 @@ def test_a_run_replaces_its_own_files_all_at_once(tmp_path):
 def test_a_run_that_stops_leaves_the_previous_run_as_it_was(tmp_path):
     a_run(tmp_path, content="1")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    with pytest.raises(RuntimeError):
-        with OutputDir(tmp_path, lab="a") as out:
-            out.path("a.png").write_text("half")
-            raise RuntimeError("stopped")
+    with pytest.raises(RuntimeError), OutputDir(tmp_path, lab="a") as out:
+        out.path("a.png").write_text("half")
+        raise RuntimeError("stopped")
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
@@ -103,6 +102,31 @@ def test_empty_out_is_a_clear_error(capsys):
 
 def _png_ok(path: Path) -> bool:
     return matplotlib.image.imread(path).size > 0
+
+
+def test_ctrl_c_inside_an_extensions_start_up_is_still_an_interrupt(monkeypatch, capsys):
+    """A compiled extension that is initialising when Ctrl-C lands raises ImportError, not KeyboardInterrupt
+    (scipy's HiGHS does): the command still ends with the one interrupt line and 130, and Python's own
+    SIGINT handler is back afterwards; without the signal the ImportError is no interrupt."""
+
+    def extension_start_up(interrupt: bool):
+        def command(args):
+            try:
+                if interrupt:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(5)  # the KeyboardInterrupt arrives here
+            except KeyboardInterrupt:
+                pass
+            raise ImportError("initialization failed")
+        return command
+
+    monkeypatch.setattr(cli, "cmd_list", extension_start_up(True))
+    assert cli.main(["list"]) == cli.INTERRUPTED == 130
+    assert capsys.readouterr().err == "lstmds: interrupted; the output folder keeps the files of the previous run\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    monkeypatch.setattr(cli, "cmd_list", extension_start_up(False))
+    with pytest.raises(ImportError):
+        cli.main(["list"])
 
 
 @pytest.mark.slow

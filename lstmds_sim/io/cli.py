@@ -18,6 +18,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 
 from .lab import LabParser
@@ -134,6 +135,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _InterruptWatch:
+    """SIGINT raises KeyboardInterrupt as Python's own handler does, and is remembered.
+
+    A Ctrl-C that lands while a compiled extension initialises reaches the command
+    as that extension's ``ImportError`` ("initialization failed"), not as a
+    KeyboardInterrupt; remembering the signal lets the command still say that it
+    was interrupted.
+    """
+
+    def __init__(self):
+        self.seen = False
+
+    def __call__(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        self.previous = signal.getsignal(signal.SIGINT)
+        if self.previous is signal.default_int_handler:  # leave a handler someone else set alone
+            signal.signal(signal.SIGINT, self)
+        return self
+
+    def __exit__(self, *exc):
+        if signal.getsignal(signal.SIGINT) is self:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
+
+
 def main(argv=None) -> int:
     from ..core.allocator import tune_allocator
 
@@ -144,21 +175,38 @@ def main(argv=None) -> int:
     if args.command == "scenario":
         args.lab_args = extra  # everything after "scenario" goes to the lab
     tune_allocator()  # batched steps run several times faster (see lstmds_sim.core.allocator)
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("lstmds: interrupted; the output folder keeps the files of the previous run", file=sys.stderr)
-        return 130
-    except USER_ERRORS as err:
-        if os.environ.get("LSTMDS_TRACEBACK"):
-            raise
-        notes = " ".join(getattr(err, "__notes__", []))  # e.g. the step at which a diagram failed
-        message = " ".join(f"{err}{' ' + notes if notes else ''}".split())  # one line
-        print(f"lstmds: error: {message}", file=sys.stderr)
-        if args.verbose:
-            print("(set LSTMDS_TRACEBACK=1 for the traceback)", file=sys.stderr)
-        return 2
+    with _InterruptWatch() as interrupt:
+        try:
+            return args.func(args)
+        except BaseException as err:
+            if isinstance(err, KeyboardInterrupt) or (interrupt.seen and isinstance(err, Exception)):
+                print("lstmds: interrupted; the output folder keeps the files of the previous run", file=sys.stderr)
+                return INTERRUPTED
+            if not isinstance(err, USER_ERRORS) or os.environ.get("LSTMDS_TRACEBACK"):
+                raise
+            notes = " ".join(getattr(err, "__notes__", []))  # e.g. the step at which a diagram failed
+            message = " ".join(f"{err}{' ' + notes if notes else ''}".split())  # one line
+            print(f"lstmds: error: {message}", file=sys.stderr)
+            if args.verbose:
+                print("(set LSTMDS_TRACEBACK=1 for the traceback)", file=sys.stderr)
+            return 2
+
+
+def entry() -> None:
+    """The ``lstmds`` program: :func:`main`, then exit with its status.
+
+    After a Ctrl-C the process leaves with ``os._exit``: CPython remembers a
+    KeyboardInterrupt raised inside code it ran for an extension module even when
+    the command handled it, and would otherwise end the process by SIGINT instead
+    of with status 130 (seen about once in ten interrupts during start-up).
+    """
+    status = main()
+    if status == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
