@@ -33,3 +33,22 @@ def tune_allocator(mmap_threshold: int = 64 << 20, trim_threshold: int = 256 << 
     except (OSError, AttributeError):  # not glibc (musl, ...)
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(M_TRIM_THRESHOLD, trim_threshold))
+
+
+def trim_heap() -> bool:
+    """Give the heap's free pages back to the OS (glibc's ``malloc_trim(0)``); whether it was done.
+
+    Compiling a program (XLA, LLVM) frees tens of MB in small pieces scattered over
+    the heap, which the trim threshold never returns because they are not at its
+    top; ``malloc_trim`` returns the free pages wherever they are. A long-lived
+    worker calls it after compiling. Does nothing (False) off glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        malloc_trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim(0)
+    return True

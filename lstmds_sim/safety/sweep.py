@@ -113,7 +113,8 @@ class ChunkResult:
     ``worst``: the largest value of a check over the chunk (a part keeps the largest over chunks);
     ``kept``: trajectories kept for a figure, first axis the chunk's kept scenarios (in order);
     ``seconds``: time by stage, summed over the chunks in the sweep's timing;
-    ``wall_s``, ``cpu_s``: the whole chunk's wall and CPU time (in the process that ran it).
+    ``wall_s``, ``cpu_s``: the whole chunk's wall and CPU time (in the process that ran it);
+    ``counts``: events counted in the chunk (e.g. programs compiled), summed like ``seconds``.
     """
 
     chunk: Chunk
@@ -123,6 +124,7 @@ class ChunkResult:
     seconds: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
     cpu_s: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -138,6 +140,7 @@ class PartResult:
     evaluated: int  #: scenarios evaluated: n, or the collector would have refused the part
     wall_s: float = 0.0  #: summed over the chunks (over every worker that ran them)
     cpu_s: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)  #: summed over the chunks
 
 
 class IncompleteSweepError(RuntimeError):
@@ -206,7 +209,10 @@ class Collector:
         worst: dict[str, float] = {}
         kept: dict[str, list] = {}
         seconds: dict[str, float] = {}
+        counts: dict[str, int] = {}
         for r in results:
+            for name, value in r.counts.items():
+                counts[name] = counts.get(name, 0) + int(value)
             for name, value in r.worst.items():
                 worst[name] = max(worst.get(name, -np.inf), float(value))
             for name, value in r.kept.items():
@@ -215,7 +221,7 @@ class Collector:
                 seconds[name] = seconds.get(name, 0.0) + float(value)
         return PartResult(key, self.sizes[key], peaks, worst,
                           {name: np.concatenate(v) for name, v in kept.items()}, seconds, evaluated,
-                          sum(r.wall_s for r in results), sum(r.cpu_s for r in results))
+                          sum(r.wall_s for r in results), sum(r.cpu_s for r in results), counts)
 
 
 # --------------------------------------------------------------------------- running the chunks
