@@ -50,7 +50,11 @@ per scenario only its peak max_k |y(k)| (and the few trajectories of Figure
 drawn from its own seeded block (numpy SeedSequence spawn tree: seed, rho_u,
 set, block of 64), so the numbers do not depend on the chunking, and
 --workers N / --scheduler ADDRESS run the chunks on Dask with the same result
-bit for bit (docs/scaling.md).
+bit for bit (docs/scaling.md). --backend jax runs the two diagrams as programs
+compiled once per process (for chunks of --chunk scenarios, the last one padded
+with zero rows) and re-run for every chunk: the same peaks to 1e-12, the same
+checks against the matrices and simulate_plant, about twice as fast; the
+interpreter (numpy) is the reference and the default.
 
 Run:  lstmds run scenario_safety --out out/scenario_safety [--model out/ph_identification/lstm_iss_model.npz]
       lstmds scenario --eps 1e-3 --model FILE --workers 2
@@ -60,14 +64,18 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import importlib.util
+import pickle
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from lstmds_sim import blockdiagram, run, simulate
+from lstmds_sim.core.allocator import trim_heap
 from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.core.engine import BACKENDS
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.model import IdentifiedModel
@@ -100,9 +108,11 @@ RHO_U_MAX = 1.0  # inputs are normalised by their largest deviation in the train
 STATE_BOX = (ScenarioClass.state_half_width,) * 2  # |x0|, |xi0| of the scenarios: the analytic bounds hold from k = 0
 AGREEMENT = 1e-9  # the batched diagram and the matrices must agree to this (issue requirement)
 PLANT_AGREEMENT = 1e-12  # the plant block runs step_plant, the simulator's own RK4 step
+JAX_CHUNK = 512  # default chunk with --backend jax: two workers' compiled programs and chunks fit in 1 GB (PSS)
 PLANT_CHECKED = 8  # scenarios 0..7 of each rho_u also run through simulate_plant
 EXAMPLES = 4  # trajectories of the largest rho_u kept for Figure 3(a)
 BOUND, POSTERIOR = 0, 1  # the two scenario sets of each rho_u: the bound's N, the check's fresh ones
+LSTM_STATES = ("hidden state", "cell state")  # the state blocks of lstm_diagram's layer (x0 of a compiled run)
 
 
 def amplitude(text: str) -> float:
@@ -174,12 +184,17 @@ def run_and_release(build, signal: str) -> np.ndarray:
     try:
         return run(bd).recorders[signal]
     finally:
-        for clock in bd.clocklist:
-            clock.blocklist.clear()
-            clock.statenames.clear()  # a name per state of every scenario: 10,000s of strings per chunk
-            clock.bd = None
+        release_diagram(bd)
         del bd
         gc.collect()
+
+
+def release_diagram(bd) -> None:
+    """Empty the diagram's clocks (bdsim's global clock list keeps them): the diagram can then be freed."""
+    for clock in bd.clocklist:
+        clock.blocklist.clear()
+        clock.statenames.clear()  # a name per state of every scenario: 10,000s of strings per chunk
+        clock.bd = None
 
 
 def lstm_through_diagram(model: IdentifiedModel, scenarios) -> np.ndarray:
@@ -218,6 +233,105 @@ def plant_simulator_check(model: IdentifiedModel, u: np.ndarray, y_block: np.nda
     return float(np.max(np.abs(y_block[:count, :, 0] - (ph - model.y_mean) / model.y_scale)))
 
 
+def model_digest(model: IdentifiedModel) -> str:
+    """A digest of everything in the model (weights, normalisation, Ts): the same model gives the same digest."""
+    return hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
+
+
+class CompiledStages:
+    """This process's compiled diagrams of the sweep (``--backend jax``), each compiled once and re-run.
+
+    A stage (``"lstm"``: the batched LSTM diagram; ``"plant"``: the PHPLANT diagram) is
+    compiled for chunks of ``batch`` scenarios of ``horizon`` steps of one model, from a
+    diagram whose data has that shape and no memory (a broadcast zero); every chunk
+    then runs the same program with its own inputs and initial states
+    (:meth:`lstmds_sim.core.compiled.CompiledRun.run`). What determines the program is
+    the model (its weights are constants of the program; its Ts the plant's step), the
+    shape and the stage: that is the key. One program per stage is kept (about 80 MB
+    each plus its template data, B x T x 8 bytes, on the device): another model or
+    shape replaces it, so a long-lived worker on a shared cluster does not grow.
+    ``compilations`` and ``compile_s`` count what this process compiled.
+    """
+
+    def __init__(self) -> None:
+        self.programs: dict[str, tuple[tuple, object]] = {}
+        self.compilations = 0
+        self.compile_s = 0.0
+
+    def get(self, stage: str, model: IdentifiedModel, batch: int, horizon: int):
+        """The stage's :class:`~lstmds_sim.core.compiled.CompiledRun` for (model, batch, horizon)."""
+        key = (model_digest(model), batch, horizon)
+        held = self.programs.get(stage)
+        if held is not None and held[0] == key:
+            return held[1]
+        self.programs.pop(stage, None)  # the old program goes first: one per stage at a time
+        gc.collect()
+        from lstmds_sim.core.compiled import compile_run  # imports JAX: only when a compiled stage runs
+
+        start = time.perf_counter()
+        template = np.broadcast_to(np.float64(0.0), (batch, horizon, 1))  # the shape; no memory
+        if stage == "lstm":
+            zeros = np.zeros((batch, model.params.n_units))
+            bd = lstm_diagram(model.params, template, Ts=model.Ts, h0=zeros, c0=zeros, form="statespace",
+                              name="scenario_lstm")[0]
+        elif stage == "plant":
+            bd = plant_diagram(model, template)
+        else:
+            raise ValueError(f"no compiled stage {stage!r}; have 'lstm' and 'plant'")
+        try:
+            program = compile_run(bd)
+        finally:
+            release_diagram(bd)  # the program keeps its own analysis; bdsim's clock list lets go of the blocks
+            del bd
+        if stage == "lstm" and set(program.states) != set(LSTM_STATES):
+            raise RuntimeError(f"the LSTM diagram's states are {sorted(program.states)}, expected {LSTM_STATES}")
+        self.programs[stage] = (key, program)
+        gc.collect()
+        trim_heap()  # compiling frees tens of MB in small pieces all over the heap: give them back
+        self.compilations += 1
+        self.compile_s += time.perf_counter() - start
+        return program
+
+    def clear(self) -> None:
+        self.programs.clear()
+        gc.collect()
+
+
+#: The compiled stages of this process (a Dask worker keeps them from chunk to chunk).
+COMPILED = CompiledStages()
+
+
+def padded_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` with rows of zeros appended up to ``rows`` (``a`` itself when it has as many)."""
+    if len(a) == rows:
+        return a
+    out = np.zeros((rows, *a.shape[1:]))
+    out[:len(a)] = a
+    return out
+
+
+def lstm_compiled(program, scenarios) -> np.ndarray:
+    """The compiled LSTM diagram on the scenarios (zero rows added up to its batch): y (batch, T, 1), read-only."""
+    batch = program.inputs["u"][0]
+    result = program.run(inputs={"u": padded_rows(scenarios.u, batch)},
+                         x0={"hidden state": padded_rows(scenarios.h0, batch),
+                             "cell state": padded_rows(scenarios.c0, batch)})
+    return result.recorders["y"]
+
+
+def plant_compiled(program, model: IdentifiedModel, u: np.ndarray) -> np.ndarray:
+    """The compiled plant diagram on the inputs u (B, T, 1), zero rows added up to its batch: normalised pH (B, T, 1)."""
+    batch = program.inputs["q3"][0]
+    q3 = padded_rows(u, batch) * model.u_scale  # a new array: the padding rows are q3 = u_mean
+    q3 += model.u_mean
+    ph = program.run(inputs={"q3": q3}, x0={"pH plant": steady_state(model.u_mean).x}).recorders["pH"]
+    del q3
+    y = np.subtract(ph[:len(u)], model.y_mean)  # the result is read-only (the device's buffer): a new array
+    del ph
+    y /= model.y_scale
+    return y
+
+
 @dataclass(frozen=True)
 class ChunkJob:
     """One chunk of the sweep: what a worker needs to draw and run it (small, picklable)."""
@@ -227,6 +341,8 @@ class ChunkJob:
     scenario_class: ScenarioClass
     seed: int
     keep: int = 0  # trajectories of the set's first scenarios to keep for Figure 3(a)
+    backend: str = "numpy"  # how the diagrams run: "numpy" (the interpreter) or "jax" (compiled, COMPILED)
+    batch: int = 0  # backend "jax": scenarios per compiled run (every chunk of the sweep padded to it)
 
 
 def evaluate_chunk(job: ChunkJob) -> ChunkResult:
@@ -234,23 +350,47 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
 
     The bound's set: the LSTM through the batched diagram and through the matrices (compared at
     every step), the plant block's diagram on the same inputs (scenarios < PLANT_CHECKED also
-    through simulate_plant). The posterior's fresh set: the LSTM through the matrices.
+    through simulate_plant). The posterior's fresh set: the LSTM through the matrices
+    (``backend="numpy"``) or through the compiled diagram (``"jax"``, the program the bound's
+    chunks check against the matrices). With ``"jax"`` the diagrams run as programs compiled
+    once per process for ``job.batch`` scenarios (:data:`COMPILED`); a chunk's rows beyond its
+    own are zeros, so every chunk runs the same program and its numbers do not depend on
+    which worker runs it.
     """
+    if job.backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {job.backend!r}")
     c, model = job.chunk, job.model
+    compiled = job.backend == "jax"
+    if compiled and not c.padded_stop - c.start <= job.batch:
+        raise ValueError(f"chunk {c}: {c.padded_stop - c.start} scenarios do not fit the compiled batch {job.batch}")
     seconds = {}
     cpu = time.process_time()
     t0 = time.perf_counter()
+    compilations, compile_s = COMPILED.compilations, COMPILED.compile_s
+    if compiled:  # before the clock of any stage starts: compile time is counted on its own
+        horizon = job.scenario_class.horizon
+        lstm = COMPILED.get("lstm", model, job.batch, horizon)
+        plant = COMPILED.get("plant", model, job.batch, horizon) if c.key[1] == BOUND else None
+    counts = {"compilations": COMPILED.compilations - compilations}
+    if counts["compilations"]:
+        seconds["compile_s"] = COMPILED.compile_s - compile_s
+    t0c = time.perf_counter()
     # the LSTM runs whole draw blocks (then keeps the chunk's rows), so the numbers do not depend on the chunking
     s = draw_scenario_range(job.scenario_class, model.params.n_units, c.start, c.padded_stop, seed=job.seed,
                             key=c.key)
     t1 = time.perf_counter()
-    seconds["draw_s"] = t1 - t0
+    seconds["draw_s"] = t1 - t0c
     if c.key[1] == POSTERIOR:
-        y = simulate(model.params, s.u, s.h0, s.c0, form="statespace").y[:c.size]
+        if compiled:
+            y = lstm_compiled(lstm, s)[:c.size]
+        else:
+            y = simulate(model.params, s.u, s.h0, s.c0, form="statespace").y[:c.size]
+        peaks = {"lstm": scenario_peaks(y)}
+        del y
         seconds["posterior_s"] = time.perf_counter() - t1
-        return ChunkResult(c, {"lstm": scenario_peaks(y)}, seconds=seconds, wall_s=time.perf_counter() - t0,
-                           cpu_s=time.process_time() - cpu)
-    y = lstm_through_diagram(model, s)[:c.size]
+        return ChunkResult(c, peaks, seconds=seconds, wall_s=time.perf_counter() - t0,
+                           cpu_s=time.process_time() - cpu, counts=counts)
+    y = (lstm_compiled(lstm, s) if compiled else lstm_through_diagram(model, s))[:c.size]
     t2 = time.perf_counter()
     y_matrix = simulate(model.params, s.u, s.h0, s.c0, form="statespace").y[:c.size]
     t3 = time.perf_counter()
@@ -266,7 +406,8 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
     kept = {"u": u[:keep, :, 0].copy(), "y": y[:keep, :, 0].copy()} if keep else {}  # copies: not views
     del y
     t4 = time.perf_counter()
-    y_plant = plant_through_diagram(model, u)  # element-wise maths: no padding needed
+    # element-wise maths: no padding needed (compiled: zero rows up to the program's batch)
+    y_plant = plant_compiled(plant, model, u) if compiled else plant_through_diagram(model, u)
     t5 = time.perf_counter()
     peaks["plant"] = scenario_peaks(y_plant)
     checked = max(0, min(PLANT_CHECKED, c.stop) - c.start)
@@ -276,7 +417,7 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
         kept["plant"] = y_plant[:keep, :, 0].copy()
     seconds.update(lstm_diagram_s=t2 - t1, lstm_matrix_s=t3 - t2, plant_diagram_s=t5 - t4)
     return ChunkResult(c, peaks, worst, kept, seconds, wall_s=time.perf_counter() - t0,
-                       cpu_s=time.process_time() - cpu)
+                       cpu_s=time.process_time() - cpu, counts=counts)
 
 
 def check_agreement(result: ChunkResult, rho_u) -> None:
@@ -362,7 +503,12 @@ def lab_options():
     parser.add_argument("--max-iter", type=int, default=1500, help="SLSQP iterations if a model is trained")
     parser.add_argument("--chunk", type=chunk_size, default=None,
                         help=f"scenarios per chunk, a multiple of {DRAW_BLOCK} (default: as many as fit in {CHUNK_BUDGET:,} "
-                             "scenario-steps, 3136 for 2000 steps); memory grows with it, the results do not change")
+                             "scenario-steps, 3136 for 2000 steps; with --backend jax 512: see docs/scaling.md); "
+                             "memory grows with it, the results do not change")
+    parser.add_argument("--backend", choices=BACKENDS, default="numpy",
+                        help="how the diagrams run: 'numpy', the interpreter (the reference; default), or 'jax', "
+                             "compiled once per worker process and re-run for every chunk (about twice as "
+                             "fast in all; peaks equal to 1e-12; docs/scaling.md)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, default=None,
                        help="run the chunks on a local Dask cluster of this many processes (needs "
@@ -386,7 +532,10 @@ def main(argv=None) -> dict:
     n = sample_size(args.eps, args.beta, args.d, method=args.bound)
     n_exact = sample_size(args.eps, args.beta, args.d, method="exact")
     n_post = n if args.posterior is None else args.posterior
-    chunk = args.chunk or default_chunk(args.horizon)
+    chunk = args.chunk or (min(JAX_CHUNK, default_chunk(args.horizon)) if args.backend == "jax"
+                           else default_chunk(args.horizon))
+    # compiled: every chunk runs one program of `batch` scenarios (no larger than the largest set needs)
+    batch = min(chunk, -(-max(n, n_post) // DRAW_BLOCK) * DRAW_BLOCK) if args.backend == "jax" else 0
     model, model_source = identified_model(args.model, args.max_iter, args.seed, out)
     check_plant_flows(model, args.rho_u, model_source)
     if args.horizon <= TRANSIENT:
@@ -399,6 +548,7 @@ def main(argv=None) -> dict:
         f"N ({args.bound} bound)": n, "N (exact binomial bound)": n_exact,
         "horizon [steps]": args.horizon, "model": model_source,
         "chunks": f"{chunk} scenarios, on {runs_on}",
+        "backend": args.backend + (f" (compiled for {batch} x {args.horizon} per process)" if batch else ""),
     })
 
     # every rho_u has two sets of scenarios, each drawn from its own branch of the seed's spawn tree
@@ -407,9 +557,10 @@ def main(argv=None) -> dict:
                            ((BOUND, n), (POSTERIOR, n_post))}, chunk)
     largest = rho_u.index(max(rho_u))
     jobs = [ChunkJob(c, model, ScenarioClass(rho_u[c.key[0]], horizon=args.horizon), args.seed,
-                     keep=EXAMPLES if c.key == (largest, BOUND) else 0) for c in collector.chunks()]
+                     keep=EXAMPLES if c.key == (largest, BOUND) else 0, backend=args.backend, batch=batch)
+            for c in collector.chunks()]
     set_name = {BOUND: "bound", POSTERIOR: "posterior"}
-    parts, rows, example, seconds = {}, {}, None, {"cpu_s": 0.0}
+    parts, rows, example, seconds, counts = {}, {}, None, {"cpu_s": 0.0}, {"compilations": 0}
     start_all = time.perf_counter()
     # a bar on a terminal; elsewhere a line per chunk and a "still working" line after 8 s of silence
     with Reporter(None, len(jobs), label="scenario sweep", unit="chunk", heartbeat_s=HEARTBEAT_S,
@@ -422,6 +573,8 @@ def main(argv=None) -> dict:
             for key, value in whole.seconds.items():
                 seconds[key] = seconds.get(key, 0.0) + value
             seconds["cpu_s"] += whole.cpu_s
+            for key, value in whole.counts.items():
+                counts[key] = counts.get(key, 0) + value
             index = whole.key[0]
             if (index, BOUND) not in parts or (index, POSTERIOR) not in parts:
                 continue  # a rho_u's row needs its bound and its posterior check
@@ -436,10 +589,11 @@ def main(argv=None) -> dict:
                       "violations", flush=True)
     rows = [rows[i] for i in range(len(rho_u))]
     timing = {key: seconds.get(key, 0.0) for key in
-              ("lstm_diagram_s", "lstm_matrix_s", "plant_diagram_s", "posterior_s", "draw_s", "cpu_s")}
+              ("lstm_diagram_s", "lstm_matrix_s", "plant_diagram_s", "posterior_s", "draw_s", "compile_s",
+               "cpu_s")}
     timing["total_s"] = time.perf_counter() - start_all
     computed = sum(timing[k] for k in ("lstm_diagram_s", "lstm_matrix_s", "plant_diagram_s", "posterior_s",
-                                       "draw_s"))  # summed over workers: the shares hold in parallel too
+                                       "draw_s", "compile_s"))  # summed over workers: the shares hold in parallel too
     timing["lstm_diagram_share"] = timing["lstm_diagram_s"] / computed
     timing["diagrams_share"] = (timing["lstm_diagram_s"] + timing["plant_diagram_s"]) / computed
 
@@ -450,7 +604,8 @@ def main(argv=None) -> dict:
         print(f"  {r['rho_u']:5.1f}  {r['rho_y_lstm']:8.4f}  {'n/a' if late is None else f'{late:8.4f}':>8}"
               f"  {r['rho_y_plant']:8.4f}  {r['analytic_iss_bound']:8.3f}  {r['lyapunov_bound']:8.3f}"
               f"  {r['diagram_vs_matrix_max_abs']:8.1e}  {r['posterior']['violations']}/{n_post}")
-    print_kv("timing:", {k: (f"{v:.1f}" if k.endswith("_s") else f"{v:.0%}") for k, v in timing.items()})
+    print_kv("timing:", {**{k: (f"{v:.1f}" if k.endswith("_s") else f"{v:.0%}") for k, v in timing.items()},
+                         "compilations": counts["compilations"]})
 
     rho_u = np.array(rho_u)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -493,6 +648,7 @@ def main(argv=None) -> dict:
         "sweep": rows, "timing": timing,
         "scenarios_evaluated": sum(r["scenarios_evaluated"] + r["posterior"]["fresh_scenarios"] for r in rows),
         "chunk": chunk, "workers": args.workers, "scheduler": args.scheduler,
+        "backend": args.backend, "compiled_batch": batch or None, "compilations": counts["compilations"],
         "trivial_output_bound": float(trivial_output_bound(model.params)),
     }
     out.write_results(results)

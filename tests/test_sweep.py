@@ -186,8 +186,10 @@ def without_runtime(results):
                                                          "scheduler")}
 
 
-def lab_parts(model_file, chunk, **where):
-    """Both sets of one rho_u through the lab's chunk evaluation: {key: PartResult}."""
+def lab_parts(model_file, chunk, backend="numpy", **where):
+    """Both sets of one rho_u through the lab's chunk evaluation: {key: PartResult}.
+
+    backend "jax": the diagrams compiled for min(chunk, 192) scenarios (192: the larger set padded to draw blocks)."""
     from lstmds_sim import IdentifiedModel
     from lstmds_sim.diagrams import scenario_safety as lab
     from lstmds_sim.safety.scenario import ScenarioClass
@@ -195,8 +197,14 @@ def lab_parts(model_file, chunk, **where):
     model = IdentifiedModel.load(model_file)
     cls = ScenarioClass(1.0, horizon=55)  # > TRANSIENT: the peaks after it too
     collector = Collector({(0, lab.BOUND): 70, (0, lab.POSTERIOR): 130}, chunk)
-    jobs = [lab.ChunkJob(c, model, cls, seed=0, keep=4 if c.key[1] == lab.BOUND else 0) for c in collector.chunks()]
+    batch = min(chunk, 192) if backend == "jax" else 0
+    jobs = [lab.ChunkJob(c, model, cls, seed=0, keep=4 if c.key[1] == lab.BOUND else 0, backend=backend, batch=batch)
+            for c in collector.chunks()]
     return {part.key: part for part in sweep_parts(lab.evaluate_chunk, jobs, collector, **where)}
+
+
+def compilations(parts):
+    return sum(part.counts.get("compilations", 0) for part in parts.values())
 
 
 def assert_same_parts(a, b):
@@ -244,7 +252,39 @@ def test_the_streamed_bound_is_the_bound_of_all_trajectories(model_file):
     assert part.kept["plant"].shape == (3, 70) and part.evaluated == 150
 
 
+def test_the_compiled_sweep_gives_the_interpreters_peaks_compiling_once_per_process(model_file):
+    """--backend jax: the same peaks and kept trajectories as the numpy interpreter (to 1e-12), the checks
+    within their thresholds, each stage compiled once for all five chunks and not again in the next sweep."""
+    from lstmds_sim.diagrams import scenario_safety as lab
+
+    lab.COMPILED.clear()
+    reference = lab_parts(model_file, 64)
+    compiled = lab_parts(model_file, 64, backend="jax")
+    assert compilations(compiled) == 2  # the LSTM and the plant, once each (chunks of 64, 6, 64, 64, 2)
+    assert {name for name, _ in lab.COMPILED.programs.items()} == {"lstm", "plant"}
+    assert compiled.keys() == reference.keys()
+    for key in reference:
+        assert compiled[key].peaks.keys() == reference[key].peaks.keys()
+        for name in reference[key].peaks:
+            np.testing.assert_allclose(compiled[key].peaks[name], reference[key].peaks[name], rtol=0, atol=1e-12)
+        for name in reference[key].kept:
+            np.testing.assert_allclose(compiled[key].kept[name], reference[key].kept[name], rtol=0, atol=1e-12)
+    bound = compiled[(0, lab.BOUND)]
+    assert bound.worst["diagram_vs_matrix"] <= lab.AGREEMENT
+    assert bound.worst["plant_vs_simulator"] <= lab.PLANT_AGREEMENT
+    np.testing.assert_array_equal(bound.peaks["lstm_matrix"], reference[(0, lab.BOUND)].peaks["lstm_matrix"])
+    again = lab_parts(model_file, 64, backend="jax")
+    assert compilations(again) == 0  # same model and shape: the programs of this process are re-run
+    assert_same_parts(again, compiled)
+    whole = lab_parts(model_file, 192, backend="jax")  # another shape: compiled again (replacing the programs)
+    assert compilations(whole) == 2 and len(lab.COMPILED.programs) == 2
+    for key in whole:  # one chunk padded with zero rows to the batch or another batch: the same bits
+        for name in whole[key].peaks:
+            np.testing.assert_array_equal(whole[key].peaks[name], compiled[key].peaks[name])
+
+
 @pytest.mark.parametrize(("extra", "words"), [
+    (["--backend", "cuda"], ["--backend", "invalid choice", "cuda", "numpy", "jax"]),
     (["--chunk", "100"], ["--chunk", "multiple of 64", "100"]),
     (["--chunk", "0"], ["--chunk", "multiple of 64"]),
     (["--workers", "0"], ["--workers", ">= 1"]),
@@ -280,6 +320,19 @@ def test_two_dask_workers_give_the_serial_result_bit_for_bit(model_file):
 
 
 @pytest.mark.slow
+def test_two_dask_workers_give_the_serial_result_bit_for_bit_compiled(model_file):
+    """--backend jax on two workers: each worker compiles each stage it runs once (at most 2 x 2 programs
+    for 5 chunks), and the numbers are the serial run's bit for bit."""
+    from lstmds_sim.diagrams import scenario_safety as lab
+
+    lab.COMPILED.clear()
+    serial = lab_parts(model_file, 64, backend="jax")
+    dask = lab_parts(model_file, 64, backend="jax", workers=2)
+    assert_same_parts(dask, serial)
+    assert compilations(serial) == 2 and 2 <= compilations(dask) <= 4
+
+
+@pytest.mark.slow
 def test_the_scenario_command_gives_the_same_record_chunked_or_on_two_workers(tmp_path, capsys, model_file):
     whole = sweep(tmp_path, capsys, model_file, "whole")  # default chunk: all 133 scenarios at once
     chunked = sweep(tmp_path, capsys, model_file, "chunked", "--chunk", "64")
@@ -290,6 +343,15 @@ def test_the_scenario_command_gives_the_same_record_chunked_or_on_two_workers(tm
     assert whole["scenarios_evaluated"] == 2 * (133 + 130)
     for row in whole["sweep"]:
         assert row["scenarios_evaluated"] == 133 and row["posterior"]["fresh_scenarios"] == 130
+        assert row["diagram_vs_matrix_max_abs"] <= 1e-9 and row["plant_block_vs_simulator_max_abs"] <= 1e-12
+    # compiled: recorded as such, the same bounds to 1e-12 and the same posterior counts
+    compiled = sweep(tmp_path, capsys, model_file, "jax", "--chunk", "64", "--workers", "2", "--backend", "jax")
+    assert (whole["backend"], compiled["backend"], compiled["compiled_batch"]) == ("numpy", "jax", 64)
+    assert 2 <= compiled["compilations"] <= 4 and whole["compilations"] == 0
+    for row, ref in zip(compiled["sweep"], whole["sweep"], strict=True):
+        for name in ("rho_y_lstm", "rho_y_lstm_matrix", "rho_y_lstm_after_transient", "rho_y_plant"):
+            assert row[name] == pytest.approx(ref[name], abs=1e-12)
+        assert row["posterior"]["violations"] == ref["posterior"]["violations"]
         assert row["diagram_vs_matrix_max_abs"] <= 1e-9 and row["plant_block_vs_simulator_max_abs"] <= 1e-12
 
 
