@@ -3,7 +3,10 @@
 Runs ``lstmds scenario`` as a child process (the LSTM through the batched
 diagram and the matrices, the plant through the PHPLANT diagram, the posterior
 check on N fresh scenarios; 2000 steps each) on ``--workers`` local Dask
-workers (0: serial, in the one process), and measures it from outside:
+workers (0: serial, in the one process), by default with ``--backend jax
+--chunk 512`` (the diagrams compiled once per worker: the configuration that
+meets the goal of 5 minutes in 1 GB; ``--backend numpy --chunk 2048`` is the
+interpreter's run measured before), and measures it from outside:
 
 * wall time of the whole command (start-up, cluster, sweep, figures);
 * peak memory of the whole process tree (the command, Dask's scheduler, nannies
@@ -13,12 +16,14 @@ workers (0: serial, in the one process), and measures it from outside:
 * scenario-steps per second per core of each stage, from the seconds the
   chunks report (wall time inside each chunk, summed over the workers; on a
   busy machine also their CPU seconds), and what eps = 1e-5 would take on K
-  workers at that rate.
+  workers at that rate (compiling is once per worker and does not grow with N);
+* the load average before and after (the machine may be shared).
 
 The model is trained quickly (300 SLSQP iterations; the timing does not depend
 on its quality) unless ``--model`` is given.
 
-    python benchmarks/bench_sweep.py [--eps 1e-3] [--workers 2] [--model FILE] [--out DIR]
+    python benchmarks/bench_sweep.py [--eps 1e-3] [--workers 2] [--backend jax|numpy] [--chunk N]
+                                     [--model FILE] [--out DIR]
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ class TreeMemory:
         self.psutil, self.root, self.every, self.pss_every = psutil, psutil.Process(pid), every, pss_every
         self.rss = self.pss = self.single = 0.0
         self.processes = 0
-        self.by_process: dict[int, tuple[str, float]] = {}  # pid -> (what it is, largest RSS in MiB)
+        self.by_process: dict[int, tuple[str, float, float]] = {}  # pid -> (what it is, largest RSS, PSS in MiB)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -85,13 +90,15 @@ class TreeMemory:
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
                 self.single = max(self.single, info.rss / 2**20)
-                what, most = self.by_process.get(proc.pid, (None, 0.0))
+                what, most, most_pss = self.by_process.get(proc.pid, (None, 0.0, 0.0))
                 if what is None:
                     try:
                         what = " ".join(proc.cmdline())[-60:]
                     except (self.psutil.NoSuchProcess, self.psutil.AccessDenied):
                         what = "?"
-                self.by_process[proc.pid] = (what, max(most, info.rss / 2**20))
+                if full:
+                    most_pss = max(most_pss, getattr(info, "pss", info.rss) / 2**20)
+                self.by_process[proc.pid] = (what, max(most, info.rss / 2**20), most_pss)
             self.rss = max(self.rss, rss / 2**20)
             if full:
                 self.pss = max(self.pss, pss / 2**20)
@@ -108,8 +115,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--eps", type=float, default=1e-3)
     parser.add_argument("--beta", type=float, default=1e-6)
     parser.add_argument("--workers", type=int, default=2, help="local Dask workers; 0 runs serially")
-    parser.add_argument("--chunk", type=int, default=2048,
-                        help="scenarios per chunk (default: %(default)s: two workers and the client stay under 1 GB)")
+    parser.add_argument("--backend", choices=("numpy", "jax"), default="jax",
+                        help="how the sweep runs its diagrams (default: %(default)s, compiled once per worker; "
+                             "numpy: the interpreter, the configuration measured before)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="scenarios per chunk (default: 512 with jax, 2048 with numpy: two workers and the "
+                             "command stay under 1 GB of PSS)")
     parser.add_argument("--horizon", type=int, default=2000)
     parser.add_argument("--rho-u", nargs="+", default=None)
     parser.add_argument("--model", default=None)
@@ -122,9 +133,10 @@ def main(argv=None) -> dict:
     command = [sys.executable, "-m", "lstmds_sim.io.cli", "scenario", "--eps", str(args.eps), "--beta",
                str(args.beta), "--horizon", str(args.horizon), "--model", str(model), "--out", str(out / "sweep")]
     command += ["--workers", str(args.workers)] if args.workers else []
-    command += ["--chunk", str(args.chunk)] if args.chunk else []
+    command += ["--backend", args.backend, "--chunk", str(args.chunk or (512 if args.backend == "jax" else 2048))]
     command += ["--rho-u", *args.rho_u] if args.rho_u else []
     print("running:", " ".join(command[2:]), flush=True)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     start = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "CI": "1"})  # progress as lines, not a bar
@@ -146,25 +158,32 @@ def main(argv=None) -> dict:
     timing = results["timing"]
     per_set = {"bound": n * horizon * n_rho, "posterior": fresh * horizon * n_rho}
     rates = {key: per_set[part] / timing[key] for key, part in STAGES}
+    compile_s = timing.get("compile_s", 0.0)  # once per worker process and stage: does not grow with N
     core_s = sum(timing[k] for k, _ in STAGES) + timing["draw_s"]  # wall seconds in the chunks, all workers
     scenario_steps = sum(per_set[part] for _, part in STAGES)
     n_5 = sample_size(1e-5, args.beta)
     core_s_5 = core_s * n_5 / n  # the work grows linearly with N (bound and fresh sets of N each)
+    per_worker_compile = compile_s / max(1, args.workers)
     report = {
         "eps": args.eps, "beta": args.beta, "N": n, "rho_u values": n_rho, "horizon": horizon,
         "workers": args.workers or "serial", "chunk": results["chunk"], "cores": os.cpu_count(),
+        "backend": results.get("backend", "numpy"), "compilations": results.get("compilations", 0),
+        "load average before": load_before, "load average after": [round(x, 2) for x in os.getloadavg()],
         "scenarios_evaluated": results["scenarios_evaluated"],
         "wall_s": round(wall, 1), "sweep_s (in the lab)": round(timing["total_s"], 1),
         "chunk seconds (wall, summed over workers)": round(core_s, 1),
+        "compile seconds (summed over workers)": round(compile_s, 1),
         "chunk CPU seconds (summed over workers)": round(timing["cpu_s"], 1),
         "peak memory, sum of RSS [MiB]": round(memory.rss), "peak memory, sum of PSS [MiB]": round(memory.pss),
         "largest single process RSS [MiB]": round(memory.single), "processes": memory.processes,
-        "peak RSS by process [MiB]": {f"{pid} {what}": round(most) for pid, (what, most) in memory.by_process.items()},
+        "peak RSS / PSS by process [MiB]": {f"{pid} {what}": [round(most), round(most_pss)]
+                                            for pid, (what, most, most_pss) in memory.by_process.items()},
         "scenario-steps per second per core": {key: f"{rate / 1e6:.2f} M" for key, rate in rates.items()},
         "all stages (scenario-steps per chunk second)": f"{scenario_steps / core_s / 1e6:.2f} M",
         "all stages (scenario-steps per CPU second)": f"{scenario_steps / timing['cpu_s'] / 1e6:.2f} M",
         "eps = 1e-5 (at the chunk seconds' rate)": {"N": n_5, "core-hours": round(core_s_5 / 3600, 1),
-                       **{f"hours on {k} workers": round(core_s_5 / 3600 / k, 2) for k in (2, 16, 64, 256)}},
+                       **{f"hours on {k} workers": round((core_s_5 / k + per_worker_compile) / 3600, 2)
+                          for k in (2, 16, 64, 256)}},
     }
     print(json.dumps(report, indent=2))
     return report
