@@ -157,6 +157,16 @@ def test_unknown_lab_in_a_real_process():
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
+def test_a_reader_that_leaves_early_is_no_error():
+    """``lstmds list | head -1``: the reader closes the pipe; the command stops without a word (status 141,
+    as a filter killed by SIGPIPE), instead of reporting "Broken pipe" as the user's mistake."""
+    proc = subprocess.Popen([sys.executable, "-m", "lstmds_sim.io.cli", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, bufsize=0)
+    proc.stdout.close()  # before it writes: every write fails
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (cli.PIPE_CLOSED, b"")
+
+
 @pytest.mark.parametrize("lab", ["lstm_layer", "scenario_safety"])
 def test_negative_seed(capsys, tmp_path, lab):
     line = cli_error(capsys, ["run", lab, "--seed", "-1", "--out", str(tmp_path)])

@@ -9,7 +9,8 @@ A mistake in what the user gave (an option, a file, a folder, a shape or a
 value) ends the command with one line on stderr and exit status 2
 (``-v`` adds how to see the traceback; ``LSTMDS_TRACEBACK=1`` shows it).
 Ctrl-C ends it with one line and exit status 130; the output folder keeps the
-previous run's files.
+previous run's files. A reader that closes the pipe early (``lstmds list | head -1``)
+ends it silently with status 141, as it would a Unix filter.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ class _InterruptWatch:
 
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
+PIPE_CLOSED = 141  # ... and for one whose reader closed the pipe (128 + SIGPIPE), as `head` leaves `yes`
 
 
 def main(argv=None) -> int:
@@ -182,6 +184,9 @@ def main(argv=None) -> int:
             if isinstance(err, KeyboardInterrupt) or (interrupt.seen and isinstance(err, Exception)):
                 print("lstmds: interrupted; the output folder keeps the files of the previous run", file=sys.stderr)
                 return INTERRUPTED
+            if isinstance(err, BrokenPipeError) and argv is None:  # `lstmds list | head -3`: the reader left
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+                return PIPE_CLOSED
             if not isinstance(err, USER_ERRORS) or os.environ.get("LSTMDS_TRACEBACK"):
                 raise
             notes = " ".join(getattr(err, "__notes__", []))  # e.g. the step at which a diagram failed
