@@ -251,6 +251,50 @@ def test_jax_plant_step_equals_step_plant(rng):
     assert one.shape == (3,)  # one tank stays (3,), as in step_plant
 
 
+def test_jax_log_and_power_agree_with_numpy_to_an_ulp():
+    """The fdlibm log behind the plant's power and the pH solve's asinh: <= 1 ulp (log), a few (the rest)."""
+    import jax
+
+    from lstmds_sim.systems.ph_jax import _asinh, _log, _log1p, _power
+
+    grid_rng = np.random.default_rng(5)
+    x = np.concatenate([np.exp(grid_rng.uniform(-700.0, 700.0, 20000)), grid_rng.uniform(0.5, 2.0, 20000),
+                        1.0 + grid_rng.uniform(-1e-8, 1e-8, 2000), [1.0, 2.0, np.sqrt(2.0), np.sqrt(0.5)]])
+    u = np.concatenate([np.exp(grid_rng.uniform(-60.0, 60.0, 20000)), [0.0, 1e-300, 1e-17, 1.0]])
+    y = np.concatenate([-u, u])
+    special = np.array([0.0, -1.0, np.inf, -np.inf, np.nan])
+    with jax.enable_x64(True):
+        log, log1p, asinh = (np.asarray(jax.jit(f)(v)) for f, v in ((_log, x), (_log1p, u), (_asinh, y)))
+        h_z = grid_rng.uniform(11.5, 100.0, 20000)  # the plant's h + z
+        power = np.asarray(jax.jit(lambda h: _power(h, 0.607))(h_z))
+        log_special = np.asarray(jax.jit(_log)(special))
+    assert np.all(np.abs(log - np.log(x)) <= np.spacing(np.abs(np.log(x))))
+    assert np.all(np.abs(log1p - np.log1p(u)) <= 2 * np.spacing(np.log1p(u)))
+    assert np.all(np.abs(asinh - np.arcsinh(y)) <= 4e-16 * np.abs(np.arcsinh(y)))
+    ref = h_z**0.607
+    assert np.all(np.abs(power - ref) <= 7e-16 * ref)
+    np.testing.assert_array_equal(log_special, np.log(special[:3]).tolist() + [np.nan, np.nan])
+
+
+@pytest.mark.parametrize("tanks", [300, 1001])
+def test_jax_plant_step_in_chunks_equals_step_plant_and_refuses_as_it(rng, tanks):
+    """A batch larger than ``chunk`` is integrated in padded chunks: the same states, the same refusals."""
+    import jax
+
+    from lstmds_sim.systems.ph_jax import plant_step_jax
+    from lstmds_sim.systems.ph_plant import steady_state, step_plant
+
+    x = steady_state(rng.uniform(13.0, 16.0, tanks)).x
+    q3 = rng.uniform(12.5, 17.0, tanks)
+    with jax.enable_x64(True):
+        for chunk in (64, None):
+            step = jax.jit(lambda x, q3, chunk=chunk: plant_step_jax(x, q3, 10.0, substeps=4, chunk=chunk))
+            x1, ok = step(x, q3)
+            _, bad = step(x, np.where(np.arange(tanks) == tanks - 1, -1.0, q3))  # in the last, padded chunk
+            assert bool(ok) and not bool(bad)
+            np.testing.assert_allclose(np.asarray(x1), step_plant(x, q3, Ts=10.0, substeps=4), rtol=1e-13, atol=0)
+
+
 # ----------------------------------------------------------------------- every lab's diagram (slow)
 
 
