@@ -17,6 +17,7 @@ Prints both tables and returns them as a dict.
 
     python benchmarks/bench_backends.py            # full sizes
     python benchmarks/bench_backends.py --quick    # small sizes, a smoke test
+    python benchmarks/bench_backends.py --plant    # the two plant rows only
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def bdsim_runner(clock: Clock, key, params, u, repeat: int) -> float:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
+    parser.add_argument("--plant", action="store_true", help="measure the two pH plant rows only")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs (default: %(default)s)")
     args = parser.parse_args(argv)
     single_steps, batch, steps, tanks, samples = ((300, 64, 200, 64, 20) if args.quick
@@ -99,36 +101,38 @@ def main(argv=None) -> dict:
     clock = Clock()
     jax_repeat = max(repeat, 5)
 
-    # 1. one sequence
-    bd_single, _ = lstm_diagram(params, u_single)
-    n_blocks = len(bd_single.blocklist)
-    y_ref = run(bd_single)["y"]
-    compiled = compile_run(lstm_diagram(params, u_single)[0])
-    assert np.max(np.abs(compiled.run()["y"] - y_ref)) <= 1e-12
-    key = "LSTM, one sequence [us/step]"
-    rows[key] = {
-        "numpy interpreter": clock.best_of((key, 0), lambda: run(bd_single), repeat),
-        "numpy matrices": clock.best_of((key, 1), lambda: simulate(params, u_single), repeat),
-        "bdsim runner": bdsim_runner(clock, (key, 2), params, u_single, repeat),
-        "jax": clock.best_of((key, 3), compiled.run, jax_repeat),
-        "jax compile [s]": compiled.compile_s,
-    }
-    scale = {key: us / single_steps}
+    scale: dict = {}
+    n_blocks = len(lstm_diagram(params, u_single)[0].blocklist)
+    if not args.plant:  # the LSTM rows
+        # 1. one sequence
+        bd_single, _ = lstm_diagram(params, u_single)
+        y_ref = run(bd_single)["y"]
+        compiled = compile_run(lstm_diagram(params, u_single)[0])
+        assert np.max(np.abs(compiled.run()["y"] - y_ref)) <= 1e-12
+        key = "LSTM, one sequence [us/step]"
+        rows[key] = {
+            "numpy interpreter": clock.best_of((key, 0), lambda: run(bd_single), repeat),
+            "numpy matrices": clock.best_of((key, 1), lambda: simulate(params, u_single), repeat),
+            "bdsim runner": bdsim_runner(clock, (key, 2), params, u_single, repeat),
+            "jax": clock.best_of((key, 3), compiled.run, jax_repeat),
+            "jax compile [s]": compiled.compile_s,
+        }
+        scale[key] = us / single_steps
 
-    # 2. the scenario batch
-    bd_batch, _ = lstm_diagram(params, u_batch)
-    y_ref = run(bd_batch)["y"]
-    compiled = compile_run(lstm_diagram(params, u_batch)[0])
-    assert np.max(np.abs(compiled.run()["y"] - y_ref)) <= 1e-12
-    key = f"LSTM, B = {batch} x {steps} [us/scenario-step]"
-    rows[key] = {
-        "numpy interpreter": clock.best_of((key, 0), lambda: run(bd_batch), repeat),
-        "numpy matrices": clock.best_of((key, 1), lambda: simulate(params, u_batch), repeat),
-        "bdsim runner": None,
-        "jax": clock.best_of((key, 3), compiled.run, jax_repeat),
-        "jax compile [s]": compiled.compile_s,
-    }
-    scale[key] = us / (batch * steps)
+        # 2. the scenario batch
+        bd_batch, _ = lstm_diagram(params, u_batch)
+        y_ref = run(bd_batch)["y"]
+        compiled = compile_run(lstm_diagram(params, u_batch)[0])
+        assert np.max(np.abs(compiled.run()["y"] - y_ref)) <= 1e-12
+        key = f"LSTM, B = {batch} x {steps} [us/scenario-step]"
+        rows[key] = {
+            "numpy interpreter": clock.best_of((key, 0), lambda: run(bd_batch), repeat),
+            "numpy matrices": clock.best_of((key, 1), lambda: simulate(params, u_batch), repeat),
+            "bdsim runner": None,
+            "jax": clock.best_of((key, 3), compiled.run, jax_repeat),
+            "jax compile [s]": compiled.compile_s,
+        }
+        scale[key] = us / (batch * steps)
 
     # 3. the plant
     for sealed, label in ((True, "PHPLANT block"), (False, "ph_tank subsystem")):
