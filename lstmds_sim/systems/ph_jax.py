@@ -183,8 +183,8 @@ def plant_step_jax(x, q3, Ts: float, params: PHParams = DEFAULT_PARAMS, substeps
     at most ``chunk`` (padded to whole chunks, one ``lax.map``): XLA's CPU
     code splits the elementwise loops of larger arrays across threads, and the
     15 small loops of each RK4 step cost more in handing work to the threads
-    than they save (2964 tanks: 40 % less CPU time in chunks of 248, the same
-    wall time on two cores). ``chunk=None`` integrates the batch at once (as
+    than they save (2964 tanks on two shared cores: 40 % less CPU time in chunks
+    of 248). ``chunk=None`` integrates the batch at once (as
     on a GPU, where chunks would only serialise the work). Each tank's
     arithmetic is the same either way.
     """
