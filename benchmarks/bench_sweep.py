@@ -66,6 +66,9 @@ class TreeMemory:
 
         self.psutil, self.root, self.every, self.pss_every = psutil, psutil.Process(pid), every, pss_every
         self.rss = self.pss = self.single = 0.0
+        self.start = time.perf_counter()
+        self.pss_at = 0.0  # seconds after the start when the sum of PSS peaked
+        self.pss_parts: dict[int, float] = {}  # pid -> PSS (MiB) at that moment
         self.processes = 0
         self.by_process: dict[int, tuple[str, float, float]] = {}  # pid -> (what it is, largest RSS, PSS in MiB)
         self.stop = threading.Event()
@@ -82,6 +85,7 @@ class TreeMemory:
             except self.psutil.NoSuchProcess:
                 return
             rss = pss = 0.0
+            parts = {}
             for proc in procs:
                 try:
                     info = proc.memory_full_info() if full else proc.memory_info()
@@ -89,6 +93,7 @@ class TreeMemory:
                     continue
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
+                parts[proc.pid] = getattr(info, "pss", info.rss) / 2**20
                 self.single = max(self.single, info.rss / 2**20)
                 what, most, most_pss = self.by_process.get(proc.pid, (None, 0.0, 0.0))
                 if what is None:
@@ -100,8 +105,8 @@ class TreeMemory:
                     most_pss = max(most_pss, getattr(info, "pss", info.rss) / 2**20)
                 self.by_process[proc.pid] = (what, max(most, info.rss / 2**20), most_pss)
             self.rss = max(self.rss, rss / 2**20)
-            if full:
-                self.pss = max(self.pss, pss / 2**20)
+            if full and pss / 2**20 > self.pss:
+                self.pss, self.pss_at, self.pss_parts = pss / 2**20, time.perf_counter() - self.start, parts
             self.processes = max(self.processes, len(procs))
             self.stop.wait(self.every)
 
@@ -176,6 +181,8 @@ def main(argv=None) -> dict:
         "chunk CPU seconds (summed over workers)": round(timing["cpu_s"], 1),
         "peak memory, sum of RSS [MiB]": round(memory.rss), "peak memory, sum of PSS [MiB]": round(memory.pss),
         "largest single process RSS [MiB]": round(memory.single), "processes": memory.processes,
+        "sum of PSS peaked at [s]": round(memory.pss_at),
+        "PSS by process at that moment [MiB]": {pid: round(v) for pid, v in memory.pss_parts.items()},
         "peak RSS / PSS by process [MiB]": {f"{pid} {what}": [round(most), round(most_pss)]
                                             for pid, (what, most, most_pss) in memory.by_process.items()},
         "scenario-steps per second per core": {key: f"{rate / 1e6:.2f} M" for key, rate in rates.items()},

@@ -204,14 +204,15 @@ def lstm_through_diagram(model: IdentifiedModel, scenarios) -> np.ndarray:
         name="scenario_lstm")[0], "y")
 
 
-def plant_diagram(model: IdentifiedModel, u: np.ndarray):
+def plant_diagram(model: IdentifiedModel, u: np.ndarray | None, *, q3: np.ndarray | None = None):
     """SEQUENCE q3 -> PHPLANT -> RECORDER, batched: the plant block fed the same (normalised) inputs.
 
-    Every scenario starts from the steady state at the centre input.
+    Every scenario starts from the steady state at the centre input. ``q3``: the flows
+    themselves instead of ``u`` (``u * u_scale + u_mean``).
     """
     bd = blockdiagram("scenario_plant")
     clock = bd.clock(model.Ts, "s")
-    q3 = bd.SEQUENCE(u * model.u_scale + model.u_mean, clock, name="q3")
+    q3 = bd.SEQUENCE(u * model.u_scale + model.u_mean if q3 is None else q3, clock, name="q3")
     plant = bd.PHPLANT(clock, x0=steady_state(model.u_mean).x, name="pH plant")
     bd.connect(q3, plant, name="q3")
     bd.connect(plant, bd.RECORDER(name="pH"), name="pH")
@@ -275,7 +276,7 @@ class CompiledStages:
             bd = lstm_diagram(model.params, template, Ts=model.Ts, h0=zeros, c0=zeros, form="statespace",
                               name="scenario_lstm")[0]
         elif stage == "plant":
-            bd = plant_diagram(model, template)
+            bd = plant_diagram(model, None, q3=template + model.u_mean)  # still a broadcast: no memory
         else:
             raise ValueError(f"no compiled stage {stage!r}; have 'lstm' and 'plant'")
         try:
@@ -416,6 +417,9 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
     if keep:
         kept["plant"] = y_plant[:keep, :, 0].copy()
     seconds.update(lstm_diagram_s=t2 - t1, lstm_matrix_s=t3 - t2, plant_diagram_s=t5 - t4)
+    if compiled:
+        del u, y_plant
+        trim_heap()  # a long-lived worker: the chunk's pieces of heap back to the OS before the next chunk
     return ChunkResult(c, peaks, worst, kept, seconds, wall_s=time.perf_counter() - t0,
                        cpu_s=time.process_time() - cpu, counts=counts)
 

@@ -238,13 +238,16 @@ def worker_env() -> dict[str, str]:
     """Environment of the worker processes a local cluster starts: glibc's allocator settings, read
     when a process starts. Like the ``lstmds`` command (:mod:`lstmds_sim.core.allocator`), a step's
     temporaries (a few hundred kB) stay on the heap, without which batched steps pay for page faults
-    and run several times slower; unlike it, arrays of 8 MiB and more (a chunk's signals) are
+    and run several times slower; unlike it, arrays of 2 MiB and more (a chunk's signals) are
     mapped apart and given back when freed, the heap is trimmed above 32 MiB free, and the task
     thread shares the main heap (one arena, about 30 MB less per worker), so that several workers
-    on one machine hold no freed chunk memory. ``LSTMDS_NO_MALLOPT=1``: glibc's defaults."""
+    on one machine hold no freed chunk memory. 2 MiB is above a batched step's temporaries (0.5 MB
+    for a chunk of 3136) and below a signal of the compiled sweep's chunks (512 x 2000 floats,
+    8.2 MB, which the 8 MiB used before left on the heap: 40 MB more per worker, measured).
+    ``LSTMDS_NO_MALLOPT=1``: glibc's defaults."""
     if os.environ.get("LSTMDS_NO_MALLOPT"):
         return {}
-    return {"MALLOC_MMAP_THRESHOLD_": str(8 << 20), "MALLOC_TRIM_THRESHOLD_": str(32 << 20), "MALLOC_ARENA_MAX": "1"}
+    return {"MALLOC_MMAP_THRESHOLD_": str(2 << 20), "MALLOC_TRIM_THRESHOLD_": str(32 << 20), "MALLOC_ARENA_MAX": "1"}
 
 
 def evaluate_chunks(evaluate: Callable, jobs: Iterable, *, workers: int | None = None, scheduler: str | None = None,
