@@ -530,7 +530,6 @@ def main(argv=None) -> dict:
     if args.scheduler is not None and not args.scheduler.strip():
         parser.error("--scheduler is empty: give the scheduler's address, e.g. tcp://10.0.0.5:8786")
     use_headless_backend()
-    import matplotlib.pyplot as plt
 
     out = OutputDir(args.out, lab="scenario_safety")
     n = sample_size(args.eps, args.beta, args.d, method=args.bound)
@@ -610,6 +609,8 @@ def main(argv=None) -> dict:
               f"  {r['diagram_vs_matrix_max_abs']:8.1e}  {r['posterior']['violations']}/{n_post}")
     print_kv("timing:", {**{k: (f"{v:.1f}" if k.endswith("_s") else f"{v:.0%}") for k, v in timing.items()},
                          "compilations": counts["compilations"]})
+
+    import matplotlib.pyplot as plt  # after the sweep: 27 MB less in this process while the workers run
 
     rho_u = np.array(rho_u)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
