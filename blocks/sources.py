@@ -58,8 +58,18 @@ class Sequence(SourceBlock):
         self.data = sequence.data
         self.batch = sequence.batch  #: B for a batch of sequences, None for one
         self.clock = clock
-        # samples laid out step-major so that each step's batch slice is contiguous
-        self._steps = np.ascontiguousarray(np.moveaxis(self.data, -2, 0)) if self.batch is not None else self.data
+        self._steps = None  # the samples step-major, made when the interpreter first asks for one
+
+    @property
+    def steps_major(self) -> np.ndarray:
+        """The samples laid out step-major, (T, [B,] n), so that each step's batch slice is contiguous.
+
+        Made on first use: a diagram that only the compiled backend runs (with
+        its own inputs, say) never pays for the copy.
+        """
+        if self._steps is None:
+            self._steps = np.ascontiguousarray(np.moveaxis(self.data, -2, 0)) if self.batch is not None else self.data
+        return self._steps
 
     @property
     def n_samples(self) -> int:
@@ -67,10 +77,10 @@ class Sequence(SourceBlock):
         return self.data.shape[-2]
 
     def output(self, t: float, inputs: list[Any], x: Any) -> list[Any]:
-        k = int(round((t - self.clock.offset) / self.clock.T))
+        k = int(round((t - self.clock.offset) / self.clock.T))  # noqa: RUF046 (numpy 1.x: round gives a float64)
         if not 0 <= k < self.n_samples:
             raise SequenceEndError(
                 f"SEQUENCE block '{self.name}': step {k} (t = {t:g}) is past the end of its "
                 f"{self.n_samples} samples; run fewer steps or give more data"
             )
-        return [self._steps[k]]
+        return [self.steps_major[k]]

@@ -47,8 +47,7 @@ class CompiledRun:
     steps : the number of output instants of every run.
     inputs : SEQUENCE block name -> the shape of its data ((T, n) or (B, T, n)).
     states : block name -> the shape of its initial state (what ``x0`` takes).
-    compile_s : seconds spent tracing and compiling (and moving the diagram's
-        own data to the device, where it stays for every run).
+    compile_s : seconds spent tracing and compiling.
     unroll : scan iterations per loop iteration.
 
     Each result's ``timing["run_s"]`` counts from the call to the results as
@@ -66,9 +65,10 @@ class CompiledRun:
         self.inputs = {blocks[i].name: np.shape(d) for i, d in body.data.items()}
         self.states = {blocks[i].name: np.shape(x) for i, x in body.x0.items()}
         with jax.enable_x64(True):
-            # the diagram's own data and states, on the device once (SEQUENCE data step-major: (T, [B,] n))
-            self._data0 = {blocks[i].name: _step_major(jax.device_put(np.asarray(d, dtype=float)))
-                           for i, d in body.data.items()}
+            # the diagram's own SEQUENCE data, step-major ((T, [B,] n)) on the device when a run first needs
+            # it (a run given its own inputs never does: the sweep's template data is never copied), and states
+            self._data_own = {blocks[i].name: d for i, d in body.data.items()}
+            self._data0 = {}
             self._x00 = {blocks[i].name: jax.device_put(np.asarray(x, dtype=float)) for i, x in body.x0.items()}
             self._settle_shapes()
             if unroll is None:  # unrolling pays where a step is short: long runs of small (unbatched) signals
@@ -77,7 +77,7 @@ class CompiledRun:
                 widest = max([widest, *(int(np.prod(s)) for s in self.carry_shapes.values())])
                 unroll = UNROLL if self.steps >= UNROLL_FROM and widest <= UNROLL_WIDTH else 1
             self.unroll = max(1, min(int(unroll), self.steps))
-            structs = ({name: _shape_struct(d.shape) for name, d in self._data0.items()},
+            structs = ({name: _shape_struct(_step_major_shape(np.shape(d))) for name, d in self._data_own.items()},
                        {name: _shape_struct(s) for name, s in self.states.items()})
             self._compiled = jax.jit(self._program).lower(*structs).compile()
         self.compile_s = time.perf_counter() - start
@@ -156,9 +156,12 @@ class CompiledRun:
         """
         start = time.perf_counter()
         with jax.enable_x64(True):
-            data = dict(self._data0)
-            for name, value in self._checked(inputs, self.inputs, "inputs", "SEQUENCE data"):
-                data[name] = _step_major(value)
+            data = {name: _step_major(value)
+                    for name, value in self._checked(inputs, self.inputs, "inputs", "SEQUENCE data")}
+            for name in self._data_own.keys() - data.keys():  # the diagram's own data, moved once and kept
+                if name not in self._data0:
+                    self._data0[name] = _step_major(jax.device_put(np.asarray(self._data_own[name], dtype=float)))
+                data[name] = self._data0[name]
             states = dict(self._x00)
             states.update(self._checked(x0, self.states, "x0", "initial state"))
             records, final, bad = self._compiled(data, states)
@@ -207,6 +210,11 @@ class CompiledRun:
                                for b in self.body.stateful}
         result.timing = {"compile_s": self.compile_s, "run_s": run_s}
         return result
+
+
+def _step_major_shape(shape: tuple) -> tuple:
+    """The shape :func:`_step_major` gives: (T, n) as it is, (B, T, n) as (T, B, n)."""
+    return (shape[1], shape[0], shape[2]) if len(shape) == 3 else tuple(shape)
 
 
 @jax.jit
