@@ -277,7 +277,9 @@ def test_jax_log_and_power_agree_with_numpy_to_an_ulp():
     assert np.all(np.abs(asinh - np.arcsinh(y)) <= 4e-16 * np.abs(np.arcsinh(y)))
     ref = h_z**0.607
     assert np.all(np.abs(power - ref) <= 7e-16 * ref)
-    np.testing.assert_array_equal(log_special, np.log(special[:3]).tolist() + [np.nan, np.nan])
+    with np.errstate(divide="ignore", invalid="ignore"):  # numpy's log of 0 and of a negative number
+        expected = np.log(special[:3]).tolist() + [np.nan, np.nan]
+    np.testing.assert_array_equal(log_special, expected)
 
 
 @pytest.mark.parametrize("tanks", [300, 1001])
