@@ -97,6 +97,7 @@ def build(name: str):
     return bd, block, calls
 
 
+@pytest.mark.filterwarnings("ignore:.*is deprecated; use:FutureWarning")  # bdsim's DINTEGRATOR, DPOSEINTEGRATOR
 @pytest.mark.parametrize("name", sorted(STOCK))
 def test_stock_block_runs_or_is_refused_in_one_line(name, monkeypatch):
     monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
