@@ -16,6 +16,8 @@ ends it silently with status 141, as it would a Unix filter.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import importlib
 import os
 import pkgutil
@@ -207,6 +209,11 @@ def entry() -> None:
     """
     status = main()
     if status == INTERRUPTED:
+        # what a normal exit would do first: the interrupted run's objects are collected, so their
+        # finalizers run (an output folder's staging files are removed and its lock released), then
+        # the exit handlers (atexit, and weakref.finalize's) that os._exit would skip
+        gc.collect()
+        atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(INTERRUPTED)
