@@ -52,9 +52,9 @@ set, block of 64), so the numbers do not depend on the chunking, and
 --workers N / --scheduler ADDRESS run the chunks on Dask with the same result
 bit for bit (docs/scaling.md). --backend jax runs the two diagrams as programs
 compiled once per process (for chunks of --chunk scenarios, the last one padded
-with zero rows) and re-run for every chunk: the same peaks to 1e-12, the same
-checks against the matrices and simulate_plant, about twice as fast; the
-interpreter (numpy) is the reference and the default.
+with zero rows) and re-run for every chunk: the same peaks to 1e-12, the
+matrices checking one scenario in eight and simulate_plant the same eight,
+about twice as fast; the interpreter (numpy) is the reference and the default.
 
 Run:  lstmds run scenario_safety --out out/scenario_safety [--model out/ph_identification/lstm_iss_model.npz]
       lstmds scenario --eps 1e-3 --model FILE --workers 2
@@ -253,7 +253,7 @@ class CompiledStages:
     (:meth:`lstmds_sim.core.compiled.CompiledRun.run`). What determines the program is
     the model (its weights are constants of the program; its Ts the plant's step), the
     shape and the stage: that is the key. One program per stage is kept (about 80 MB
-    each plus its template data, B x T x 8 bytes, on the device): another model or
+    each; the template's data is never copied): another model or
     shape replaces it, so a long-lived worker on a shared cluster does not grow.
     ``compilations`` and ``compile_s`` count what this process compiled.
     """
@@ -351,17 +351,18 @@ class ChunkJob:
 
 
 def crosschecked_rows(c: Chunk) -> np.ndarray:
-    """The rows of chunk ``c`` that the matrices check under ``--backend jax``: scenarios ``i % 512 < 64``."""
+    """The rows of chunk ``c``, padded to whole draw blocks, that the matrices run under ``--backend jax``:
+    scenarios ``i % 512 < 64``, whole draw blocks (those below ``c.size`` are the ones checked)."""
     block, every = COMPILED_CROSSCHECK
-    return np.flatnonzero(np.arange(c.start, c.stop) % every < block)
+    return np.flatnonzero(np.arange(c.start, c.padded_stop) % every < block)
 
 
 def evaluate_chunk(job: ChunkJob) -> ChunkResult:
     """Draw a chunk's scenarios and run them; keep per scenario its peak |y|, never the trajectories.
 
     The bound's set: the LSTM through the batched diagram and through the matrices (compared at
-    every step; with ``"jax"`` one scenario in eight, :func:`crosschecked_rows`), the plant block's diagram on the same inputs (scenarios < PLANT_CHECKED also
-    through simulate_plant). The posterior's fresh set: the LSTM through the matrices
+    every step; with ``"jax"`` one scenario in eight, :func:`crosschecked_rows`), the plant block's
+    diagram on the same inputs (scenarios < PLANT_CHECKED also through simulate_plant). The posterior's fresh set: the LSTM through the matrices
     (``backend="numpy"``) or through the compiled diagram (``"jax"``, the program the bound's
     chunks check against the matrices). With ``"jax"`` the diagrams run as programs compiled
     once per process for ``job.batch`` scenarios (:data:`COMPILED`); a chunk's rows beyond its
@@ -403,15 +404,22 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
                            cpu_s=time.process_time() - cpu, counts=counts)
     y = (lstm_compiled(lstm, s) if compiled else lstm_through_diagram(model, s))[:c.size]
     t2 = time.perf_counter()
-    # the matrices check every scenario of the interpreter's chunks, one in eight of a compiled chunk's
-    rows = crosschecked_rows(c) if compiled else slice(None, c.size)
+    # the matrices check every scenario of the interpreter's chunks, one in eight of a compiled chunk's;
+    # like the diagram they run whole draw blocks (the chunk's padded rows), so their bits do not depend on the chunking
     peaks, worst = {"lstm": scenario_peaks(y)}, {}
-    counts["crosschecked"] = len(y[rows])
+    if compiled:
+        rows = crosschecked_rows(c)
+        u, h0, c0 = s.u[rows], s.h0[rows], s.c0[rows]
+        y_checked = y[rows[rows < c.size]]
+    else:
+        u, h0, c0 = s.u, s.h0, s.c0
+        y_checked = y
+    counts["crosschecked"] = len(y_checked)
     if counts["crosschecked"]:
-        y_matrix = simulate(model.params, s.u[rows], s.h0[rows], s.c0[rows], form="statespace").y
+        y_matrix = simulate(model.params, u, h0, c0, form="statespace").y[:len(y_checked)]
         if not compiled:
             peaks["lstm_matrix"] = scenario_peaks(y_matrix)
-        y_matrix -= y[rows]  # in place: |diagram - matrices| at every step without another chunk-sized array
+        y_matrix -= y_checked  # in place: |diagram - matrices| at every step without another chunk-sized array
         worst["diagram_vs_matrix"] = float(np.max(np.abs(y_matrix, out=y_matrix)))
         del y_matrix
     t3 = time.perf_counter()
