@@ -47,15 +47,9 @@ STAGES = (("lstm_diagram_s", "bound"), ("lstm_matrix_s", "bound"), ("plant_diagr
 
 def quick_model(path: Path, seed: int = 0) -> Path:
     """An ISS-certified LSTM trained the lab's way, cut to 300 SLSQP iterations."""
-    from lstmds_sim.learning.dataset import generate_identification_data
-    from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
-    from lstmds_sim.learning.model import IdentifiedModel
+    from lstmds_sim.diagrams.scenario_safety import train_model
 
-    data = generate_identification_data(seed=seed)
-    result = train_iss(data.normalise_u(data.u_train), data.normalise_y(data.y_train),
-                       ISSTrainOptions(max_iter=300, seed=seed))
-    model = IdentifiedModel(result.params, data.u_mean, data.u_scale, data.y_mean, data.y_scale, data.Ts)
-    return model.save(path, overwrite=True)
+    return train_model(300, seed).save(path, overwrite=True)
 
 
 class TreeMemory:

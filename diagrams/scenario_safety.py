@@ -158,18 +158,23 @@ def check_plant_flows(model: IdentifiedModel, rho_u, source: str) -> None:
         )
 
 
-def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[IdentifiedModel, str]:
-    """Load the model of lab 6, or train one the same way (ISS-constrained SLSQP) and save it."""
-    if path:
-        return IdentifiedModel.load(path), str(path)
+def train_model(max_iter: int, seed: int) -> IdentifiedModel:
+    """An ISS-certified LSTM of the pH plant trained the way of lab 6 (ISS-constrained SLSQP)."""
     from lstmds_sim.learning.dataset import generate_identification_data
     from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
 
-    print(f"no --model given: training an ISS-certified LSTM on the pH data first ({max_iter} SLSQP iterations)")
     data = generate_identification_data(seed=seed)
     result = train_iss(data.normalise_u(data.u_train), data.normalise_y(data.y_train),
                        ISSTrainOptions(max_iter=max_iter, seed=seed))
-    model = IdentifiedModel(result.params, data.u_mean, data.u_scale, data.y_mean, data.y_scale, data.Ts)
+    return IdentifiedModel(result.params, data.u_mean, data.u_scale, data.y_mean, data.y_scale, data.Ts)
+
+
+def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[IdentifiedModel, str]:
+    """Load the model of lab 6, or train one the same way (:func:`train_model`) and save it."""
+    if path:
+        return IdentifiedModel.load(path), str(path)
+    print(f"no --model given: training an ISS-certified LSTM on the pH data first ({max_iter} SLSQP iterations)")
+    model = train_model(max_iter, seed)
     saved = model.save(out.path("lstm_iss_model.npz"), overwrite=True)
     return model, saved.name
 
