@@ -30,6 +30,7 @@ def test_lab_list_names_the_labs(capsys):
     assert "lstm_layer" in listed and "lstm_stack" in listed
 
 
+@pytest.mark.slow  # the whole lab, figures and inspector page included
 def test_lstm_layer_lab(tmp_path, capsys):
     out = tmp_path / "lab1"
     cli.main(["run", "lstm_layer", "--out", str(out)])

@@ -252,6 +252,7 @@ def test_the_streamed_bound_is_the_bound_of_all_trajectories(model_file):
     assert part.kept["plant"].shape == (3, 70) and part.evaluated == 150
 
 
+@pytest.mark.slow  # compiles two programs and runs both sweeps end to end
 def test_the_compiled_sweep_gives_the_interpreters_peaks_compiling_once_per_process(model_file):
     """--backend jax: the same peaks and kept trajectories as the numpy interpreter (to 1e-12), the checks
     within their thresholds, each stage compiled once for all five chunks and not again in the next sweep."""
