@@ -114,12 +114,12 @@ def test_continuous_only_diagram_matches_bdsims_own_runner():
     assert np.max(np.abs(np.ravel(rk4["out"]) - theirs.x[:, column])) < 1e-8
 
 
-def two_rate_diagram():
-    """Fast clock 1 s: an accumulator of u = 1, 2, 3, ...; slow clock 5 s: a unit delay sampling it,
-    and a slow SEQUENCE whose value is held between its ticks; their sum recorded as y."""
+def two_rate_diagram(data=None):
+    """Fast clock 1 s: an accumulator of u = 1, 2, 3, ... (or of ``data``); slow clock 5 s: a unit delay
+    sampling it, and a slow SEQUENCE whose value is held between its ticks; their sum recorded as y."""
     bd = blockdiagram()
     fast, slow = bd.clock(1.0), bd.clock(5.0)
-    u = bd.SEQUENCE(np.arange(1.0, 21.0), fast, name="u")
+    u = bd.SEQUENCE(np.arange(1.0, 21.0) if data is None else data, fast, name="u")
     acc = bd.SUM("++", name="acc")
     z = bd.UNITDELAY(fast, x0=[0.0], name="z")
     bd.connect(u, acc[0])

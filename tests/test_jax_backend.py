@@ -217,6 +217,87 @@ def test_jax_float64_is_scoped_not_set_process_wide():
     assert res["y"].dtype == np.float64
 
 
+# ----------------------------------------------------------------------- a batch in parts, on threads
+
+
+def lstm_batch(rng, batch=7, steps=30):
+    params = LSTMParams.random(2, 3, 1, rng=rng, low=-1, high=1)
+    u = rng.uniform(-1, 1, (batch, steps, 2))
+    h0 = rng.uniform(-1, 1, (batch, 3))
+    return lambda: lstm_diagram(params, u, h0=h0)[0]
+
+
+@pytest.mark.parametrize("threads", [2, 3, 7])
+@pytest.mark.parametrize("diagram", ["lstm", "hybrid", "two clocks"])
+def test_a_batch_run_in_parts_on_threads_equals_the_interpreter(rng, diagram, threads):
+    """7 rows cut into parts of 4, 3 or 1 rows (the last part padded): every array as the interpreter's.
+
+    The LSTM's initial hidden state has the batch's rows (cut with the data), the hybrid
+    diagram's integrator starts unbatched and grows to the batch, the two-clock diagram
+    holds a slow block's batched output between its ticks.
+    """
+    from lstmds_sim.core.compiled import compile_run
+
+    if diagram == "lstm":
+        make, kwargs = lstm_batch(rng), {}
+    elif diagram == "hybrid":
+        make, kwargs = (lambda: lag(7)), {"substeps": 3}
+    else:
+        data = rng.uniform(-1, 1, (7, 20, 1))
+        make, kwargs = (lambda: two_rate(data)), {}
+    ref = run(make(), probes=["*"], **kwargs)
+    compiled = compile_run(make(), probes=["*"], threads=threads, **kwargs)
+    assert compiled.threads == threads and compiled.batch == 7
+    assert_same(ref, compiled.run())
+    whole = compile_run(make(), probes=["*"], threads=1, **kwargs)
+    assert whole.threads == 1
+    assert_same(whole.run(), compiled.run(), tol=1e-14)  # the parts' results are the whole batch's
+
+
+def test_a_run_in_parts_reruns_with_new_inputs_and_states(rng):
+    from lstmds_sim.core.compiled import compile_run
+
+    params = LSTMParams.random(2, 3, 1, rng=rng, low=-1, high=1)
+    u, u2 = rng.uniform(-1, 1, (2, 5, 30, 2))
+    h0, c0 = rng.uniform(-1, 1, (2, 5, 3))
+    compiled = compile_run(lstm_diagram(params, u)[0], probes=["c"], threads=2)
+    again = compiled.run(inputs={"u": u2}, x0={"cell state": c0, "hidden state": h0})
+    assert_same(run(lstm_diagram(params, u2, h0=h0, c0=c0)[0], probes=["c"]), again)
+    assert_same(run(lstm_diagram(params, u)[0], probes=["c"]), compiled.run())
+
+
+def test_the_first_failure_over_all_parts_is_reported():
+    """Row 1 (first part) overflows at step 9, row 4 (second part) at step 6: the error says step 6."""
+    from lstmds_sim.core.compiled import compile_run
+
+    data = np.ones((5, 12, 1))
+    data[1, 9], data[4, 6] = 1e10, 1e10
+    bd = blockdiagram()
+    clock = bd.clock(1.0)
+    src = bd.SEQUENCE(data, clock, name="u")
+    big = bd.GAIN(1e300, name="big")
+    delay = bd.UNITDELAY(clock, x0=[0.0], name="hold")
+    bd.connect(src, big)
+    bd.connect(big, delay)
+    bd.connect(delay, bd.RECORDER(name="y"))
+    compiled = compile_run(bd, threads=2)
+    assert compiled.threads == 2
+    with pytest.raises(NonFiniteError, match=r"UNITDELAY block 'hold': its state became non-finite.*at step 6,"):
+        compiled.run()
+
+
+def test_default_parts_one_per_core_of_at_least_part_rows_rows():
+    import os
+
+    from lstmds_sim.core.compiled import PART_ROWS, default_threads
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert default_threads(None) == 1 and default_threads(PART_ROWS) == 1
+    assert default_threads(2964) == min(cores, 2964 // PART_ROWS)
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        run(lag(3), backend="jax", threads=0)
+
+
 # ----------------------------------------------------------------------- the pH plant's JAX maths
 
 

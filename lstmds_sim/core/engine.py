@@ -440,7 +440,8 @@ BACKENDS = ("numpy", "jax")
 
 def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=None, dt: float | None = None,
         solver: str = "rk4", substeps: int = 10, max_step: float | None = None, method: str = "RK45",
-        rtol: float = 1e-10, atol: float = 1e-12, live: bool | None = None, backend: str = "numpy") -> RunResult:
+        rtol: float = 1e-10, atol: float = 1e-12, live: bool | None = None, backend: str = "numpy",
+        threads: int | None = None) -> RunResult:
     """Run a diagram, discrete, continuous or both, with exact discrete-time semantics.
 
     The run visits the output instants ``t_k = k h`` (``h``: ``dt``, or the
@@ -470,6 +471,9 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
         same schedule compiled into one jitted ``lax.scan``
         (:mod:`lstmds_sim.core.compiled`; ``result.timing`` then holds
         ``compile_s`` and ``run_s``).
+    threads : ``backend="jax"`` only: a batch is run in this many parts at once,
+        each on its own thread (default: one per core on the CPU, parts of at
+        least 256 rows; 1 on a GPU).
 
     Returns
     -------
@@ -484,7 +488,10 @@ def run(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=No
         from .compiled import run_compiled
 
         return run_compiled(bd, steps, probes=probes, progress=progress, dt=dt, solver=solver, substeps=substeps,
-                            max_step=max_step, live=live)
+                            max_step=max_step, live=live, threads=threads)
+    if threads is not None:
+        raise ValueError("threads=... splits a batch for backend='jax'; the numpy interpreter runs on one thread "
+                         "(drop threads= or add backend='jax')")
     schedule = analyse(bd, steps, probes=probes, dt=dt, solver=solver, substeps=substeps, max_step=max_step,
                        method=method, rtol=rtol, atol=atol)
     return _interpret(schedule, progress, live)

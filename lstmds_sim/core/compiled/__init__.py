@@ -7,7 +7,8 @@ module             one job
 ``stock``          bdsim's stock blocks as pure ``jax.numpy`` functions
 ``ours``           this project's blocks as pure ``jax.numpy`` functions
 ``step``           one step of the schedule (the scan body), RK4 for continuous states
-``program``        :func:`compile_run` -> :class:`CompiledRun`: shapes, compilation, re-runs, results
+``program``        :func:`compile_run` -> :class:`CompiledRun`: shapes, compilation, re-runs, results,
+                   a batch cut into parts run at once on threads
 =================  ==============================================================
 
 Usage::
@@ -20,7 +21,8 @@ Importing this package imports JAX; ``lstmds_sim`` imports it only when
 ``backend="jax"`` is asked for.
 """
 
-from .program import CompiledRun, compile_run, run_compiled
+from .program import PART_ROWS, CompiledRun, compile_run, default_threads, run_compiled
 from .registry import register_function, supported_types
 
-__all__ = ["CompiledRun", "compile_run", "register_function", "run_compiled", "supported_types"]
+__all__ = ["PART_ROWS", "CompiledRun", "compile_run", "default_threads", "register_function", "run_compiled",
+           "supported_types"]
