@@ -56,6 +56,20 @@ def test_mprs_is_seeded_and_batch_rows_are_independent():
     assert mprs(500, rng=3).shape == (500,)
 
 
+@pytest.mark.parametrize("n_samples, hold_min, hold_max", [(2000, 30, 200), (7, 1, 3), (100, 7, 7), (10, 20, 30)])
+def test_mprs_is_the_seeded_holds_and_levels_laid_out_row_by_row(n_samples, hold_min, hold_max):
+    """The draws are fixed (the scenario sweep's numbers depend on them): n_seg holds, then n_seg
+    levels per row from the generator; each level held for its hold, the last cut at n_samples."""
+    n_seg = -(-n_samples // hold_min)
+    gen = np.random.default_rng(5)
+    holds = gen.integers(hold_min, hold_max, size=(6, n_seg), endpoint=True)
+    levels = gen.uniform(-1, 1, size=(6, n_seg))
+    expected = np.array([[level for level, hold in zip(lv, hd) for _ in range(hold)][:n_samples]
+                         for lv, hd in zip(levels, holds)])
+    u = mprs_batch(6, n_samples, low=-1, high=1, hold_min=hold_min, hold_max=hold_max, rng=5)
+    np.testing.assert_array_equal(u, expected)
+
+
 def test_mprs_scenario_class_of_the_spec():
     # section 5: normalised amplitude rho_u, holds of 30-200 samples, 2000 steps
     u = mprs_batch(20, 2000, low=-0.7, high=0.7, hold_min=30, hold_max=200, rng=0)

@@ -70,12 +70,12 @@ def mprs_batch(n_batch: int, n_samples: int, *, low: float = Q3_RANGE[0], high: 
     n_seg = -(-n_samples // hold_min)  # enough segments even if every hold is the shortest
     holds = gen.integers(hold_min, hold_max, size=(n_batch, n_seg), endpoint=True)
     levels = gen.uniform(low, high, size=(n_batch, n_seg))
-    # mark the first sample of every segment after the first, then count marks
-    starts = np.minimum(np.cumsum(holds, axis=1)[:, :-1], n_samples)
-    marks = np.zeros((n_batch, n_samples + 1), dtype=np.int64)
-    np.put_along_axis(marks, starts, 1, axis=1)
-    segment = np.cumsum(marks[:, :n_samples], axis=1)
-    return np.take_along_axis(levels, segment, axis=1)
+    # each level repeated for its hold, the holds cut where a signal reaches n_samples (the segments
+    # cover it: n_seg holds of at least hold_min samples), all signals in one repeat, row after row
+    ends = np.minimum(np.cumsum(holds, axis=1), n_samples)
+    ends[:, -1] = n_samples
+    lengths = np.diff(ends, axis=1, prepend=0)
+    return np.repeat(levels.ravel(), lengths.ravel()).reshape(n_batch, n_samples)
 
 
 def mprs(n_samples: int, *, low: float = Q3_RANGE[0], high: float = Q3_RANGE[1],
