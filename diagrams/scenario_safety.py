@@ -53,7 +53,7 @@ set, block of 64), so the numbers do not depend on the chunking, and
 bit for bit (docs/scaling.md). --backend jax runs the two diagrams as programs
 compiled once per process (for chunks of --chunk scenarios, the last one padded
 with zero rows) and re-run for every chunk: the same peaks to 1e-12, the
-matrices checking one scenario in eight and simulate_plant the same eight,
+matrices checking one scenario in 32 and simulate_plant the same eight,
 about twice as fast; the interpreter (numpy) is the reference and the default.
 
 Run:  lstmds run scenario_safety --out out/scenario_safety [--model out/ph_identification/lstm_iss_model.npz]
@@ -111,10 +111,17 @@ PLANT_AGREEMENT = 1e-12  # the plant block runs step_plant, the simulator's own 
 JAX_CHUNK = 512  # default chunk with --backend jax: two workers' compiled programs and chunks fit in 1 GB (PSS)
 PLANT_CHECKED = 8  # scenarios 0..7 of each rho_u also run through simulate_plant
 #: with --backend jax, the numpy matrices check the compiled LSTM diagram on the scenarios i with
-#: i % 512 < 64 (one in eight, chosen by number, so whatever the chunks): the same program runs every
-#: scenario, and checking all of them cost 30 % of the compiled sweep's time
-COMPILED_CROSSCHECK = (64, 512)
+#: i % 2048 < 64 (one in 32, chosen by number, so whatever the chunks): the same program runs every
+#: scenario; the matrices are the slowest path per scenario in blocks of 64 (checking one in eight
+#: cost 13 % of the compiled sweep's time, all of them 30 %)
+COMPILED_CROSSCHECK = (64, 2048)
 EXAMPLES = 4  # trajectories of the largest rho_u kept for Figure 3(a)
+#: --backend jax: the parts a stage's compiled program cuts a chunk into, each on its own thread. The
+#: sweep's parallelism is its chunks, one per worker; yet the plant runs faster in two parts even two
+#: workers on two cores (measured, chunks of 512: 3.2 M against 2.8 M tank-samples per CPU second: the
+#: pH solve's loop runs until its slowest tank is done, and XLA spreads one part's small loops over the
+#: cores less well than two parts use them), the LSTM in one (7.4 M against 6.3 M per core)
+STAGE_PARTS = {"lstm": 1, "plant": 2}
 BOUND, POSTERIOR = 0, 1  # the two scenario sets of each rho_u: the bound's N, the check's fresh ones
 LSTM_STATES = ("hidden state", "cell state")  # the state blocks of lstm_diagram's layer (x0 of a compiled run)
 
@@ -260,7 +267,9 @@ class CompiledStages:
     shape and the stage: that is the key. One program per stage is kept (about 80 MB
     each; the template's data is never copied): another model or
     shape replaces it, so a long-lived worker on a shared cluster does not grow.
-    ``compilations`` and ``compile_s`` count what this process compiled.
+    ``compilations`` and ``compile_s`` count what this process compiled. A stage runs
+    its chunk in :data:`STAGE_PARTS` parts (``compile_run(threads=)``), a number fixed
+    here, not taken from the machine's cores, so a chunk's bits do not depend on where it runs.
     """
 
     def __init__(self) -> None:
@@ -289,7 +298,7 @@ class CompiledStages:
         else:
             raise ValueError(f"no compiled stage {stage!r}; have 'lstm' and 'plant'")
         try:
-            program = compile_run(bd)
+            program = compile_run(bd, threads=STAGE_PARTS[stage])
         finally:
             release_diagram(bd)  # the program keeps its own analysis; bdsim's clock list lets go of the blocks
             del bd
@@ -357,7 +366,7 @@ class ChunkJob:
 
 def crosschecked_rows(c: Chunk) -> np.ndarray:
     """The rows of chunk ``c``, padded to whole draw blocks, that the matrices run under ``--backend jax``:
-    scenarios ``i % 512 < 64``, whole draw blocks (those below ``c.size`` are the ones checked)."""
+    scenarios ``i % 2048 < 64``, whole draw blocks (those below ``c.size`` are the ones checked)."""
     block, every = COMPILED_CROSSCHECK
     return np.flatnonzero(np.arange(c.start, c.padded_stop) % every < block)
 
@@ -366,7 +375,7 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
     """Draw a chunk's scenarios and run them; keep per scenario its peak |y|, never the trajectories.
 
     The bound's set: the LSTM through the batched diagram and through the matrices (compared at
-    every step; with ``"jax"`` one scenario in eight, :func:`crosschecked_rows`), the plant block's
+    every step; with ``"jax"`` one scenario in 32, :func:`crosschecked_rows`), the plant block's
     diagram on the same inputs (scenarios < PLANT_CHECKED also through simulate_plant). The posterior's fresh set: the LSTM through the matrices
     (``backend="numpy"``) or through the compiled diagram (``"jax"``, the program the bound's
     chunks check against the matrices). With ``"jax"`` the diagrams run as programs compiled
@@ -409,7 +418,7 @@ def evaluate_chunk(job: ChunkJob) -> ChunkResult:
                            cpu_s=time.process_time() - cpu, counts=counts)
     y = (lstm_compiled(lstm, s) if compiled else lstm_through_diagram(model, s))[:c.size]
     t2 = time.perf_counter()
-    # the matrices check every scenario of the interpreter's chunks, one in eight of a compiled chunk's;
+    # the matrices check every scenario of the interpreter's chunks, one in 32 of the compiled chunks';
     # like the diagram they run whole draw blocks (the chunk's padded rows), so their bits do not depend on the chunking
     peaks, worst = {"lstm": scenario_peaks(y)}, {}
     if compiled:

@@ -274,7 +274,7 @@ def test_the_compiled_sweep_gives_the_interpreters_peaks_compiling_once_per_proc
     bound = compiled[(0, lab.BOUND)]
     assert bound.worst["diagram_vs_matrix"] <= lab.AGREEMENT
     assert bound.worst["plant_vs_simulator"] <= lab.PLANT_AGREEMENT
-    # the matrices check every scenario of the interpreter's sweep, scenarios 0..63 (i % 512 < 64) of the compiled
+    # the matrices check every scenario of the interpreter's sweep, scenarios 0..63 (i % 2048 < 64) of the compiled
     assert (bound.counts["crosschecked"], reference[(0, lab.BOUND)].counts["crosschecked"]) == (64, 70)
     again = lab_parts(model_file, 64, backend="jax")
     assert compilations(again) == 0  # same model and shape: the programs of this process are re-run
@@ -363,7 +363,7 @@ def test_the_scenario_command_gives_the_same_record_chunked_or_on_two_workers(tm
         for name in ("rho_y_lstm", "rho_y_lstm_after_transient", "rho_y_plant"):
             assert row[name] == pytest.approx(ref[name], abs=1e-12)
         assert row["posterior"]["violations"] == ref["posterior"]["violations"]
-        # the matrices checked scenarios 0..63 (one in eight, i % 512 < 64), not all 133; no bound of their own
+        # the matrices checked scenarios 0..63 (one in 32, i % 2048 < 64), not all 133; no bound of their own
         assert (row["diagram_vs_matrix_scenarios"], ref["diagram_vs_matrix_scenarios"]) == (64, 133)
         assert row["rho_y_lstm_matrix"] is None and ref["rho_y_lstm_matrix"] == pytest.approx(ref["rho_y_lstm"])
         assert row["diagram_vs_matrix_max_abs"] <= 1e-9 and row["plant_block_vs_simulator_max_abs"] <= 1e-12
