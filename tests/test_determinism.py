@@ -5,7 +5,12 @@ PYTHONHASHSEED values, so string hashes, and with them the iteration order of se
 from sets, differ between them: a result that leaks that order (a layout, a loop list, a file's bytes)
 differs too. The probes digest arrays and files byte for byte and also digest a run with another seed
 or input, which must differ. The labs' end-to-end runs are compared the same way in test_slow.py.
+Slow: the two fresh Pythons import everything and train (about 20 s of CPU between them).
 """
+
+import pytest
+
+pytestmark = pytest.mark.slow
 
 
 def same_in_both(fresh_processes, name):

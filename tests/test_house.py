@@ -18,6 +18,7 @@ def seen_by_both(fresh_processes, name):
         yield seen[name]
 
 
+@pytest.mark.slow  # the two fresh Pythons (about 20 s of CPU between them)
 def test_importing_the_package_and_every_module_changes_nothing_process_wide(fresh_processes):
     for seen in seen_by_both(fresh_processes, "imports"):
         assert seen["light"] and seen["environ"] and seen["umask"] and not seen["x64"]
@@ -26,6 +27,7 @@ def test_importing_the_package_and_every_module_changes_nothing_process_wide(fre
             assert f"lstmds_sim.{module}" in seen["modules"]
 
 
+@pytest.mark.slow
 def test_training_runs_in_float64_without_switching_jax_for_the_process(fresh_processes):
     for seen in seen_by_both(fresh_processes, "training"):
         assert seen["dtypes"] == ["float64"]  # the loss history and every trained array
