@@ -117,8 +117,8 @@ PLANT_CHECKED = 8  # scenarios 0..7 of each rho_u also run through simulate_plan
 COMPILED_CROSSCHECK = (64, 2048)
 EXAMPLES = 4  # trajectories of the largest rho_u kept for Figure 3(a)
 #: --backend jax: the parts a stage's compiled program cuts a chunk into, each on its own thread. The
-#: sweep's parallelism is its chunks, one per worker; yet the plant runs faster in two parts even two
-#: workers on two cores (measured, chunks of 512: 3.2 M against 2.8 M tank-samples per CPU second: the
+#: sweep's parallelism is its chunks, one per worker; yet the plant runs faster in two parts, even with
+#: two workers on two cores (measured, chunks of 512: 3.2 M against 2.8 M tank-samples per CPU second: the
 #: pH solve's loop runs until its slowest tank is done, and XLA spreads one part's small loops over the
 #: cores less well than two parts use them), the LSTM in one (7.4 M against 6.3 M per core)
 STAGE_PARTS = {"lstm": 1, "plant": 2}

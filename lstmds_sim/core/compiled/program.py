@@ -100,6 +100,7 @@ class CompiledRun:
         self.body = Step(schedule)
         body = self.body
         blocks = schedule.blocks
+        self._index = {b.name: i for i, b in enumerate(blocks)}  # block name -> index in schedule.blocks
         self._check_lengths()
         self.inputs = {blocks[i].name: np.shape(d) for i, d in body.data.items()}
         self.states = {blocks[i].name: np.shape(x) for i, x in body.x0.items()}
@@ -149,11 +150,10 @@ class CompiledRun:
         shape, the settled one. The record shapes of the first steps say what
         the interpreter's arrays look like for a run that ends before the states settle.
         """
-        body = self.body
-        by_name = {b.name: i for i, b in enumerate(self.schedule.blocks)}
-        x = {by_name[name]: tuple(s) for name, s in states.items()}
+        body, index = self.body, self._index
+        x = {index[name]: tuple(s) for name, s in states.items()}
         held = {body.index[b]: [()] * b.nout for b in body.ratio if body.ratio[b] != 1}
-        data = {by_name[name]: _shape_struct(_step_major_shape(s)) for name, s in inputs.items()}
+        data = {index[name]: _shape_struct(_step_major_shape(s)) for name, s in inputs.items()}
         records, state_shapes = [], [dict(x)]
         for _ in range(len(x) + len(held) + 2):
             carry = ({i: _shape_struct(s) for i, s in x.items()},
@@ -194,12 +194,12 @@ class CompiledRun:
         part_inputs = {name: (rows, *s[1:]) if len(s) == 3 else s for name, s in self.inputs.items()}
         part_states = {name: (rows, *s[1:]) if name in cut_states else s for name, s in self.states.items()}
         part = self._settle_shapes(part_inputs, part_states)
-        whole, names = self.shapes, {i: b.name for i, b in enumerate(self.schedule.blocks)}
+        whole, blocks = self.shapes, self.schedule.blocks
         try:
             records = {kind: {name: _batch_axis((self.steps, *whole.records[-1][kind, name]),
                                                 (self.steps, *part.records[-1][kind, name]), batch, rows)
                               for name in sources} for kind, sources in self.body.records.items()}
-            final = {names[i]: _batch_axis(whole.carry[i], part.carry[i], batch, rows) for i in whole.carry}
+            final = {blocks[i].name: _batch_axis(whole.carry[i], part.carry[i], batch, rows) for i in whole.carry}
             for i, shapes in whole.held.items():
                 for s, p in zip(shapes, part.held[i]):
                     _batch_axis(s, p, batch, rows)
@@ -212,9 +212,9 @@ class CompiledRun:
 
     def _program(self, shapes: _Shapes, data: dict, x0: dict):
         body, blocks = self.body, self.schedule.blocks
-        by_name = {b.name: i for i, b in enumerate(blocks)}
-        steps_data = {by_name[n]: d for n, d in data.items()}
-        x = {by_name[n]: jnp.broadcast_to(v, shapes.carry[by_name[n]]) for n, v in x0.items()}
+        index = self._index
+        steps_data = {index[n]: d for n, d in data.items()}
+        x = {index[n]: jnp.broadcast_to(v, shapes.carry[index[n]]) for n, v in x0.items()}
         held = {i: [jnp.zeros(s) for s in ss] for i, ss in shapes.held.items()}
         carry = (x, held, (jnp.asarray(-1, jnp.int64), jnp.asarray(-1, jnp.int64)))
         (x, _, bad), records = jax.lax.scan(lambda c, k: body(c, k, steps_data), carry,
@@ -234,16 +234,16 @@ class CompiledRun:
         """
         start = time.perf_counter()
         with jax.enable_x64(True):
-            data = {name: self._parts(_step_major(value), 1)
+            data = {name: self._parts(_step_major(value), 1, value.ndim == 3)
                     for name, value in self._checked(inputs, self.inputs, "inputs", "SEQUENCE data")}
             for name in self._data_own.keys() - data.keys():  # the diagram's own data, moved once and kept
                 if name not in self._data0:
                     own = _step_major(jax.device_put(np.asarray(self._data_own[name], dtype=float)))
-                    self._data0[name] = self._parts(own, 1)
+                    self._data0[name] = self._parts(own, 1, own.ndim == 3)
                 data[name] = self._data0[name]
-            states = {name: self._parts(v, 0, name in self._cut_states) for name, v in self._x00.items()}
-            states.update((name, self._parts(v, 0, name in self._cut_states))
-                          for name, v in self._checked(x0, self.states, "x0", "initial state"))
+            states = dict(self._x00)
+            states.update(self._checked(x0, self.states, "x0", "initial state"))
+            states = {name: self._parts(v, 0, name in self._cut_states) for name, v in states.items()}
             args = [({name: d[p] for name, d in data.items()}, {name: v[p] for name, v in states.items()})
                     for p in range(self.threads)]
         if self.threads == 1:
@@ -254,10 +254,10 @@ class CompiledRun:
         self._raise_if_bad(int(bad[0]), int(bad[1]))
         return self._result(records, final, run_s)
 
-    def _parts(self, value, axis: int, cut: bool = True) -> list:
-        """``value`` for each part: rows ``[p r, (p + 1) r)`` along ``axis`` (the last part padded with
-        copies of the last row) when ``cut`` and the value is batched; else the same value for every part."""
-        if self.threads == 1 or not cut or value.ndim < axis + 2:
+    def _parts(self, value, axis: int, cut: bool) -> list:
+        """``value`` for each part: when ``cut`` (the value is batched), rows ``[p r, (p + 1) r)`` along
+        ``axis``, the last part padded with copies of the last row; else the same value for every part."""
+        if self.threads == 1 or not cut:
             return [value] * self.threads
         rows, batch = self._rows, self.batch
         pieces = []
@@ -317,11 +317,10 @@ class CompiledRun:
                 values = _narrow(np.asarray(values), (steps, *shape), keep=1)
                 kept[kind, name] = np.moveaxis(values, 0, 1) if values.ndim == 3 else values
         last = self.shapes.states[min(steps, len(self.shapes.states) - 1)]
-        by_name = {b.name: i for i, b in enumerate(self.schedule.blocks)}
         result = RunResult(t=np.arange(steps) * self.schedule.h)
         result.signals = {name: kept["signals", name] for name in self.schedule.probes}
         result.recorders = {name: kept["recorders", name] for name in self.body.records["recorders"]}
-        result.final_states = {b.name: _narrow(np.asarray(final[b.name]), last[by_name[b.name]])
+        result.final_states = {b.name: _narrow(np.asarray(final[b.name]), last[self._index[b.name]])
                                for b in self.body.stateful}
         result.timing = {"compile_s": self.compile_s, "run_s": run_s}
         return result
