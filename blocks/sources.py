@@ -7,11 +7,10 @@ from typing import Any
 import numpy as np
 from bdsim.components import Clock, SourceBlock
 
+from lstmds_sim.core.errors import SequenceEndError
 from lstmds_sim.core.validation import check_input_sequence
 
-
-class SequenceEndError(IndexError):
-    """A SEQUENCE block was asked for a sample past the end of its data."""
+__all__ = ["Sequence", "SequenceEndError"]
 
 
 class Sequence(SourceBlock):

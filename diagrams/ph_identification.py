@@ -77,7 +77,7 @@ from lstmds_sim.learning.dataset import generate_identification_data
 from lstmds_sim.learning.experiments import identify
 from lstmds_sim.learning.metrics import fit_report
 from lstmds_sim.learning.model import IdentifiedModel
-from lstmds_sim.learning.progress import run_with_progress, task
+from lstmds_sim.core.progress import run_with_progress, task
 from lstmds_sim.systems.ph_plant import DEFAULT_SUBSTEPS, simulate_plant, steady_state
 from lstmds_sim.systems.ph_tank import ph_tank_subsystem
 

@@ -59,7 +59,7 @@ from lstmds_sim.drawing.ph_figures import plant_agreement, plant_overview
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.dataset import generate_identification_data
-from lstmds_sim.learning.progress import run_with_progress, task
+from lstmds_sim.core.progress import run_with_progress, task
 from lstmds_sim.systems.ph_plant import (
     level_time_constant,
     residence_time,

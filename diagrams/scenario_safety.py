@@ -75,11 +75,12 @@ import numpy as np
 from lstmds_sim import blockdiagram, run, simulate
 from lstmds_sim.core.allocator import trim_heap
 from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.core.bdsim_adapter import release_diagram
 from lstmds_sim.core.engine import BACKENDS
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.model import IdentifiedModel
-from lstmds_sim.learning.progress import HEARTBEAT_S, Reporter
+from lstmds_sim.core.progress import HEARTBEAT_S, Reporter
 from lstmds_sim.safety.bounds import reachable_set_bound, trivial_output_bound
 from lstmds_sim.safety.scenario import (
     DRAW_BLOCK,
@@ -203,14 +204,6 @@ def run_and_release(build, signal: str) -> np.ndarray:
         release_diagram(bd)
         del bd
         gc.collect()
-
-
-def release_diagram(bd) -> None:
-    """Empty the diagram's clocks (bdsim's global clock list keeps them): the diagram can then be freed."""
-    for clock in bd.clocklist:
-        clock.blocklist.clear()
-        clock.statenames.clear()  # a name per state of every scenario: 10,000s of strings per chunk
-        clock.bd = None
 
 
 def lstm_through_diagram(model: IdentifiedModel, scenarios) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 from lstmds_sim.core.validation import ShapeError
 from lstmds_sim.learning.dataset import IdentificationData, generate_identification_data
 from lstmds_sim.learning.metrics import fit_mean, fit_paper, fit_percent, fit_report
-from lstmds_sim.learning.signals import mprs, mprs_batch
+from lstmds_sim.systems.signals import mprs, mprs_batch
 from lstmds_sim.systems.ph_plant import simulate_plant, steady_state, titration_curve
 
 

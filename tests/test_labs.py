@@ -368,7 +368,7 @@ class FakeClock:
 
 
 def test_reporter_lines_are_labelled_at_most_one_per_interval_and_end_where_the_work_stopped(monkeypatch, capsys):
-    from lstmds_sim.learning import progress
+    from lstmds_sim.core import progress
 
     clock = FakeClock()
     monkeypatch.setattr(progress, "time", clock)
@@ -385,7 +385,7 @@ def test_reporter_lines_are_labelled_at_most_one_per_interval_and_end_where_the_
 
 
 def test_reporter_lines_by_default_say_every_update_as_training_does(capsys):
-    from lstmds_sim.learning.progress import Reporter
+    from lstmds_sim.core.progress import Reporter
 
     r = Reporter("lines", 300, label="lr 1e-3")
     for done in (100, 200, 300):
@@ -398,7 +398,7 @@ def test_reporter_lines_by_default_say_every_update_as_training_does(capsys):
 def test_reporter_says_it_is_still_working_during_a_long_silent_step(capsys):
     import time
 
-    from lstmds_sim.learning.progress import Reporter
+    from lstmds_sim.core.progress import Reporter
 
     with Reporter("lines", 3, label="compiling", unit="step", heartbeat_s=0.1):
         time.sleep(1.5)  # nothing reported for 15 heartbeat intervals

@@ -249,7 +249,7 @@ def sampled_tank(q3, *, sealed: bool = False, x0=None):
 
 @pytest.fixture(scope="module")
 def flows():
-    from lstmds_sim.learning.signals import mprs
+    from lstmds_sim.systems.signals import mprs
 
     return mprs(60, low=12.5, high=17.0, hold_min=3, hold_max=8, rng=np.random.default_rng(4))
 

@@ -137,7 +137,7 @@ def test_the_check_stops_the_sweep_at_the_first_bad_chunk():
 
 # --------------------------------------------------------------------------- progress
 def test_sweep_parts_show_a_line_per_chunk(capsys):
-    from lstmds_sim.learning.progress import Reporter
+    from lstmds_sim.core.progress import Reporter
 
     collector = Collector({(0, 0): 130}, 64)
     with Reporter("lines", 3, label="scenario sweep", unit="chunk") as progress:

@@ -24,6 +24,9 @@ from .engine import blockdiagram
 from .params import FORMS, GATES, LSTMParams, as_layers, per_layer
 from .validation import initial_state, positive
 
+#: the names of a layer's two state blocks and its output gain (after the layer's prefix)
+CELL_STATE, HIDDEN_STATE, OUTPUT_GAIN = "cell state", "hidden state", "FC layer"
+
 LAYER_SIGNALS = (
     "h_prev", "c_prev", "z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o",
     "f*c", "i*g", "c", "tanh(c)", "h", "y",
@@ -47,8 +50,8 @@ def add_lstm_layer(
         )
     if form not in FORMS:
         raise ValueError(f"{layer}: form must be one of {FORMS}, got {form!r}")
-    hidden = bd.UNITDELAY(clock, x0=_layer_state(h0, params, f"{layer}: h0", batch), name=f"{p}hidden state")
-    cell = bd.UNITDELAY(clock, x0=_layer_state(c0, params, f"{layer}: c0", batch), name=f"{p}cell state")
+    hidden = bd.UNITDELAY(clock, x0=_layer_state(h0, params, f"{layer}: h0", batch), name=f"{p}{HIDDEN_STATE}")
+    cell = bd.UNITDELAY(clock, x0=_layer_state(c0, params, f"{layer}: c0", batch), name=f"{p}{CELL_STATE}")
 
     gate = {}
     for g in GATES:
@@ -85,7 +88,7 @@ def add_lstm_layer(
     if params.F is None:
         bd.connect(emit, hidden, name="h")
         return source
-    fc = bd.MATGAIN(params.F, name=f"{p}FC layer")
+    fc = bd.MATGAIN(params.F, name=f"{p}{OUTPUT_GAIN}")
     bd.connect(emit, hidden, name="h")
     bd.connect(source, fc, name="h" if form == "direct" else "h_prev")
     if not np.any(params.bF):

@@ -34,148 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from .validation import NonFiniteError, ShapeError, add_note, positive
-
-# bdsim's private names (``_blocklibrary``, ``_clock``, ``_output_values``,
-# ``_publish_output_values``) are used in this module and nowhere else;
-# pyproject pins bdsim to the range they were tested with (>= 1.4, < 1.5).
-
-_SIM = None
-BLOCKS_PACKAGE = "lstmds_sim.blocks"
-
-
-class DiagramError(RuntimeError):
-    """A diagram could not be compiled or run; the message names the block."""
-
-
-@functools.cache
-def block_classes() -> dict[str, type]:
-    """This project's block library: bdsim name (``"UNITDELAY"``) -> block class.
-
-    Every bdsim ``Block`` subclass defined in a module of ``lstmds_sim.blocks``
-    (the top-level ``blocks/`` folder; modules starting with ``_`` are helpers)
-    is a block, named like bdsim names its own: the class name in upper case.
-    This is the one list of our blocks; bdsim's own discovery, which walks
-    ``sys.path`` for ``<package>/blocks/`` and so misses an editable install,
-    is not used for them.
-    """
-    from bdsim.components import Block
-
-    package = importlib.import_module(BLOCKS_PACKAGE)
-    found: dict[str, type] = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{BLOCKS_PACKAGE}.{info.name}")
-        for cls in vars(module).values():
-            if inspect.isclass(cls) and issubclass(cls, Block) and cls.__module__ == module.__name__:
-                found[cls.__name__.upper()] = cls
-    return found
-
-
-def _library_entry(name: str, cls: type) -> dict:
-    """A bdsim block-library entry for one of our classes (the keys bdsim's own loader writes)."""
-    doc = inspect.getdoc(cls) or ""
-    base = next(c.__name__ for c in cls.__mro__ if c.__name__.endswith("Block") and c.__module__.startswith("bdsim"))
-    return {
-        "path": [], "classname": cls.__name__, "blockname": name, "url": None, "class": cls,
-        "module": cls.__module__, "package": "lstmds_sim", "doc": doc, "params": {}, "inputs": None,
-        "outputs": None, "nin": getattr(cls, "nin", 0), "nout": getattr(cls, "nout", 0),
-        "blockclass": base.lower().replace("block", ""), "deprecated": False,
-    }
-
-
-def simulator():
-    """The shared bdsim ``BDSim`` object, created quietly, with bdsim's blocks and ours in its library."""
-    global _SIM
-    if _SIM is None:
-        import bdsim
-
-        with contextlib.redirect_stdout(io.StringIO()):
-            _SIM = bdsim.BDSim(banner=False, toolboxes=False, sysargs=False, graphics=False, progress=False)
-        library = bdsim.BDSim._blocklibrary
-        for name, cls in block_classes().items():
-            library.setdefault(name, _library_entry(name, cls))
-    return _SIM
-
-
-def stock_blocks() -> dict[str, tuple[type, str]]:
-    """bdsim's own block library: name -> (class, block class: "source", "sink", "function", ...)."""
-    import bdsim
-
-    simulator()
-    ours = block_classes()
-    return {name: (entry["class"], entry["blockclass"]) for name, entry in bdsim.BDSim._blocklibrary.items()
-            if name not in ours}
-
-
-def blockdiagram(name: str = "main"):
-    """A new bdsim ``BlockDiagram`` with bdsim's blocks and ours as factory methods.
-
-    Our blocks' factories raise their own exceptions (shape errors name the
-    block, port and expected shape) instead of bdsim's generic creation error.
-    """
-    bd = simulator().blockdiagram(name)
-    for blockname, cls in block_classes().items():
-
-        def factory(*args, _cls=cls, **kwargs):
-            return _cls(*args, bd=bd, **kwargs)
-
-        factory.__doc__ = cls.__doc__
-        setattr(bd, blockname, factory)
-    bd.connect = _naming_connect(bd.connect, bd)
-    return bd
-
-
-def _naming_connect(connect, bd):
-    """bdsim 1.4's ``connect(..., name=)`` drops the name (``add_wire`` is called without it): keep it."""
-
-    def named_connect(start, *ends, name=None):
-        first = len(bd.wirelist)
-        connect(start, *ends, name=name)
-        for w in bd.wirelist[first:]:
-            w.name = name
-
-    named_connect.__doc__ = connect.__doc__
-    return named_connect
-
-
-def _check_inputs_connected(bd) -> None:
-    """Every input port of every block (also inside subsystems) must have a wire."""
-    fed = {(id(w.end.block), w.end.port) for w in bd.wirelist}
-    missing = [
-        f"{b.type.upper()} block '{b.name}' input {port}"
-        for b in bd.blocklist for port in range(b.nin) if (id(b), port) not in fed
-    ]
-    if missing:
-        raise DiagramError(f"diagram '{bd.name}': unconnected input(s): {', '.join(missing)}; connect a wire to each")
-    for b in bd.blocklist:
-        inner = getattr(b, "subsystem", None)  # SUBSYSTEM and LSTM blocks
-        if hasattr(inner, "wirelist"):
-            _check_inputs_connected(inner)
-
-
-def compile_diagram(bd) -> None:
-    """Compile ``bd`` once (quietly); subsystems are flattened into "name/block" blocks."""
-    if getattr(bd, "compiled", False):
-        return
-    _check_inputs_connected(bd)
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            bd.compile(evaluate=False)
-    except (RuntimeError, AssertionError) as err:
-        loop = re.findall(r"Block\.\w+\('([^']*)', type=(\w+)", out.getvalue())
-        if "cycle found" in out.getvalue() and loop:
-            path = " -> ".join(f"{kind.upper()} '{name}'" for name, kind in loop)
-            raise DiagramError(
-                f"diagram '{bd.name}' has an algebraic loop: {path}; every loop needs a block with state "
-                "(UNITDELAY, an INTEGRATOR, or a system without feedthrough) to break it"
-            ) from None
-        raise DiagramError(f"diagram '{bd.name}' does not compile: {err}\n{out.getvalue()}") from None
-    unconnected = [line.strip() for line in out.getvalue().splitlines() if "ERROR" in line]
-    if unconnected:
-        raise DiagramError("\n".join(unconnected))
+from .bdsim_adapter import block_classes, blockdiagram, clock_of as _block_clock, compile_diagram, simulator, stock_blocks  # noqa: F401
+from .errors import DiagramError, NonFiniteError, ShapeError, add_note
+from .validation import positive
 
 
 @dataclass
@@ -264,17 +125,6 @@ def _check_period(T, name: str) -> None:
             f"diagram '{name}': a clock has the sample time Ts = {T!r}; "
             "give bd.clock(Ts) a finite Ts > 0 (the sampling period in seconds, e.g. bd.clock(10.0))"
         )
-
-
-def _clock_of(block):
-    """The clock of a sampled block (bdsim's ``_clock``) or of a clocked source (SEQUENCE's ``clock``)."""
-    from bdsim.components import Clock
-
-    for attr in ("_clock", "clock"):
-        clock = getattr(block, attr, None)
-        if isinstance(clock, Clock):
-            return clock
-    return None
 
 
 @dataclass
@@ -406,7 +256,7 @@ def analyse(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: flo
             raise DiagramError(f"diagram '{bd.name}': {reason}")
     integrator = Solver(solver, substeps, max_step, method, rtol, atol)
     continuous = [b for b in blocks if b.blockclass == "continuous"]
-    clock_of = {b: c for b in blocks if (c := _clock_of(b)) is not None}
+    clock_of = {b: c for b in blocks if (c := _block_clock(b)) is not None}
     timing = _timing(bd, set(clock_of.values()), continuous, dt)
     if steps is None:
         lengths = [b.n_samples * timing.ratio[clock_of[b]] for b in blocks if b.type == "sequence"]

@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..io.npz import load_npz, save_npz
+from .npz import load_npz, save_npz
 from .validation import ShapeError, as_float_array, matrix
 
 GATES = ("i", "f", "g", "o")

@@ -12,22 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 
-class ShapeError(ValueError):
-    """An array or signal has the wrong shape."""
-
-
-class NonFiniteError(ValueError):
-    """An array or signal holds NaN or infinity."""
-
-
-def add_note(err: BaseException, note: str) -> None:
-    """Append ``note`` to an exception's message (``BaseException.add_note`` needs Python 3.11)."""
-    if hasattr(err, "add_note"):
-        err.add_note(note)
-    elif err.args:
-        err.args = (f"{err.args[0]} {note}",) + tuple(err.args[1:])
-    else:
-        err.args = (note,)
+from .errors import NonFiniteError, ShapeError, add_note  # noqa: F401  (re-exported: where the checks raise them)
 
 
 def as_float_array(value, what: str) -> np.ndarray:

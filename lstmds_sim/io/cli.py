@@ -24,6 +24,7 @@ import pkgutil
 import signal
 import sys
 
+from ..core.errors import LSTMDSError
 from .lab import LabParser
 
 #: Mistakes in what the user gave (files and folders; shapes, values and parameters, which
@@ -31,7 +32,7 @@ from .lab import LabParser
 USER_ERRORS = (OSError, ValueError, TypeError)
 
 
-class UsageError(ValueError):
+class UsageError(LSTMDSError, ValueError):
     """A command-line mistake (an unknown lab, say)."""
 
 

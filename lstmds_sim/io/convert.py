@@ -58,7 +58,7 @@ def read_weights(path, *, variable: str | None = None) -> Weights:
         raise FileNotFoundError(f"IN {path}: no such file")
     if kind == ".npz":
         from ..core.params import LSTMParams
-        from .npz import load_npz
+        from ..core.npz import load_npz
 
         data = load_npz(path, "an LSTM parameter file (.npz with keys W R b F bF)")
         params = LSTMParams.from_file_arrays(data, path)
@@ -96,7 +96,7 @@ def write_weights(path, weights: Weights, *, dtype: str | None = None, force: bo
         raise ValueError(f"--dtype applies to .onnx files; {kind} files hold float64")
     params, h0, c0 = weights.layers[0], weights.h0[0], weights.c0[0]
     if kind == ".npz":
-        from .npz import save_npz
+        from ..core.npz import save_npz
 
         arrays = params.arrays()
         arrays.update({k: v for k, v in (("h0", h0), ("c0", c0)) if v is not None})

@@ -77,7 +77,7 @@ def run_notebook(nb, *, label: str, timeout: int = 3600, progress=None) -> float
     """
     from nbclient import NotebookClient
 
-    from ..learning.progress import HEARTBEAT_S, Reporter
+    from ..core.progress import HEARTBEAT_S, Reporter
 
     code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     reporter = Reporter(progress, len(code), label=label, unit="cell", heartbeat_s=HEARTBEAT_S, announce=True)

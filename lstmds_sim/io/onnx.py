@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import LSTMDSError
 __all__ = ["OPSET", "OnnxLSTM", "params_from_onnx", "read_onnx", "write_onnx"]
 
 #: Our gate blocks [i, f, g, o] as blocks of ONNX's [i, o, f, c], and the reverse.
@@ -80,7 +81,7 @@ class OnnxLSTM:
         return params, states[0], states[1]
 
 
-class _Refused(ValueError):
+class _Refused(LSTMDSError, ValueError):
     pass
 
 

@@ -27,15 +27,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core.errors import FolderBusyError
 __all__ = ["FolderBusyError", "OutputDir", "RESULTS", "to_json"]
 
 RESULTS = "results.json"
 LOCK = ".lstmds.lock"
 STAGING = ".lstmds-staging-"
-
-
-class FolderBusyError(OSError):
-    """Another run is writing into the output folder."""
 
 
 class OutputDir:

@@ -20,14 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..core.errors import StateDictKeyError
 __all__ = ["StateDictKeyError", "lstm_layers_in", "params_from_state_dict"]
-
-
-class StateDictKeyError(KeyError, ValueError):
-    """A key the import needs is missing (a KeyError, and a ValueError so that ``lstmds`` reports it in one line)."""
-
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return str(self.args[0]) if self.args else ""
 
 
 def _array(state_dict: Mapping, key: str) -> np.ndarray:

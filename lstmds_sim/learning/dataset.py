@@ -44,7 +44,7 @@ from ..systems.ph_plant import (
     PHParams,
     simulate_plant,
 )
-from .signals import HOLD, Q3_RANGE, mprs
+from ..systems.signals import HOLD, Q3_RANGE, mprs
 
 FORMAT_VERSION = 1
 

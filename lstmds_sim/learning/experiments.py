@@ -102,7 +102,7 @@ def train_named(start: LSTMParams, u, y, options, *, label: str, progress=None):
     ``LABEL: done in S s``. ``progress=False`` is silent. The result is the same
     whatever is shown.
     """
-    from .progress import HEARTBEAT_S, Reporter
+    from ..core.progress import HEARTBEAT_S, Reporter
     from .training import train
 
     reporter = Reporter(progress, options.max_epochs, label=label, every_s=5.0, heartbeat_s=HEARTBEAT_S, announce=True)

@@ -30,7 +30,7 @@ from scipy.optimize import minimize
 from ..core.params import LSTMParams
 from ..safety.iss import iss_check
 from .forward import float64, lstm_forward
-from .progress import HEARTBEAT_S, Reporter
+from ..core.progress import HEARTBEAT_S, Reporter
 
 KEYS = ("W", "R", "b", "F", "bF")
 
@@ -198,7 +198,7 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
         before the first, takes longer than 8 s): the training loss, the training FIT
         (mean-subtracted, after the washout, from that loss) and the two left-hand sides of
         Theorem 4 (each must stay below 1; they are shown without constraints too).
-        See :class:`~lstmds_sim.learning.progress.Reporter`.
+        See :class:`~lstmds_sim.core.progress.Reporter`.
     label : str
         Names this run on the bar and lines (e.g. ``"SLSQP with the ISS conditions"``).
     """

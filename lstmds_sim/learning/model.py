@@ -11,7 +11,7 @@ import numpy as np
 from ..core.matrix import simulate
 from ..core.params import LSTMParams
 from ..core.validation import NonFiniteError, ShapeError, as_float_array
-from ..io.npz import load_npz, save_npz
+from ..core.npz import load_npz, save_npz
 
 __all__ = ["IdentifiedModel"]
 

@@ -51,7 +51,7 @@ from .options import (
     TrainOptions,
     learning_rates,
 )
-from .progress import ProgressCallback, Reporter
+from ..core.progress import ProgressCallback, Reporter
 
 
 def _data_loss(arrays, data, form: str):

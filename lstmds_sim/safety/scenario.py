@@ -262,7 +262,7 @@ class Scenarios(NamedTuple):
 
 def draw_scenarios(n: int, scenario_class: ScenarioClass, n_units: int, rng) -> Scenarios:
     """Draw ``n`` independent scenarios of the class (seeded through ``rng``)."""
-    from ..learning.signals import mprs_batch
+    from ..systems.signals import mprs_batch
 
     rng = np.random.default_rng(rng)
     c = scenario_class

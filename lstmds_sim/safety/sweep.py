@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.errors import IncompleteSweepError, add_note
 from ..core.validation import positive_int
 from .scenario import DRAW_BLOCK
 
@@ -141,10 +142,6 @@ class PartResult:
     wall_s: float = 0.0  #: summed over the chunks (over every worker that ran them)
     cpu_s: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)  #: summed over the chunks
-
-
-class IncompleteSweepError(RuntimeError):
-    """A sweep finished with a chunk missing (or a chunk came back wrong): its bound would be invalid."""
 
 
 class Collector:
@@ -276,7 +273,7 @@ def sweep_parts(evaluate: Callable, jobs: Iterable, collector: Collector, *, wor
     """Run the chunks (:func:`evaluate_chunks`) and yield each part as soon as all its chunks are in.
 
     ``check(result)`` sees every chunk as it arrives (to stop a sweep at its first bad chunk);
-    ``progress`` (a :class:`~lstmds_sim.learning.progress.Reporter` counting chunks) is shown
+    ``progress`` (a :class:`~lstmds_sim.core.progress.Reporter` counting chunks) is shown
     each chunk, described by ``describe(chunk)`` and its wall time. At the end a chunk missing is
     an :class:`IncompleteSweepError`, never a smaller N.
     """
@@ -323,7 +320,7 @@ def _on_dask(evaluate, jobs, workers, scheduler, retries) -> Iterator[ChunkResul
                 raise IncompleteSweepError(
                     f"chunk {chunk} was lost: the workers running it died too often ({err})") from None
             except Exception as err:
-                err.add_note(f"(in chunk {chunk}, on Dask after {retries} retries)")
+                add_note(err, f"(in chunk {chunk}, on Dask after {retries} retries)")
                 raise
             future.release()
             yield result

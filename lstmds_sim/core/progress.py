@@ -154,7 +154,7 @@ def run_with_progress(bd, *, label: str, steps: int, progress=None, **options):
     """Run a diagram (:func:`lstmds_sim.core.engine.run`, ``options`` passed on) showing its steps:
     a bar labelled ``label`` on a terminal; elsewhere a line when it starts, at most one per 5 s
     while it runs (a "still working" line after 8 s of silence) and one when it is done."""
-    from ..core.engine import run
+    from .engine import run
 
     with Reporter(progress, steps, label=label, unit="sample", every_s=5.0, heartbeat_s=HEARTBEAT_S,
                   announce=True) as reporter:
