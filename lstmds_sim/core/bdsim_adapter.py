@@ -1,7 +1,7 @@
 """Everything that touches bdsim's internals: the simulator, the block library, compiling, ports, clocks.
 
 This is the only module that uses bdsim's private names (``_blocklibrary``,
-``_clock``, ``_output_values``, ``_publish_output_values``, ``_feedthrough``)
+``_clock``, ``_inport_slots``, ``_outport_slots``, ``_feedthrough``)
 or knows how bdsim keeps diagrams alive; pyproject pins bdsim to the range
 they were checked against (>= 1.4, < 1.5). The schedule, the interpreter and
 the compiled backend reach bdsim through the functions here.
@@ -12,8 +12,8 @@ the compiled backend reach bdsim through the functions here.
   and wire names kept;
 * :func:`compile_diagram`: compile once, with one-line errors for unconnected
   inputs and algebraic loops (found from the diagram's structure);
-* :func:`clock_of`, :func:`publish`, :func:`output_value`: a block's clock and
-  its output ports;
+* :func:`clock_of`, :func:`port_slots`, :func:`output_value`: a block's clock and
+  its ports;
 * :func:`release_diagram`: let bdsim's global clock list forget a diagram.
 """
 
@@ -29,7 +29,7 @@ import pkgutil
 from .errors import DiagramError
 
 __all__ = [
-    "BLOCKS_PACKAGE", "block_classes", "blockdiagram", "clock_of", "compile_diagram", "output_value", "publish",
+    "BLOCKS_PACKAGE", "block_classes", "blockdiagram", "clock_of", "compile_diagram", "output_value", "port_slots",
     "release_diagram", "simulator", "stock_blocks",
 ]
 
@@ -197,14 +197,19 @@ def clock_of(block):
     return None
 
 
-def publish(block, values) -> None:
-    """Put a block's output values (one per port) on its output ports, where the blocks it feeds read them."""
-    block._publish_output_values(values)
+def port_slots(block) -> tuple[list, list]:
+    """A compiled block's input and output ports: ``(inputs, outputs)``, each a list of slots with a ``.value``.
+
+    An input slot is the output slot of the block that feeds it (bdsim binds
+    them when it compiles), so writing a value to an output slot is what the
+    blocks downstream read.
+    """
+    return list(block._inport_slots), list(block._outport_slots)
 
 
 def output_value(block, port: int):
-    """The value last published on output ``port`` of ``block``."""
-    return block._output_values[port]
+    """The value last put on output ``port`` of a compiled ``block``."""
+    return block._outport_slots[port].value
 
 
 def release_diagram(bd) -> None:

@@ -9,6 +9,7 @@ module             one job
 ``step``           one step of the schedule (the scan body), RK4 for continuous states
 ``program``        :func:`compile_run` -> :class:`CompiledRun`: shapes, compilation, re-runs, results,
                    a batch cut into parts run at once on threads
+``backend``        :class:`Compiled`, the backend object ``run(..., backend="jax")`` uses
 =================  ==============================================================
 
 Usage::
@@ -21,8 +22,9 @@ Importing this package imports JAX; ``lstmds_sim`` imports it only when
 ``backend="jax"`` is asked for.
 """
 
-from .program import PART_ROWS, CompiledRun, compile_run, default_threads, run_compiled
-from .registry import register_function, supported_types
+from .backend import Compiled
+from .program import PART_ROWS, CompiledRun, compile_run, default_threads
+from .registry import JaxBlock, register, register_function, supported_types
 
-__all__ = ["PART_ROWS", "CompiledRun", "compile_run", "default_threads", "register_function", "run_compiled",
-           "supported_types"]
+__all__ = ["PART_ROWS", "Compiled", "CompiledRun", "JaxBlock", "compile_run", "default_threads", "register",
+           "register_function", "supported_types"]

@@ -1,12 +1,12 @@
 """A diagram compiled into one jitted ``lax.scan``: :func:`compile_run` -> :class:`CompiledRun`.
 
 ``compile_run(bd, steps, ...)`` analyses the diagram exactly as the numpy
-interpreter does (:func:`..engine.analyse`), builds the scan body
+interpreter does (:func:`..schedule.analyse`), builds the scan body
 (:class:`.step.Step`), works out the shapes the states settle to (a state
 that meets a batch becomes batched, as in the interpreter), and compiles the
 whole run ahead of time. ``CompiledRun.run(inputs=..., x0=...)`` then runs it
 with new SEQUENCE data and initial states of the same shapes, without
-recompiling, and returns the interpreter's :class:`..engine.RunResult` (same
+recompiling, and returns the interpreter's :class:`..result.RunResult` (same
 arrays, same shapes) with ``timing = {"compile_s": ..., "run_s": ...}``.
 
 A batched run on the CPU is split into parts of the batch, one per core (parts
@@ -38,12 +38,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..engine import DiagramError, RunResult, Schedule, analyse
-from ..validation import ShapeError
+from ..errors import DiagramError, SequenceEndError, ShapeError
+from ..result import RunResult
+from ..schedule import Schedule, analyse
 from .registry import label
 from .step import Step
 
-__all__ = ["PART_ROWS", "CompiledRun", "compile_run", "default_threads", "run_compiled"]
+__all__ = ["PART_ROWS", "CompiledRun", "check_threads", "compile_run", "default_threads"]
 
 #: scan iterations unrolled into one loop iteration, for runs of at least UNROLL_FROM steps whose
 #: signals have at most UNROLL_WIDTH elements (unrolling a batched step only costs compile time)
@@ -60,6 +61,14 @@ def default_threads(batch: int | None) -> int:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, batch // PART_ROWS))
+
+
+def check_threads(threads):
+    """``threads`` as given, if it is None or a positive integer; else one line saying what it must be."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
+                                or threads < 1):
+        raise ValueError(f"threads must be a positive integer (parts of the batch run at once), got {threads!r}")
+    return threads
 
 
 @dataclass
@@ -128,8 +137,6 @@ class CompiledRun:
 
     def _check_lengths(self) -> None:
         """Every SEQUENCE must cover the run (the interpreter would stop at the first missing sample)."""
-        from lstmds_sim.blocks.sources import SequenceEndError
-
         for i in self.body.data:
             b = self.schedule.blocks[i]
             r = self.body.ratio[b]
@@ -180,9 +187,7 @@ class CompiledRun:
         put back together along each output's batch axis (``self._axes``). A
         diagram whose outputs do not all keep the batch on one axis runs as one part.
         """
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
-                                    or threads < 1):
-            raise ValueError(f"threads must be a positive integer (parts of the batch run at once), got {threads!r}")
+        check_threads(threads)
         n = default_threads(self.batch) if threads is None else min(int(threads), self.batch or 1)
         self.threads, self._rows = 1, self.batch
         self._part_inputs, self._part_states, self._part_shapes = self.inputs, self.states, self.shapes
@@ -401,19 +406,8 @@ def compile_run(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt:
     ``threads``: parts of a batch run at once (default :func:`default_threads`:
     one per core on the CPU, each of at least :data:`PART_ROWS` rows; 1 on a GPU).
     """
-    if solver == "solve_ivp":
-        raise ValueError("solver='solve_ivp' runs with backend='numpy' only; backend='jax' integrates with "
-                         "solver='rk4' (substeps=N or max_step=...)")
+    from .backend import Compiled
+
+    Compiled(threads, unroll).check(solver=solver, progress=None)
     schedule = analyse(bd, steps, probes=probes, dt=dt, solver=solver, substeps=substeps, max_step=max_step)
     return CompiledRun(schedule, unroll=unroll, threads=threads)
-
-
-def run_compiled(bd, steps: int | None = None, *, probes: Iterable[str] = (), progress=None,
-                 dt: float | None = None, solver: str = "rk4", substeps: int = 10, max_step: float | None = None,
-                 live: bool | None = None, unroll: int | None = None, threads: int | None = None) -> RunResult:
-    """``lstmds_sim.run(bd, ..., backend="jax")``: compile, run once, report both times."""
-    if progress is not None:
-        raise ValueError("progress=... is not reported by backend='jax' (the run is one compiled loop); "
-                         "drop it or use backend='numpy'")
-    return compile_run(bd, steps, probes=probes, dt=dt, solver=solver, substeps=substeps, max_step=max_step,
-                       unroll=unroll, threads=threads).run()

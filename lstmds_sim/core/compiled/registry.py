@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..engine import DiagramError
+from ..errors import DiagramError
 
 __all__ = ["JaxBlock", "function_twin", "jax_block", "label", "register", "register_function", "supported_types"]
 

@@ -1,4 +1,4 @@
-"""One step of a :class:`~lstmds_sim.core.engine.Schedule` as a pure JAX function (the body of the scan).
+"""One step of a :class:`~lstmds_sim.core.schedule.Schedule` as a pure JAX function (the body of the scan).
 
 :class:`Step` does, in ``jax.numpy``, what the interpreter's loop body does at
 ``t_k = k h``:
@@ -22,7 +22,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ..engine import DiagramError, Schedule
+from ..errors import DiagramError
+from ..schedule import Schedule
 from ..validation import NonFiniteError, ShapeError
 from .registry import jax_block, label
 

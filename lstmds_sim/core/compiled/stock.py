@@ -28,7 +28,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from ..engine import DiagramError
+from ..errors import DiagramError
 from .registry import JaxBlock, function_twin, label, register
 
 
