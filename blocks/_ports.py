@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmds_sim.core.validation import NonFiniteError, ShapeError
+from lstmds_sim.core.validation import NonFiniteError, port_width
 
 
 def creation_label(kind: str, blockargs: dict) -> str:
@@ -41,16 +41,8 @@ def block_label(block) -> str:
 
 
 def check_width(block, port: int, value, width: int) -> np.ndarray:
-    """Input ``port`` must be (width,) or batched (B, width)."""
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 0 and width == 1:
-        arr = arr.reshape(1)
-    if arr.ndim not in (1, 2) or arr.shape[-1] != width:
-        raise ShapeError(
-            f"{block_label(block)}: input {port} has shape {arr.shape}, "
-            f"expected ({width},) or (B, {width})"
-        )
-    return arr
+    """Input ``port`` must be (width,) or batched (B, width) (:func:`lstmds_sim.core.validation.port_width`)."""
+    return port_width(np.asarray(value, dtype=float), width, block_label(block), port)
 
 
 def check_block_finite(block, what: str, arr: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from lstmds_sim.blocks._ports import (
     check_block_finite,
     creation_label,
 )
-from lstmds_sim.core.validation import ShapeError, initial_state
+from lstmds_sim.core.validation import delay_input, initial_state
 
 
 class UnitDelay(BatchedState, SampledBlock):
@@ -50,6 +50,7 @@ class UnitDelay(BatchedState, SampledBlock):
 
     nin = 1
     nout = 1
+    jax_twin = "lstmds_sim.blocks._compiled:UnitDelay"  # its compiled twin (backend="jax")
 
     def __init__(self, clock: Clock, x0: Any = 0.0, **blockargs: Any) -> None:
         """
@@ -70,13 +71,6 @@ class UnitDelay(BatchedState, SampledBlock):
     def next(self, t: float, inputs: list[Any], x: np.ndarray) -> np.ndarray:
         u = np.asarray(inputs[0], dtype=float)
         if u.shape != x.shape:
-            n = self.x0.shape[-1]
-            if not (u.ndim == 2 and u.shape[-1] == n and (x.ndim == 1 or x.shape[0] == u.shape[0])) \
-                    and not (x.ndim == 2 and u.shape == (n,)):
-                batch = f" or (B, {n})" if self.x0.ndim == 1 else ""
-                raise ShapeError(
-                    f"{block_label(self)}: input 0 has shape {u.shape}, expected {x.shape}{batch} "
-                    "(the shape of the initial state x0)"
-                )
+            delay_input(u.shape, x.shape, self.x0.ndim, block_label(self))
             u = np.broadcast_to(u, np.broadcast_shapes(u.shape, x.shape))
         return check_block_finite(self, "input 0 (next state)", np.array(u, dtype=float))

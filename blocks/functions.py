@@ -44,6 +44,7 @@ class Hadamard(FunctionBlock):
 
     nin = -1
     nout = 1
+    jax_twin = "lstmds_sim.blocks._compiled:Hadamard"  # its compiled twin (backend="jax")
 
     def __init__(self, nin: int = 2, **blockargs: Any) -> None:
         """
@@ -99,6 +100,7 @@ class Sigmoid(FunctionBlock):
 
     nin = 1
     nout = 1
+    jax_twin = "lstmds_sim.blocks._compiled:Sigmoid"  # its compiled twin (backend="jax")
 
     def __init__(self, **blockargs: Any) -> None:
         """
@@ -140,6 +142,7 @@ class Tanh(FunctionBlock):
 
     nin = 1
     nout = 1
+    jax_twin = "lstmds_sim.blocks._compiled:Tanh"  # its compiled twin (backend="jax")
 
     def __init__(self, **blockargs: Any) -> None:
         """
@@ -183,6 +186,7 @@ class MatGain(FunctionBlock):
 
     nin = 1
     nout = 1
+    jax_twin = "lstmds_sim.blocks._compiled:MatGain"  # its compiled twin (backend="jax")
 
     def __init__(self, K: Any, **blockargs: Any) -> None:
         """

@@ -95,6 +95,7 @@ class DSS(BatchedState, SampledBlock):
 
     nin = 1
     nout = 1
+    jax_twin = "lstmds_sim.blocks._compiled:DSS"  # its compiled twin (backend="jax")
 
     def __init__(self, A: Any, B: Any = None, C: Any = None, D: Any = None, clock: Clock = None, x0: Any = None,
                  **blockargs: Any) -> None:

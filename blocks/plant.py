@@ -51,6 +51,7 @@ class PHPlant(BatchedState, SampledBlock):
 
     nin = 1
     nout = 1
+    jax_twin = "lstmds_sim.systems.ph_jax:PHPlantTwin"  # its compiled twin (backend="jax")
 
     def __init__(self, clock: Clock, x0: Any = None, q3_0: float = 15.55, params: Any = None,
                  substeps: int = 4, **blockargs: Any) -> None:

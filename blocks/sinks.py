@@ -39,6 +39,8 @@ class Recorder(SinkBlock):
 
     nin = 1
     nout = 0
+    jax_twin = "lstmds_sim.blocks._compiled:Recorder"  # its compiled twin (backend="jax")
+    records = True  # its data is a record of the run (RunResult.recorders)
 
     def __init__(self, **blockargs: Any) -> None:
         """

@@ -42,6 +42,7 @@ class Sequence(SourceBlock):
 
     nin = 0
     nout = 1
+    jax_twin = "lstmds_sim.blocks._compiled:Sequence"  # its compiled twin (backend="jax")
 
     def __init__(self, data: Any, clock: Clock, **blockargs: Any) -> None:
         """

@@ -204,7 +204,7 @@ class _Run:
 
         result = RunResult(t=np.arange(done) * h)
         result.signals = {name: stack_steps(v) for name, v in kept.items()}
-        result.recorders = {b.name: b.data for b in self.plain_sinks if b.type == "recorder"}
+        result.recorders = {b.name: b.data for b in self.plain_sinks if getattr(b, "records", False)}
         for b, values in self.watched.items():
             for port in range(b.nin):
                 key = b.name if b.nin == 1 else f"{b.name}[{port}]"

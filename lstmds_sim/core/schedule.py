@@ -204,7 +204,8 @@ def analyse(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: flo
     clock_of = {b: c for b in blocks if (c := _block_clock(b)) is not None}
     timing = _timing(bd, set(clock_of.values()), continuous, dt)
     if steps is None:
-        lengths = [b.n_samples * timing.ratio[clock_of[b]] for b in blocks if b.type == "sequence"]
+        lengths = [b.n_samples * timing.ratio[clock_of[b]] for b in blocks  # sources of recorded data
+                   if getattr(b, "n_samples", None) is not None and b in clock_of]
         if not lengths:
             raise ValueError("give the number of steps: the diagram has no SEQUENCE source to take it from")
         steps = min(lengths)

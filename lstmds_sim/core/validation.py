@@ -100,6 +100,40 @@ def initial_state(x0, n: int | None, what: str, *, batch: int | None = None, mea
     return arr if batch is None else np.broadcast_to(arr, (batch, width)).copy()
 
 
+def port_width(value, width: int, block: str, port: int):
+    """Input ``port`` of ``block`` (``"MATGAIN block 'Wi'"``) must be (width,) or batched (B, width).
+
+    ``value`` is an array of numpy or of JAX (only its ``ndim``, ``shape`` and
+    ``reshape`` are used, so the numpy block and its compiled twin share this
+    check and its message); a scalar stands for (1,) when ``width`` is 1.
+    Returns the value, reshaped to (1,) in that case.
+    """
+    if value.ndim == 0 and width == 1:
+        value = value.reshape(1)
+    if value.ndim not in (1, 2) or value.shape[-1] != width:
+        raise ShapeError(f"{block}: input {port} has shape {tuple(value.shape)}, expected ({width},) or (B, {width})")
+    return value
+
+
+def delay_input(u_shape: tuple, x_shape: tuple, x0_ndim: int, block: str) -> None:
+    """A delay's input (shape ``u_shape``) must fit its state (``x_shape``; ``x0_ndim``: 1 for a vector x0).
+
+    Fits: the state's shape; a batch (B, n) of a vector state (which the
+    state then takes on), or the batch the state already has; a vector (n,)
+    into a batched state (broadcast to every row).
+    """
+    u_shape, x_shape = tuple(u_shape), tuple(x_shape)
+    if u_shape == x_shape:
+        return
+    n = x_shape[-1]
+    if (len(u_shape) == 2 and u_shape[-1] == n and (len(x_shape) == 1 or x_shape[0] == u_shape[0])) \
+            or (len(x_shape) == 2 and u_shape == (n,)):
+        return
+    batch = f" or (B, {n})" if x0_ndim == 1 else ""
+    raise ShapeError(f"{block}: input 0 has shape {u_shape}, expected {x_shape}{batch} "
+                     "(the shape of the initial state x0)")
+
+
 def open_interval(value: float, name: str, low: float = 0.0, high: float = 1.0) -> float:
     """Refuse a parameter outside the open interval (low, high)."""
     v = float(value)

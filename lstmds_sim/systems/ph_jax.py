@@ -20,8 +20,10 @@ the CPU, the costliest operation of both the RK4 and the pH solve). The power
 than XLA's ``pow`` and ``asinh``), so the results agree with the numpy
 functions to rounding, not bit for bit.
 * :func:`valve_flow_jax`, :func:`effluent_ph_jax` -- twins of the ``valve q4``
-  and ``pH`` FUNCTION blocks of the drawn tank; :data:`TWINS` maps each numpy
-  function to its twin (the compiled backend reads it).
+  and ``pH`` FUNCTION blocks of the drawn tank (each numpy function names its
+  twin in its ``jax_twin`` attribute, :mod:`.ph_tank`);
+* :class:`PHPlantTwin` -- the PHPLANT block under the compiled backend (the
+  block names it in its ``jax_twin`` attribute).
 
 Nothing here raises on bad values (a compiled loop cannot): the functions
 return a validity flag, or NaN where the numpy function would raise.
@@ -33,10 +35,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..core.compiled.registry import Stateful, label
+from ..core.validation import port_width
 from .ph_plant import _EPS, _LN10, DEFAULT_PARAMS, PH_BRACKET, PHParams
-from .ph_tank import effluent_ph, valve_flow
 
-__all__ = ["TWINS", "effluent_ph_jax", "ph_from_invariants_jax", "plant_step_jax", "valve_flow_jax"]
+__all__ = ["PHPlantTwin", "effluent_ph_jax", "ph_from_invariants_jax", "plant_step_jax", "valve_flow_jax"]
 
 
 #: fdlibm's ``__ieee754_log``: coefficients of ``log(1 + f) = 2 atanh(s)``, ``s = f / (2 + f)``, and ``ln 2`` in two parts
@@ -242,5 +245,26 @@ def effluent_ph_jax(Wa4, Wb4, params: PHParams = DEFAULT_PARAMS):
     return jnp.where(ok, pH, jnp.nan)
 
 
-#: numpy function -> its jax.numpy twin, for FUNCTION blocks under the compiled backend
-TWINS = {valve_flow: valve_flow_jax, effluent_ph: effluent_ph_jax}
+# --------------------------------------------------------------------------- the PHPLANT block's twin
+
+REFUSED_FLOW = ("its base flow q3 is negative or non-finite, or the tank emptied, or the RK4 step Ts / substeps "
+                "is longer than the time A h / q_in in which the inflow renews the tank (keep q3 in the spec's "
+                "range [12.5, 17] ml/s; backend='numpy' names the tank and the flow)")
+
+
+class PHPlantTwin(Stateful):
+    """The PHPLANT block under ``backend="jax"`` (its ``jax_twin``): the pH solve, then one RK4 period.
+
+    Output ``pH(x(k Ts))`` as (1,) or (B, 1); next state from :func:`plant_step_jax`,
+    with the step's flow check reported after the run (:data:`REFUSED_FLOW`).
+    """
+
+    def output(self, t, k, inputs, x, data):
+        pH, _ = ph_from_invariants_jax(x[..., 1], x[..., 2], self.block.params)
+        return [pH[..., None]]
+
+    def next_checked(self, t, inputs, x):
+        q3 = port_width(inputs[0], 1, label(self.block), 0)[..., 0]
+        b = self.block
+        x_next, ok = plant_step_jax(x, q3, b.Ts, b.params, b.substeps)
+        return x_next, [(ok, REFUSED_FLOW)]

@@ -119,6 +119,11 @@ def effluent_ph(Wa4, Wb4, params: PHParams = DEFAULT_PARAMS):
     return float(pH) if pH.ndim == 0 else pH
 
 
+# the compiled backend runs these FUNCTION blocks with their jax.numpy twins (imported when compiling)
+valve_flow.jax_twin = "lstmds_sim.systems.ph_jax:valve_flow_jax"
+effluent_ph.jax_twin = "lstmds_sim.systems.ph_jax:effluent_ph_jax"
+
+
 def tank_state(x0, q3_0: float = 15.55, params: PHParams = DEFAULT_PARAMS, what: str = "ph_tank") -> np.ndarray:
     """The tank's initial state ``(h, Wa4, Wb4)``, shape (3,): ``x0``, or the steady state at ``q3_0``."""
     if x0 is None:

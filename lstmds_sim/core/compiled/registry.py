@@ -14,16 +14,27 @@ is published to bdsim's ports):
 * ``data`` -> an array the run takes as an argument (a SEQUENCE's samples), so
   that a compiled run can be re-run with new data without recompiling.
 
-Block types register a factory with :func:`register`; :func:`jax_block` finds
-it or refuses the block in one line naming it. FUNCTION blocks run their
-function on JAX arrays; a numpy-only function needs a ``jax.numpy`` twin
-(:func:`register_function`; the pH tank's are in :mod:`lstmds_sim.systems.ph_jax`).
+How a block's twin is found (:func:`jax_block`):
+
+* a block class names its own twin in its ``jax_twin`` attribute, a
+  ``JaxBlock`` subclass or ``"module:Class"`` (imported when a diagram with
+  the block is compiled, so the block library loads without JAX): this
+  library's blocks do (``blocks/_compiled.py``; PHPLANT's twin lives with the
+  plant in ``systems/ph_jax.py``), and so can any user's block;
+* bdsim's stock blocks, whose classes are not ours, register a factory by
+  block type with :func:`register` (:mod:`.stock`).
+
+A block with neither is refused in one line naming it. FUNCTION blocks run
+their function on JAX arrays; a numpy-only function needs a ``jax.numpy``
+twin: the function's own ``jax_twin`` attribute (as above), or one given with
+:func:`register_function`. The backend names no block of the library.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +44,6 @@ __all__ = ["JaxBlock", "function_twin", "jax_block", "label", "register", "regis
 
 _FACTORIES: dict[str, Callable] = {}
 _TWINS: dict = {}
-#: modules that register ``jax.numpy`` twins of numpy functions used in FUNCTION blocks (loaded on first use)
-TWIN_MODULES = ("lstmds_sim.systems.ph_jax",)
 
 #: stock blocks refused by this backend (beyond those the engine refuses for every backend), and why
 REFUSED = {
@@ -54,6 +63,8 @@ class JaxBlock:
 
     x0: np.ndarray | None = None
     data: np.ndarray | None = None
+    #: a sink whose inputs the backend records every step (``result.recorders``; named as WATCH names them)
+    records: bool = False
 
     def __init__(self, block) -> None:
         self.block = block
@@ -76,6 +87,14 @@ class JaxBlock:
         return x_next, self.checks(inputs, x_next)
 
 
+class Stateful(JaxBlock):
+    """A block whose initial state is the block's own ``getstate0()`` (kept in its shape)."""
+
+    def __init__(self, block) -> None:
+        super().__init__(block)
+        self.x0 = np.asarray(block.getstate0(), dtype=float)
+
+
 def register(*types: str):
     """Class decorator: ``@register("unitdelay")`` makes the class the JAX description of that block type."""
 
@@ -89,12 +108,23 @@ def register(*types: str):
 
 def supported_types() -> list[str]:
     """The block types the compiled backend runs (upper case, as bdsim names them)."""
+    from ..bdsim_adapter import block_classes
+
     _load()
-    return sorted(name.upper() for name in _FACTORIES)
+    own = [name for name, cls in block_classes().items() if getattr(cls, "jax_twin", None) is not None]
+    return sorted({name.upper() for name in _FACTORIES} | set(own))
 
 
 def _load() -> None:
-    from . import ours, stock  # noqa: F401  (registering is their import's side effect)
+    from . import stock  # noqa: F401  (registering is its import's side effect)
+
+
+def resolve(twin: Any) -> Any:
+    """A ``jax_twin`` attribute's value: the object itself, or the one a ``"module:name"`` string names."""
+    if isinstance(twin, str):
+        module, _, name = twin.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return twin
 
 
 def jax_block(block) -> JaxBlock:
@@ -102,11 +132,13 @@ def jax_block(block) -> JaxBlock:
     _load()
     if block.type in REFUSED:
         raise DiagramError(f"{label(block)} cannot run with backend='jax': {REFUSED[block.type]}")
-    factory = _FACTORIES.get(block.type)
+    own = getattr(type(block), "jax_twin", None)
+    factory = resolve(own) if own is not None else _FACTORIES.get(block.type)
     if factory is None:
         raise DiagramError(
             f"{label(block)} has no JAX function, so backend='jax' cannot run it "
-            f"(it runs: {', '.join(supported_types())}); run this diagram with backend='numpy'"
+            f"(it runs: {', '.join(supported_types())}); give its class a jax_twin (a JaxBlock) or run this "
+            "diagram with backend='numpy'"
         )
     return factory(block)
 
@@ -116,23 +148,19 @@ def register_function(function: Callable, twin: Callable) -> None:
 
     ``twin`` takes the same arguments (the block's inputs, then its ``fargs``
     and ``fkwargs``) and returns the same values, computed with ``jax.numpy``.
+    (A function of your own can instead carry its twin: ``function.jax_twin = twin``.)
     """
     if not callable(function) or not callable(twin):
         raise TypeError("register_function(function, twin): both must be callables")
     _TWINS[function] = twin
 
 
-_LOADED_TWINS: list = []
-
-
 def function_twin(function: Callable) -> Callable | None:
-    """The registered ``jax.numpy`` twin of ``function``, or None."""
-    if not _LOADED_TWINS:
-        for name in TWIN_MODULES:
-            for numpy_function, twin in importlib.import_module(name).TWINS.items():
-                _TWINS.setdefault(numpy_function, twin)
-        _LOADED_TWINS.append(True)
+    """The ``jax.numpy`` twin of ``function`` (registered, or its own ``jax_twin``), or None."""
     try:
-        return _TWINS.get(function)
+        twin = _TWINS.get(function)
     except TypeError:  # an unhashable callable
-        return None
+        twin = None
+    if twin is None:
+        twin = getattr(function, "jax_twin", None)
+    return resolve(twin) if twin is not None else None

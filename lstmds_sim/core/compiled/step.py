@@ -60,9 +60,7 @@ class Step:
         probes = {name: (self.index[b], port) for name, b, port in self.schedule.probe_slots}
         recorders = {}
         for b in self.schedule.sinks:
-            if b.type == "recorder":
-                recorders[b.name] = self.sources[b][0]
-            elif b.type == "watch":
+            if self.jax[b].records:
                 for port in range(b.nin):
                     recorders[b.name if b.nin == 1 else f"{b.name}[{port}]"] = self.sources[b][port]
         return {"signals": probes, "recorders": recorders}

@@ -206,3 +206,7 @@ class PassThrough(JaxBlock):
 @register("null", "watch")
 class Sink(JaxBlock):
     """NULL and WATCH have no outputs; the backend records WATCH's inputs like a RECORDER's."""
+
+    def __init__(self, block) -> None:
+        super().__init__(block)
+        self.records = block.type == "watch"
