@@ -5,7 +5,10 @@ JAX_ENABLE_X64=0): it imports lstmds_sim, then the heavy third-party packages, t
 package, and later trains a small network.
 """
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,10 +59,66 @@ print(" ".join(sorted(lstmds_sim.block_classes())))
 
 def test_a_plain_install_carries_every_package_folder():
     """`pip install .` copies only the packages pyproject lists: every folder with an __init__.py must be there."""
-    import tomllib
+    try:
+        import tomllib  # Python >= 3.11
+    except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package (the test extra's marker)
+        tomllib = pytest.importorskip("tomli", reason="Python 3.10 has no tomllib; install tomli (the test extra)")
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lstmds_sim").rglob("__init__.py")}
     found |= {f"lstmds_sim.{p.parent.relative_to(ROOT).as_posix().replace('/', '.')}"
               for top in ("blocks", "diagrams") for p in (ROOT / top).rglob("__init__.py")}
     assert found == listed, f"pyproject [tool.setuptools] packages: add {sorted(found - listed)}, drop {sorted(listed - found)}"
+
+
+def installed_layout(root: Path) -> Path:
+    """The package as `pip install .` lays it out (blocks/ and diagrams/ inside lstmds_sim/), under ``root``."""
+    shutil.copytree(ROOT / "lstmds_sim", root / "lstmds_sim", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("blocks", "diagrams"):
+        shutil.copytree(ROOT / name, root / "lstmds_sim" / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """import-linter's `lint-imports` on the package under ``root`` with pyproject's contracts."""
+    command = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    if command is None:
+        pytest.skip("import-linter is not installed (it is in the test extra)")
+    env = dict(os.environ, PYTHONPATH=str(root))
+    return subprocess.run([command, "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_layers_hold(tmp_path):
+    """core <- blocks, systems <- safety <- learning <- drawing <- io <- labs, as pyproject's contracts state."""
+    done = lint_imports(installed_layout(tmp_path))
+    assert done.returncode == 0 and "0 broken" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_the_layer_check_catches_an_import_reaching_up(tmp_path):
+    """The check can fail: core importing io (a module-level import, one line) breaks the layers contract."""
+    root = installed_layout(tmp_path)
+    schedule = root / "lstmds_sim" / "core" / "schedule.py"
+    schedule.write_text(schedule.read_text() + "\nfrom ..io import outdir  # noqa: E402,F401\n")
+    done = lint_imports(root)
+    assert done.returncode != 0
+    assert "lstmds_sim.core.schedule -> lstmds_sim.io.outdir" in done.stdout
+
+
+#: bdsim's private names; only core/bdsim_adapter.py may use them (pyproject pins bdsim to the range checked)
+BDSIM_PRIVATE = ("._blocklibrary", "._clock", "._inport_slots", "._outport_slots", "._output_values",
+                 "._publish_output_values")
+
+
+def test_only_the_adapter_touches_bdsims_private_names():
+    offenders = []
+    for folder in ("lstmds_sim", "blocks", "diagrams"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.name == "bdsim_adapter.py":
+                continue
+            for n, line in enumerate(path.read_text().splitlines(), start=1):
+                uses = [name for name in BDSIM_PRIVATE if name in line]
+                # a block may set bdsim's own attribute for subclasses (self._feedthrough); nothing else may
+                if uses or ("._feedthrough" in line and "self._feedthrough" not in line):
+                    offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not offenders, "bdsim's private names outside core/bdsim_adapter.py:\n" + "\n".join(offenders)
