@@ -26,7 +26,7 @@ from lstmds_sim.core.validation import delay_input, port_width
 
 def check_width(block, port: int, value, width: int):
     """Input ``port`` must be (width,) or batched (B, width) (the numpy block's check)."""
-    return port_width(value, width, label(block), port)
+    return port_width(value, width, lambda: label(block), port)
 
 
 class Hadamard(JaxBlock):

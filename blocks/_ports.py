@@ -42,7 +42,7 @@ def block_label(block) -> str:
 
 def check_width(block, port: int, value, width: int) -> np.ndarray:
     """Input ``port`` must be (width,) or batched (B, width) (:func:`lstmds_sim.core.validation.port_width`)."""
-    return port_width(np.asarray(value, dtype=float), width, block_label(block), port)
+    return port_width(np.asarray(value, dtype=float), width, lambda: block_label(block), port)
 
 
 def check_block_finite(block, what: str, arr: np.ndarray) -> np.ndarray:

@@ -54,13 +54,14 @@ class Interpreter(Backend):
 class _Call:
     """One block's prepared call: its output function, its state's key, its input and output ports."""
 
-    __slots__ = ("block", "output", "stateful", "inputs", "outputs")
+    __slots__ = ("block", "output", "stateful", "inputs", "outputs", "single")
 
     def __init__(self, block, kernel, stateful: bool) -> None:
         self.block = block
         self.output = kernel.output if kernel is not None else block.output
         self.stateful = stateful
         self.inputs, self.outputs = port_slots(block)
+        self.single = self.outputs[0] if len(self.outputs) == 1 else None  # the common case: one output port
 
 
 class _Run:
@@ -148,12 +149,12 @@ class _Run:
                 calls, updates = self.plan_for(ticking)
                 for call in calls:
                     block = call.block
-                    out = call.output(t, [s.value for s in call.inputs], state.get(block) if call.stateful else None)
-                    outputs = call.outputs
-                    if len(outputs) == 1:
-                        outputs[0].value = out[0]
+                    out = call.output(t, [s.value for s in call.inputs], state[block] if call.stateful else None)
+                    single = call.single
+                    if single is not None:
+                        single.value = out[0]
                     else:
-                        for slot, value in zip(outputs, out):
+                        for slot, value in zip(call.outputs, out):
                             slot.value = value
                 block = None
                 for b, slots in sink_inputs:

@@ -100,19 +100,23 @@ def initial_state(x0, n: int | None, what: str, *, batch: int | None = None, mea
     return arr if batch is None else np.broadcast_to(arr, (batch, width)).copy()
 
 
-def port_width(value, width: int, block: str, port: int):
-    """Input ``port`` of ``block`` (``"MATGAIN block 'Wi'"``) must be (width,) or batched (B, width).
+def port_width(value, width: int, block, port: int):
+    """Input ``port`` of ``block`` must be (width,) or batched (B, width).
 
-    ``value`` is an array of numpy or of JAX (only its ``ndim``, ``shape`` and
-    ``reshape`` are used, so the numpy block and its compiled twin share this
-    check and its message); a scalar stands for (1,) when ``width`` is 1.
-    Returns the value, reshaped to (1,) in that case.
+    ``block`` names the block in the message: a string (``"MATGAIN block 'Wi'"``)
+    or a callable that gives it (called only when the check fails, so the
+    per-step check costs no formatting). ``value`` is an array of numpy or of
+    JAX (only its ``ndim``, ``shape`` and ``reshape`` are used, so the numpy
+    block and its compiled twin share this check and its message); a scalar
+    stands for (1,) when ``width`` is 1. Returns the value, reshaped to (1,) in that case.
     """
-    if value.ndim == 0 and width == 1:
-        value = value.reshape(1)
-    if value.ndim not in (1, 2) or value.shape[-1] != width:
-        raise ShapeError(f"{block}: input {port} has shape {tuple(value.shape)}, expected ({width},) or (B, {width})")
-    return value
+    ndim = value.ndim
+    if ndim == 0 and width == 1:
+        return value.reshape(1)
+    if (ndim == 1 or ndim == 2) and value.shape[-1] == width:
+        return value
+    where = block() if callable(block) else block
+    raise ShapeError(f"{where}: input {port} has shape {tuple(value.shape)}, expected ({width},) or (B, {width})")
 
 
 def delay_input(u_shape: tuple, x_shape: tuple, x0_ndim: int, block: str) -> None:
