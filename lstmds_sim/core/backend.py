@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 
+from .errors import ArgumentError
+
 __all__ = ["BACKENDS", "Backend", "backend_named"]
 
 #: the backends ``run(..., backend=NAME)`` knows: name -> (module, class), imported when first asked for
@@ -50,10 +52,10 @@ def backend_named(backend, **options) -> Backend:
     if isinstance(backend, Backend):
         if any(v is not None for v in options.values()):
             given = ", ".join(f"{k}=" for k, v in options.items() if v is not None)
-            raise ValueError(f"{given} is an option of the backend: give it to the backend object "
+            raise ArgumentError(f"{given} is an option of the backend: give it to the backend object "
                              f"(e.g. backend=Compiled(threads=2)), not to run() beside backend={backend!r}")
         return backend
     if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {tuple(BACKENDS)} or a Backend object, got {backend!r}")
+        raise ArgumentError(f"backend must be one of {tuple(BACKENDS)} or a Backend object, got {backend!r}")
     module, cls = BACKENDS[backend]
     return getattr(importlib.import_module(module), cls)(**{k: v for k, v in options.items() if v is not None})

@@ -11,13 +11,28 @@ file, an option) and say what to do.
 from __future__ import annotations
 
 __all__ = [
-    "DiagramError", "FolderBusyError", "IncompleteSweepError", "LSTMDSError", "NonFiniteError",
-    "SequenceEndError", "ShapeError", "StateDictKeyError", "add_note",
+    "ArgumentError", "ArgumentTypeError", "DiagramError", "FolderBusyError", "IncompleteSweepError", "LSTMDSError",
+    "NonFiniteError", "SequenceEndError", "ShapeError", "StateDictKeyError", "UnknownNameError", "add_note",
 ]
 
 
 class LSTMDSError(Exception):
     """The base of every error lstmds-sim raises on purpose."""
+
+
+class ArgumentError(LSTMDSError, ValueError):
+    """An argument's value cannot be used (a negative period, an unknown option, a bad count)."""
+
+
+class ArgumentTypeError(LSTMDSError, TypeError):
+    """An argument is of a type that cannot be used (a dict where LSTMParams is needed, say)."""
+
+
+class UnknownNameError(LSTMDSError, KeyError):
+    """A name (a signal, a block, a recorder) that the diagram or result does not have."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
+        return str(self.args[0]) if self.args else ""
 
 
 class ShapeError(LSTMDSError, ValueError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.integrate
 
+from .errors import ArgumentError
 from .validation import positive, positive_int
 
 __all__ = ["SOLVERS", "Solver", "ivp", "rk4"]
@@ -46,7 +47,7 @@ class Solver:
 
     def __post_init__(self) -> None:
         if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+            raise ArgumentError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
         positive_int(self.substeps, "substeps")
         if self.max_step is not None:
             positive(self.max_step, "max_step")

@@ -25,7 +25,7 @@ import numpy as np
 
 from .backend import Backend
 from .bdsim_adapter import port_slots
-from .errors import DiagramError, NonFiniteError, ShapeError, add_note
+from .errors import ArgumentError, DiagramError, NonFiniteError, ShapeError, add_note
 from .result import RunResult, stack_steps
 from .schedule import Schedule
 
@@ -44,7 +44,7 @@ class Interpreter(Backend):
 
     def __init__(self, threads: int | None = None) -> None:
         if threads is not None:
-            raise ValueError("threads=... splits a batch for backend='jax'; the numpy interpreter runs on one "
+            raise ArgumentError("threads=... splits a batch for backend='jax'; the numpy interpreter runs on one "
                              "thread (drop threads= or add backend='jax')")
 
     def execute(self, schedule: Schedule, *, progress=None, live=None) -> RunResult:

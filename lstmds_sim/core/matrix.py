@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .activations import sigmoid
+from .errors import ArgumentError
 from .params import FORMS, LSTMParams, as_layers, per_layer
 from .validation import ShapeError, check_input_sequence, initial_state, signal
 
@@ -168,7 +169,7 @@ def simulate(
     trace : keep every step's pre-activations, gates and states.
     """
     if form not in FORMS:
-        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+        raise ArgumentError(f"form must be one of {FORMS}, got {form!r}")
     layers = as_layers(params)
     sequence = check_input_sequence(u, layers[0].n_inputs)
     u, batch, steps = sequence.data, sequence.batch, sequence.steps

@@ -9,6 +9,8 @@ from typing import Mapping
 
 import numpy as np
 
+from .errors import ArgumentError
+
 
 def npz_path(path) -> Path:
     """``path`` with the suffix ``.npz`` (added when missing; ``.NPZ`` is kept as it is)."""
@@ -33,11 +35,11 @@ def load_npz(path, what: str = "an .npz archive") -> dict[str, np.ndarray]:
     with open(path, "rb") as handle:  # FileNotFoundError names the path
         magic = handle.read(6)
     if magic == b"\x93NUMPY":
-        raise ValueError(f"{path} is a single .npy array, not {what}: save with LSTMParams.save or np.savez")
+        raise ArgumentError(f"{path} is a single .npy array, not {what}: save with LSTMParams.save or np.savez")
     if not magic.startswith(b"PK"):
-        raise ValueError(f"{path} is not {what}: it is not an .npz (zip) archive")
+        raise ArgumentError(f"{path} is not {what}: it is not an .npz (zip) archive")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise ValueError(f"{path} is not {what}: the archive cannot be read ({type(err).__name__})") from None
+        raise ArgumentError(f"{path} is not {what}: the archive cannot be read ({type(err).__name__})") from None

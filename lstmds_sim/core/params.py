@@ -21,6 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .errors import ArgumentError, ArgumentTypeError
 from .npz import load_npz, save_npz
 from .validation import ShapeError, as_float_array, matrix
 
@@ -66,7 +67,7 @@ class LSTMParams:
         object.__setattr__(self, "b", _vector(self.b, 4 * nn, f"b (bias, 4*Nn = {4 * nn})"))
         if self.F is None:
             if self.bF is not None:
-                raise ValueError("bF (output bias) given without F (output weights): pass both")
+                raise ArgumentError("bF (output bias) given without F (output weights): pass both")
         else:
             F = as_float_array(self.F, "F (output weights)")
             if F.ndim == 1:
@@ -226,12 +227,12 @@ class LSTMParams:
         """The parameters from the arrays of a file (``load_npz(path)``); every error names ``path`` and the key."""
         missing = [k for k in ("W", "R", "b") if k not in data]
         if missing:
-            raise ValueError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
+            raise ArgumentError(f"{path} lacks {', '.join(missing)}: not an LSTM parameter file (keys W R b F bF)")
         arrays = {k: data[k] for k in ("W", "R", "b", "F", "bF") if k in data}
         for key, value in arrays.items():
             kind = np.asarray(value).dtype.kind
             if kind not in "biufc":  # complex is refused below, with its own hint
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"{path}: key {key!r} holds {np.asarray(value).dtype} values, not numbers; "
                     f"save {key} as a real float array (LSTMParams.save writes W R b F bF)"
                 )
@@ -258,12 +259,12 @@ def as_layers(params: "LSTMParams | Sequence[LSTMParams]") -> tuple[LSTMParams, 
     """Normalise one layer or a sequence of layers in series, checking that widths chain."""
     layers = (params,) if isinstance(params, LSTMParams) else tuple(params)
     if not layers:
-        raise ValueError("need at least one LSTM layer")
+        raise ArgumentError("need at least one LSTM layer")
     for k, layer in enumerate(layers):
         if not isinstance(layer, LSTMParams):
-            raise TypeError(f"layer {k} is {type(layer).__name__}, expected LSTMParams")
+            raise ArgumentTypeError(f"layer {k} is {type(layer).__name__}, expected LSTMParams")
         if k and layer.n_inputs != layers[k - 1].n_outputs:
-            raise ValueError(
+            raise ArgumentError(
                 f"layer {k} expects {layer.n_inputs} inputs but layer {k - 1} outputs "
                 f"{layers[k - 1].n_outputs}; make W of layer {k} have {layers[k - 1].n_outputs} columns"
             )
@@ -283,5 +284,5 @@ def per_layer(values, n_layers: int, name: str) -> list:
             return [values[0]]
         return [values]
     if not isinstance(values, (list, tuple)) or len(values) != n_layers:
-        raise ValueError(f"{name}: give a list of {n_layers} initial states, one per layer")
+        raise ArgumentError(f"{name}: give a list of {n_layers} initial states, one per layer")
     return list(values)

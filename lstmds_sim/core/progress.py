@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .errors import ArgumentError
+
 __all__ = ["HEARTBEAT_S", "ProgressCallback", "Reporter", "in_ci", "run_with_progress", "task"]
 
 ProgressCallback = Callable[[int, float, float], None]
@@ -86,7 +88,7 @@ class Reporter:
             if announce:
                 self._print(f"{label}: {total} {unit}{'s' if total != 1 else ''} ...")
         else:
-            raise ValueError(f"progress must be None, True, False, 'bar', 'lines' or a callable, got {progress!r}")
+            raise ArgumentError(f"progress must be None, True, False, 'bar', 'lines' or a callable, got {progress!r}")
         if heartbeat_s:
             self._heartbeat = threading.Thread(target=self._beat, args=(heartbeat_s,), daemon=True)
             self._heartbeat.start()

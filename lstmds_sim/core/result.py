@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import ShapeError, UnknownNameError
 
 __all__ = ["RunResult", "stack_steps"]
 
@@ -31,7 +31,7 @@ class RunResult:
             return self.signals[name]
         if name in self.recorders:
             return self.recorders[name]
-        raise KeyError(f"no probe or recorder named {name!r}; have {sorted(self.signals) + sorted(self.recorders)}")
+        raise UnknownNameError(f"no probe or recorder named {name!r}; have {sorted(self.signals) + sorted(self.recorders)}")
 
 
 def stack_steps(values: list[np.ndarray]) -> np.ndarray:

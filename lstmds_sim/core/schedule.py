@@ -19,7 +19,7 @@ import numpy as np
 
 from .bdsim_adapter import clock_of as _block_clock
 from .bdsim_adapter import compile_diagram
-from .errors import DiagramError
+from .errors import ArgumentError, DiagramError, UnknownNameError
 from .validation import positive
 
 __all__ = ["Schedule", "analyse", "signal_names"]
@@ -66,7 +66,7 @@ def _check_period(T, name: str) -> None:
     except TypeError:
         ok = False
     if not ok:
-        raise ValueError(
+        raise ArgumentError(
             f"diagram '{name}': a clock has the sample time Ts = {T!r}; "
             "give bd.clock(Ts) a finite Ts > 0 (the sampling period in seconds, e.g. bd.clock(10.0))"
         )
@@ -94,7 +94,7 @@ def _timing(bd, clocks: set, continuous: list, dt) -> _Timing:
         h = min(c.T for c in clocks)
     elif continuous:
         names = ", ".join(f"'{b.name}'" for b in continuous)
-        raise ValueError(
+        raise ArgumentError(
             f"diagram '{bd.name}' is continuous-only (blocks {names}) and has no clock: "
             "give the output time step, run(bd, steps, dt=0.01)"
         )
@@ -207,11 +207,11 @@ def analyse(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: flo
         lengths = [b.n_samples * timing.ratio[clock_of[b]] for b in blocks  # sources of recorded data
                    if getattr(b, "n_samples", None) is not None and b in clock_of]
         if not lengths:
-            raise ValueError("give the number of steps: the diagram has no SEQUENCE source to take it from")
+            raise ArgumentError("give the number of steps: the diagram has no SEQUENCE source to take it from")
         steps = min(lengths)
     steps = int(steps)
     if steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps}")
+        raise ArgumentError(f"steps must be a positive integer, got {steps}")
 
     available = signal_names(bd)
     probes = list(probes)
@@ -219,7 +219,7 @@ def analyse(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: flo
         probes = [n for n in available if any(w.name and n.endswith(w.name) for w in bd.wirelist)]
     unknown = [p for p in probes if p not in available]
     if unknown:
-        raise KeyError(f"unknown signal(s) {unknown}; named signals are: {sorted(available)}")
+        raise UnknownNameError(f"unknown signal(s) {unknown}; named signals are: {sorted(available)}")
 
     plan = [b for group in bd.plan for b in group]
     return Schedule(

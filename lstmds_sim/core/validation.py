@@ -11,18 +11,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-
-from .errors import NonFiniteError, ShapeError, add_note  # noqa: F401  (re-exported: where the checks raise them)
+# ShapeError, NonFiniteError and add_note are re-exported: callers import them with the checks that raise them
+from .errors import ArgumentError, ArgumentTypeError, NonFiniteError, ShapeError, add_note  # noqa: F401
 
 
 def as_float_array(value, what: str) -> np.ndarray:
     """Return ``value`` as a float64 array, refusing non-numeric and complex input."""
     if np.iscomplexobj(value):
-        raise TypeError(f"{what} is complex; give real numbers (np.real(x) if the imaginary parts are round-off)")
+        raise ArgumentTypeError(f"{what} is complex; give real numbers (np.real(x) if the imaginary parts are round-off)")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{what} must be numeric, got {type(value).__name__}: {err}") from None
+        raise ArgumentTypeError(f"{what} must be numeric, got {type(value).__name__}: {err}") from None
     return arr
 
 
@@ -85,7 +85,7 @@ def initial_state(x0, n: int | None, what: str, *, batch: int | None = None, mea
     """
     if x0 is None:
         if n is None:
-            raise ValueError(f"{what}: give an initial state")
+            raise ArgumentError(f"{what}: give an initial state")
         x0 = np.zeros(n)
     arr = as_float_array(x0, what)
     if arr.ndim == 0 and n in (None, 1):
@@ -142,7 +142,7 @@ def open_interval(value: float, name: str, low: float = 0.0, high: float = 1.0) 
     """Refuse a parameter outside the open interval (low, high)."""
     v = float(value)
     if not (low < v < high) or not np.isfinite(v):
-        raise ValueError(f"{name} must lie strictly between {low:g} and {high:g}, got {value!r}")
+        raise ArgumentError(f"{name} must lie strictly between {low:g} and {high:g}, got {value!r}")
     return v
 
 
@@ -151,9 +151,9 @@ def positive(value, name: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
+        raise ArgumentTypeError(f"{name} must be a number, got {value!r}") from None
     if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ArgumentError(f"{name} must be a finite number > 0, got {value!r}")
     return v
 
 
@@ -161,14 +161,14 @@ def nonnegative(value, name: str) -> float:
     """Refuse anything but a finite number >= 0."""
     v = float(value)
     if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+        raise ArgumentError(f"{name} must be finite and >= 0, got {value!r}")
     return v
 
 
 def positive_int(value, name: str) -> int:
     """Refuse anything but a positive integer."""
     if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ArgumentError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 

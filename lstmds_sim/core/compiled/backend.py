@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backend import Backend
+from ..errors import ArgumentError
 from ..result import RunResult
 from ..schedule import Schedule
 from .program import CompiledRun, check_threads
@@ -29,10 +30,10 @@ class Compiled(Backend):
 
     def check(self, *, solver: str, progress) -> None:
         if solver == "solve_ivp":
-            raise ValueError("solver='solve_ivp' runs with backend='numpy' only; backend='jax' integrates with "
+            raise ArgumentError("solver='solve_ivp' runs with backend='numpy' only; backend='jax' integrates with "
                              "solver='rk4' (substeps=N or max_step=...)")
         if progress is not None:
-            raise ValueError("progress=... is not reported by backend='jax' (the run is one compiled loop); "
+            raise ArgumentError("progress=... is not reported by backend='jax' (the run is one compiled loop); "
                              "drop it or use backend='numpy'")
 
     def execute(self, schedule: Schedule, *, progress=None, live=None) -> RunResult:

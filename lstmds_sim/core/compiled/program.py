@@ -38,7 +38,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import DiagramError, SequenceEndError, ShapeError
+from ..errors import ArgumentError, DiagramError, SequenceEndError, ShapeError, UnknownNameError
+from ..jax_x64 import enable_x64
 from ..result import RunResult
 from ..schedule import Schedule, analyse
 from .registry import label
@@ -67,7 +68,7 @@ def check_threads(threads):
     """``threads`` as given, if it is None or a positive integer; else one line saying what it must be."""
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
                                 or threads < 1):
-        raise ValueError(f"threads must be a positive integer (parts of the batch run at once), got {threads!r}")
+        raise ArgumentError(f"threads must be a positive integer (parts of the batch run at once), got {threads!r}")
     return threads
 
 
@@ -114,7 +115,7 @@ class CompiledRun:
         self.inputs = {blocks[i].name: np.shape(d) for i, d in body.data.items()}
         self.states = {blocks[i].name: np.shape(x) for i, x in body.x0.items()}
         self.batch = _batch_of(self.inputs.values())
-        with jax.enable_x64(True):
+        with enable_x64(True):
             # the diagram's own SEQUENCE data, step-major ((T, [B,] n)) on the device when a run first needs
             # it (a run given its own inputs never does: the sweep's template data is never copied), and states
             self._data_own = {blocks[i].name: d for i, d in body.data.items()}
@@ -238,7 +239,7 @@ class CompiledRun:
         each kept the shape it started with).
         """
         start = time.perf_counter()
-        with jax.enable_x64(True):
+        with enable_x64(True):
             data = {name: self._parts(_step_major(value), 1, value.ndim == 3)
                     for name, value in self._checked(inputs, self.inputs, "inputs", "SEQUENCE data")}
             for name in self._data_own.keys() - data.keys():  # the diagram's own data, moved once and kept
@@ -295,13 +296,13 @@ class CompiledRun:
         """``(name, device array)`` for each replacement given, checked: a known name, the compiled shape, finite."""
         for name, value in (given or {}).items():
             if name not in shapes:
-                raise KeyError(f"{what}: no block named {name!r} takes {meaning}; have {sorted(shapes)}")
+                raise UnknownNameError(f"{what}: no block named {name!r} takes {meaning}; have {sorted(shapes)}")
             value = jnp.asarray(value, dtype=jnp.float64)  # a NumPy array is copied to the device; a JAX one stays
             if value.shape != tuple(shapes[name]):
                 raise ShapeError(f"{what}[{name!r}] has shape {value.shape}; the run was compiled for "
                                  f"{tuple(shapes[name])} (compile again for another shape)")
             if not bool(jnp.all(jnp.isfinite(value))):
-                raise ValueError(f"{what}[{name!r}] contains NaN or inf")
+                raise ArgumentError(f"{what}[{name!r}] contains NaN or inf")
             yield name, value
 
     def _raise_if_bad(self, step: int, check: int) -> None:
@@ -354,7 +355,7 @@ def _batch_axis(whole: tuple, part: tuple, batch: int, rows: int) -> int:
 
 def _execute(compiled, args: tuple):
     """One part: run the compiled program on ``args`` and return its results as numpy arrays."""
-    with jax.enable_x64(True):  # the setting is per thread
+    with enable_x64(True):  # the setting is per thread
         return jax.device_get(compiled(*args))
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DiagramError
+from ..errors import ArgumentTypeError, DiagramError
 
 __all__ = ["JaxBlock", "function_twin", "jax_block", "label", "register", "register_function", "supported_types"]
 
@@ -151,7 +151,7 @@ def register_function(function: Callable, twin: Callable) -> None:
     (A function of your own can instead carry its twin: ``function.jax_twin = twin``.)
     """
     if not callable(function) or not callable(twin):
-        raise TypeError("register_function(function, twin): both must be callables")
+        raise ArgumentTypeError("register_function(function, twin): both must be callables")
     _TWINS[function] = twin
 
 
