@@ -6,7 +6,7 @@ from typing import Any
 
 from bdsim.components import Clock, SubsystemBlock
 
-from lstmds_sim.core.diagram import lstm_subsystem
+from lstmds_sim.core.diagram import LSTMLayer, lstm_layers, lstm_subsystem
 
 
 class LSTM(SubsystemBlock):
@@ -40,6 +40,10 @@ class LSTM(SubsystemBlock):
     ``hidden state`` and the output gain, with every wire named. After
     compilation the blocks are named ``<name>/<block>`` (e.g. ``lstm1/Wi``).
     Layers stack in series by wiring one LSTM block into the next.
+
+    The layer inside is :attr:`layer`, an
+    :class:`~lstmds_sim.core.diagram.LSTMLayer`; ``lstm_layers(bd)`` finds it
+    in the diagram that holds the block.
     """
 
     def __init__(self, params: Any, clock: Clock, h0: Any = None, c0: Any = None,
@@ -64,3 +68,9 @@ class LSTM(SubsystemBlock):
         inner = lstm_subsystem(params, clock, h0=h0, c0=c0, form=form, name=name, batch=batch)
         super().__init__(inner, **blockargs)
         self.params = params
+
+    @property
+    def layer(self) -> LSTMLayer:
+        """The LSTM layer drawn inside this block: its weights, form and blocks."""
+        (layer,) = lstm_layers(self.subsystem)
+        return layer

@@ -231,6 +231,32 @@ def test_lstm_subsystem_blocks_stack_inside_a_larger_diagram(rng):
     np.testing.assert_allclose(result["lstm1/z_f"], ref.trace[0]["z"][:, 4:8], rtol=0, atol=1e-12)
 
 
+def test_lstm_block_carries_its_layer_and_the_diagram_finds_it(rng):
+    """Each LSTM block's layer record: the weights it was given, its form, and delays that run in the diagram."""
+    from lstmds_sim.core.diagram import lstm_layers
+
+    first = L.LSTMParams.random(2, 4, rng=rng, low=-1, high=1)
+    second = L.LSTMParams.random(4, 3, 1, rng=rng, low=-1, high=1)
+    u = rng.standard_normal((6, 2))
+    bd = L.blockdiagram()
+    clock = bd.clock(1.0, "s")
+    src = bd.SEQUENCE(u, clock, name="u")
+    enc = bd.LSTM(first, clock, name="enc")
+    dec = bd.LSTM(second, clock, form="statespace", name="dec")
+    bd.connect(src, enc, name="u")
+    bd.connect(enc, dec, name="h1")
+    bd.connect(dec, bd.RECORDER(name="y"), name="y")
+    assert enc.layer.params is first and dec.layer.params is second and dec.layer.form == "statespace"
+    result = L.run(bd, probes=["enc/c", "dec/h"])
+    layers = lstm_layers(bd)
+    assert layers == [enc.layer, dec.layer]  # found in the flattened diagram, in order
+    assert [layer.cell.name for layer in layers] == ["enc/cell state", "dec/cell state"]
+    assert all(layer.cell in bd.blocklist and layer.hidden in bd.blocklist for layer in layers)
+    ref = L.simulate([first, second], u, form="statespace", trace=True)  # the handle's signals are the layer's
+    np.testing.assert_allclose(result[enc.layer.signal("c")], ref.trace[0]["c"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result[dec.layer.signal("h")], ref.trace[1]["h"], rtol=0, atol=1e-12)
+
+
 def test_step_note_on_python_without_add_note():
     """Python 3.10 has no BaseException.add_note: the step goes into the message instead."""
     from lstmds_sim.core.validation import add_note

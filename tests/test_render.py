@@ -12,6 +12,8 @@ import pytest
 from matplotlib.colors import to_rgb
 
 from lstmds_sim.drawing.graph import (
+    INNER,
+    OUTER,
     DiagramGraph,
     Edge,
     FeedbackLoop,
@@ -28,8 +30,9 @@ from lstmds_sim.drawing.scene import build_scene
 GATES = ("i", "f", "g", "o")
 
 
-def _node(name: str, kind: str) -> Node:
-    return Node(id=name, label=f"{name}\n{kind}", kind=kind, is_delay=kind == "unitdelay")
+def _node(name: str, kind: str, meaning: str = "") -> Node:
+    """A block; ``meaning``: what its state stands for, as a layer's record says (INNER, OUTER)."""
+    return Node(id=name, label=f"{name}\n{kind}", kind=kind, is_delay=kind == "unitdelay", meaning=meaning)
 
 
 def lstm_graph() -> DiagramGraph:
@@ -39,6 +42,9 @@ def lstm_graph() -> DiagramGraph:
     cell:    c = f*c_prev + i*g
     hidden:  h = o * tanh(c)
     output:  y = FC h
+
+    Its two delays carry the meanings a layer's record gives them (graph_from_blockdiagram reads them
+    from core.diagram.lstm_layers).
     """
     nodes = [_node("u", "sequence")]
     edges = []
@@ -65,8 +71,8 @@ def lstm_graph() -> DiagramGraph:
         _node("sum c", "sum"),
         _node("tanh c", "tanh"),
         _node("o*tanh(c)", "hadamard"),
-        _node("cell state", "unitdelay"),
-        _node("hidden state", "unitdelay"),
+        _node("cell state", "unitdelay", INNER),
+        _node("hidden state", "unitdelay", OUTER),
         _node("FC layer", "matgain"),
         _node("y", "recorder"),
     ]
@@ -88,15 +94,15 @@ def lstm_graph() -> DiagramGraph:
     return DiagramGraph("LSTM layer", tuple(nodes), tuple(edges))
 
 
-def _graph(name: str, nodes: list[tuple[str, str]], edges: list[tuple[str, str]]) -> DiagramGraph:
-    """A small graph from (name, kind) pairs and (src, dst) pairs; each
+def _graph(name: str, nodes: list[tuple[str, ...]], edges: list[tuple[str, str]]) -> DiagramGraph:
+    """A small graph from (name, kind) or (name, kind, meaning) tuples and (src, dst) pairs; each
     destination's inputs are numbered in the order its edges are listed."""
     ports: dict[str, int] = {}
     built = []
     for src, dst in edges:
         built.append(Edge(src, dst, 0, ports.get(dst, 0)))
         ports[dst] = ports.get(dst, 0) + 1
-    return DiagramGraph(name, tuple(_node(n, k) for n, k in nodes), tuple(built))
+    return DiagramGraph(name, tuple(_node(*node) for node in nodes), tuple(built))
 
 
 def _loop_edges(graph: DiagramGraph, loop: FeedbackLoop) -> set[tuple[str, str]]:
@@ -336,16 +342,18 @@ def test_render_drops_an_image_suffix_from_the_stem(tmp_path: pathlib.Path) -> N
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _in(sub: str, name: str, kind: str, delay: bool = False) -> Node:
+def _in(sub: str, name: str, kind: str, delay: bool = False, meaning: str = "") -> Node:
     """A block flattened from subsystem ``sub``, named as bdsim names it."""
-    return Node(id=f"{sub}/{name}", label=f"{name}\n{kind}", kind=kind, is_delay=delay, subsystem=sub)
+    return Node(id=f"{sub}/{name}", label=f"{name}\n{kind}", kind=kind, is_delay=delay, subsystem=sub,
+                meaning=meaning)
 
 
 def _layer_in_subsystem(sub: str) -> tuple[list[Node], list[Edge]]:
     """lstm_graph's 28 layer blocks inside subsystem ``sub``, with its INPORT u and OUTPORT y."""
     base = lstm_graph()
     inner = [n for n in base.nodes if n.id not in ("u", "FC layer", "y")]
-    nodes = [_in(sub, "u", "inport"), *(_in(sub, n.id, n.kind, n.is_delay) for n in inner), _in(sub, "y", "outport")]
+    nodes = [_in(sub, "u", "inport"), *(_in(sub, n.id, n.kind, n.is_delay, n.meaning) for n in inner),
+             _in(sub, "y", "outport")]
     edges = [
         Edge(f"{sub}/{e.src}", f"{sub}/{e.dst}", e.src_port, e.dst_port, e.label)
         for e in base.edges
@@ -419,7 +427,7 @@ def test_loops_have_meanings_and_layers() -> None:
         "lstm2/hidden state": ("hidden state", "lstm2", "hidden state"),
     }
     # a layer drawn inline with a prefixed name (no subsystem), and the tank's integrators
-    inline = _graph("inline", [("u", "constant"), ("lstm/sum c", "sum"), ("lstm/cell state", "unitdelay")],
+    inline = _graph("inline", [("u", "constant"), ("lstm/sum c", "sum"), ("lstm/cell state", "unitdelay", INNER)],
                     [("u", "lstm/sum c"), ("lstm/cell state", "lstm/sum c"), ("lstm/sum c", "lstm/cell state")])
     (loop,) = find_feedback_loops(inline)
     assert (loop_role(inline, loop).meaning, loop_role(inline, loop).layer) == ("cell state", "lstm")

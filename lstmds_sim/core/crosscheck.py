@@ -3,7 +3,9 @@
 The diagram (:func:`lstmds_sim.core.diagram.lstm_diagram`) and the matrix recursion
 (:func:`lstmds_sim.core.matrix.simulate`) are run on the same input and initial
 states; every probed signal of every layer (delay outputs, pre-activations,
-gates, products, states) and the output are compared at every step.
+gates, products, states) and the output are compared at every step. The
+diagram's layers, and the names of their signals, are read from the layers'
+records (:func:`lstmds_sim.core.diagram.lstm_layers`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .diagram import lstm_diagram
+from .bdsim_adapter import compile_diagram
+from .diagram import lstm_diagram, lstm_layers
 from .engine import run
 from .matrix import simulate
 from .params import LSTMParams, as_layers, per_layer
@@ -85,9 +88,10 @@ def crosscheck(
     layers = as_layers(params)
     sequence = check_input_sequence(u, layers[0].n_inputs, "crosscheck: u")
     u = sequence.data
-    bd, prefixes = lstm_diagram(layers, u, Ts=Ts, h0=h0, c0=c0, form=form, subsystems=subsystems)
-    probes = [p + s for p in prefixes for s in COMPARED]
-    result = run(bd, probes=probes)
+    bd, _ = lstm_diagram(layers, u, Ts=Ts, h0=h0, c0=c0, form=form, subsystems=subsystems)
+    compile_diagram(bd)  # subsystems flattened: the layers' blocks carry the names their signals are probed by
+    drawn = lstm_layers(bd)  # in the order drawn: layer j of the diagram is layers[j]
+    result = run(bd, probes=[layer.signal(s) for layer in drawn for s in COMPARED])
     # the reference gets the caller's initial states, not the diagram's: a diagram
     # that dropped or swapped them would otherwise agree with itself
     h0s = [np.zeros(L.n_units) if v is None else v for v, L in zip(per_layer(h0, len(layers), "h0"), layers)]
@@ -95,9 +99,10 @@ def crosscheck(
     reference = simulate(layers, u, h0s, c0s, form=form, trace=True)
     batched = sequence.batch is not None
     errors: dict[str, float] = {}
-    for layer, prefix, trace, h0_, c0_ in zip(layers, prefixes, reference.trace, h0s, c0s):
+    for layer, drawn_layer, trace, h0_, c0_ in zip(layers, drawn, reference.trace, h0s, c0s, strict=True):
         ref = reference_signals(layer, trace, h0_, c0_, batched)
         for name in COMPARED:
-            errors[prefix + name] = float(np.max(np.abs(result[prefix + name] - ref[name])))
+            signal = drawn_layer.signal(name)
+            errors[signal] = float(np.max(np.abs(result[signal] - ref[name])))
     errors["y"] = float(np.max(np.abs(result.recorders["y"] - reference.y)))
     return CrossCheck(errors=errors, steps=sequence.steps, batch=sequence.batch)

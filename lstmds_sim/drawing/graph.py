@@ -16,7 +16,9 @@ value.  :func:`find_feedback_loops` finds, for every delay, the loop that
 it closes -- in an LSTM, the inner cell-state loop and the outer
 hidden-state loop.  :func:`loop_role` says what a loop means (cell state,
 hidden state, tank level, ...) and in which subsystem it lies, so that a
-picture can colour loops by meaning.
+picture can colour loops by meaning.  An LSTM layer's two delays are known
+by the layer's record (:func:`lstmds_sim.core.diagram.lstm_layers`), which
+holds the block objects themselves, not by their names.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ from typing import Any
 
 import networkx as nx
 
+from ..core.diagram import CELL_STATE, HIDDEN_STATE
+
 __all__ = [
+    "INNER",
     "MEANINGS",
+    "OUTER",
     "DiagramGraph",
     "Edge",
     "FeedbackLoop",
@@ -65,6 +71,12 @@ class Node:
         The path of the subsystem the block was flattened from (``"lstm1"``,
         or ``"outer/inner"`` when nested); ``""`` for a block of the top-level
         diagram.  The id then starts with ``subsystem + "/"``.
+    meaning : str
+        What the state the block holds stands for, where the diagram records
+        it: :data:`INNER` for an LSTM layer's cell-state delay, :data:`OUTER`
+        for its hidden-state delay (from the layer's record,
+        :func:`lstmds_sim.core.diagram.lstm_layers`); ``""`` otherwise, and
+        :func:`state_role` tells the meaning from the block's kind.
     """
 
     id: str
@@ -72,10 +84,11 @@ class Node:
     kind: str
     is_delay: bool = False
     subsystem: str = ""
+    meaning: str = ""
 
     @property
     def name(self) -> str:
-        """The block's own name, without its subsystem's path (``"cell state"``)."""
+        """The block's own name, without its subsystem's path (``"Wo"`` for ``"lstm1/Wo"``)."""
         return self.id[len(self.subsystem) + 1 :] if self.subsystem else self.id
 
     @property
@@ -226,6 +239,10 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
     Blocks inside a subsystem then have names like ``"lstm1/cell state"``;
     the subsystem's INPORT/OUTPORT blocks remain as pass-through nodes.
 
+    The two delays of every LSTM layer drawn in it (``lstm_layers(bd)``)
+    get their meaning (``Node.meaning``: :data:`INNER`, :data:`OUTER`) from
+    the layer's record, whatever they are named.
+
     Parameters
     ----------
     bd : bdsim.BlockDiagram
@@ -247,6 +264,11 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
         with contextlib.redirect_stdout(chatter):
             bd.compile(evaluate=False)
 
+    from ..core.diagram import lstm_layers
+
+    meanings = {}
+    for layer in lstm_layers(bd):
+        meanings[id(layer.cell)], meanings[id(layer.hidden)] = INNER, OUTER
     names = [str(block.name) for block in bd.blocklist]
     kinds = [str(block.type).lower() for block in bd.blocklist]
     nodes = []
@@ -258,6 +280,7 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
                 kind=kind,
                 is_delay=block.blockclass in ("sampled", "continuous"),
                 subsystem=path,
+                meaning=meanings.get(id(block), ""),
             )
         )
     edges = [
@@ -360,8 +383,8 @@ class LoopRole:
     Attributes
     ----------
     meaning : str
-        One of :data:`MEANINGS`: ``"cell state"`` (an LSTM's inner loop),
-        ``"hidden state"`` (its outer loop), ``"linear state"`` (a
+        One of :data:`MEANINGS`: :data:`INNER` (an LSTM's inner loop, its cell state),
+        :data:`OUTER` (its outer loop, the hidden state), ``"linear state"`` (a
         linear system's state, held inside one block), ``"tank level"`` and
         ``"reaction invariant"`` (the pH tank's integrators), ``"integrator"``
         (any other integrator), ``"state"`` (any other delay).
@@ -379,10 +402,14 @@ class LoopRole:
     name: str
 
 
+#: What an LSTM layer's two loops mean: its cell state (the inner loop) and its hidden state (the
+#: outer loop), in the words its two state blocks are named with.
+INNER, OUTER = CELL_STATE, HIDDEN_STATE
+
 #: The meanings :func:`loop_role` knows, in the order a legend lists them.
 MEANINGS: tuple[str, ...] = (
-    "cell state",
-    "hidden state",
+    INNER,
+    OUTER,
     "linear state",
     "tank level",
     "reaction invariant",
@@ -397,21 +424,21 @@ _LINEAR_KINDS = frozenset({"dss", "lti_ss", "lti_ssd", "discretess"})
 def state_role(graph: DiagramGraph, node_id: str) -> LoopRole:
     """What the state held by block ``node_id`` stands for.
 
-    The rules read the block's kind and the last part of its name (after
-    any ``"/"``), as the library's builders write them: an LSTM layer's delays are ``"cell state"`` and
-    ``"hidden state"`` (``core/diagram.py``), the pH tank's integrators
-    ``"h"``, ``"Wa4"`` and ``"Wb4"`` (``systems/ph_tank.py``), a linear system
-    is one ``DSS`` block.  Anything else is an ``"integrator"`` or a
-    ``"state"``.
+    A meaning the diagram recorded comes first (``Node.meaning``: an LSTM
+    layer's two delays, known by the layer's record, whatever their names).
+    Otherwise the rules read the block's kind and the last part of its name
+    (after any ``"/"``), as the library's builders write them: the pH tank's
+    integrators ``"h"``, ``"Wa4"`` and ``"Wb4"`` (``systems/ph_tank.py``), a
+    linear system is one ``DSS`` block.  Anything else is an
+    ``"integrator"`` or a ``"state"``.  The layer is the node's path: its
+    subsystem and any prefix of its own name (``"lstm"`` for a layer drawn
+    inline with the prefix ``"lstm/"``).
     """
     node = graph.node(node_id)
-    # a layer drawn inline with a name prefix ("lstm/cell state", no subsystem) is a layer too
     prefix, _, name = node.name.rpartition("/")
     layer = "/".join(p for p in (node.subsystem, prefix) if p)
-    if name == "cell state":
-        meaning = "cell state"
-    elif name == "hidden state":
-        meaning = "hidden state"
+    if node.meaning:
+        meaning = node.meaning
     elif node.kind in _LINEAR_KINDS:
         meaning = "linear state"
     elif node.kind == "integrator" and name == "h":

@@ -46,7 +46,7 @@ import numpy as np
 
 from .graph import DiagramGraph, Edge, FeedbackLoop, Node, find_feedback_loops, graph_from_blockdiagram
 
-__all__ = ["MAX_LINES", "MAX_SEQUENCES", "MAX_VALUES", "Inspector", "LayerCheck", "inspect", "lstm_layers"]
+__all__ = ["MAX_LINES", "MAX_SEQUENCES", "MAX_VALUES", "Inspector", "LayerCheck", "inspect", "layer_checks"]
 
 #: Default budget of float64 values stored in a page (8 MB of data, about 11 MB as base64).
 MAX_VALUES = 1_000_000
@@ -61,7 +61,6 @@ _OPEN_BY_DEFAULT = 64
 
 _INSTALL = "pip install 'lstmds-sim[inspect]'"
 _YES, _NO = "\u2713", "\u2717"
-_GATES = ("i", "f", "g", "o")
 
 
 # --------------------------------------------------------------------------- #
@@ -71,14 +70,12 @@ _GATES = ("i", "f", "g", "o")
 
 @dataclass(frozen=True)
 class LayerCheck:
-    """One LSTM layer found in a diagram, and Theorem 4 for it.
+    """One LSTM layer of a diagram, and Theorem 4 for it.
 
     Attributes
     ----------
-    prefix : str
-        The layer's block-name prefix (``""`` for a layer drawn at the top, ``"lstm2/"``).
-    params : LSTMParams
-        Its weights, read back from its gain and constant blocks.
+    layer : LSTMLayer
+        The layer's record (:func:`~lstmds_sim.core.diagram.lstm_layers`): its weights and its blocks.
     input_bound : float
         The bound on ``|u|_inf`` the gate bounds were computed for: 1 (normalised
         inputs, the paper's assumption) for a layer fed from outside, and for a
@@ -86,41 +83,36 @@ class LayerCheck:
         state, ``||[F bF]||_inf`` through its output layer).
     report : ISSReport
         :func:`~lstmds_sim.safety.iss.iss_check` for the layer.
-    inner, outer : str
-        The delays that close the inner (cell-state) and outer (hidden-state) loops.
     """
 
-    prefix: str
-    params: Any
+    layer: Any
     input_bound: float
     report: Any
-    inner: str
-    outer: str
+
+    @property
+    def params(self):
+        """The layer's weights (LSTMParams), as it was drawn with them."""
+        return self.layer.params
 
     @property
     def name(self) -> str:
-        return self.prefix.rstrip("/")
+        """Where the layer lies (``"lstm2"``; ``""`` at the top level), read from its blocks' names."""
+        return self.layer.path
 
+    @property
+    def prefix(self) -> str:
+        """:attr:`name` as a prefix of its blocks' and signals' names (``"lstm2/"``, ``""``)."""
+        return self.name + "/" if self.name else ""
 
-def _blocks_by_name(bd) -> dict[str, Any]:
-    return {str(b.name): b for b in bd.blocklist}
+    @property
+    def inner(self) -> str:
+        """The name of the delay that closes the inner (cell-state) loop."""
+        return str(self.layer.cell.name)
 
-
-def _layer_params(blocks: dict[str, Any], prefix: str):
-    """The layer's LSTMParams from its W/R gains and b constants (and FC layer / bF), or None."""
-    from ..core.params import LSTMParams
-
-    try:
-        W = np.vstack([np.atleast_2d(blocks[f"{prefix}W{g}"].K) for g in _GATES])
-        R = np.vstack([np.atleast_2d(blocks[f"{prefix}R{g}"].K) for g in _GATES])
-        b = np.concatenate([np.ravel(blocks[f"{prefix}b{g}"].value) for g in _GATES]).astype(float)
-        F = bF = None
-        if f"{prefix}FC layer" in blocks:
-            F = np.atleast_2d(blocks[f"{prefix}FC layer"].K)
-            bF = np.ravel(blocks[f"{prefix}bF"].value) if f"{prefix}bF" in blocks else None
-        return LSTMParams(W=W, R=R, b=b, F=F, bF=bF)
-    except (KeyError, AttributeError, ValueError, TypeError):
-        return None  # not an LSTM layer drawn by add_lstm_layer: no Theorem 4 annotation
+    @property
+    def outer(self) -> str:
+        """The name of the delay that closes the outer (hidden-state) loop."""
+        return str(self.layer.hidden.name)
 
 
 def _source_through_ports(graph: DiagramGraph, node: str) -> str:
@@ -136,36 +128,46 @@ def _source_through_ports(graph: DiagramGraph, node: str) -> str:
     return node
 
 
-def lstm_layers(bd, graph: DiagramGraph | None = None, *, input_bound: float = 1.0) -> list[LayerCheck]:
-    """The LSTM layers drawn in a diagram (by :func:`~lstmds_sim.core.diagram.add_lstm_layer`), with Theorem 4.
+def _feeding(graph: DiagramGraph, block) -> str | None:
+    """The name of the block that really feeds input 0 of ``block`` (through any subsystem ports)."""
+    name = str(block.name)
+    into = [e.src for e in graph.edges if e.dst == name and e.dst_port == 0]
+    return _source_through_ports(graph, into[0]) if into else None
 
-    A layer is recognised by its two delays ``<prefix>cell state`` and
-    ``<prefix>hidden state`` and its gate blocks ``<prefix>W<g>``, ``R<g>``,
-    ``b<g>``; its weights are read back from those blocks. A layer fed by another
-    layer is checked for the inputs that layer can emit (Remark 6 of the paper,
-    :func:`~lstmds_sim.safety.iss.layer_input_bounds`); any other layer for
+
+def _emitted_bound(layer) -> float:
+    """A bound on ``|y|_inf`` of what a layer emits: 1 for its hidden state, ``||[F bF]||_inf`` through F."""
+    F, bF = layer.params.F, layer.params.bF
+    if F is None:
+        return 1.0  # its output is its hidden state, which lies in (-1, 1)
+    return float((np.abs(F).sum(axis=1) + np.abs(bF)).max())
+
+
+def layer_checks(bd, graph: DiagramGraph | None = None, *, input_bound: float = 1.0) -> list[LayerCheck]:
+    """The LSTM layers of a diagram (:func:`~lstmds_sim.core.diagram.lstm_layers`), with Theorem 4.
+
+    Each layer's weights and blocks come from its record, whatever its blocks
+    are named. A layer fed by another layer is checked for the inputs that
+    layer can emit (Remark 6 of the paper,
+    :func:`~lstmds_sim.safety.iss.layer_input_bounds`): 1 from its hidden state,
+    ``||[F bF]||_inf`` from its output layer; any other layer for
     ``|u|_inf <= input_bound``.
     """
+    from ..core.diagram import lstm_layers
     from ..safety.iss import iss_check
 
     graph = graph or graph_from_blockdiagram(bd)
-    blocks = _blocks_by_name(bd)
-    prefixes = [name[: -len("cell state")] for name in blocks if name.endswith("cell state")
-                and blocks[name].type == "unitdelay" and f"{name[: -len('cell state')]}hidden state" in blocks]
-    found = {p: params for p in prefixes if (params := _layer_params(blocks, p)) is not None}
-    layers = []
-    for prefix, params in found.items():
+    found = lstm_layers(bd)
+    checks = []
+    for layer in found:
         rho = float(input_bound)
-        feeder = _source_through_ports(graph, f"{prefix}Wi")
-        for other, other_params in found.items():
-            if other != prefix and feeder.startswith(other):
-                if feeder in (f"{other}o*tanh(c)", f"{other}hidden state") or other_params.F is None:
-                    rho = 1.0  # a hidden state lies in (-1, 1)
-                else:
-                    rho = float((np.abs(other_params.F).sum(axis=1) + np.abs(other_params.bF)).max())
-        layers.append(LayerCheck(prefix, params, rho, iss_check(params, input_bound=rho),
-                                 f"{prefix}cell state", f"{prefix}hidden state"))
-    return layers
+        feeder = _feeding(graph, layer.inputs[0])
+        for other in found:
+            if other is not layer and feeder in {str(b.name) for b in other.blocks}:
+                hidden = feeder in (str(other.emit.name), str(other.hidden.name))
+                rho = 1.0 if hidden else _emitted_bound(other)
+        checks.append(LayerCheck(layer, rho, iss_check(layer.params, input_bound=rho)))
+    return checks
 
 
 # --------------------------------------------------------------------------- #
@@ -608,7 +610,7 @@ def inspect(
 
     loops = find_feedback_loops(graph)
     colours = _loop_colours(graph, loops)
-    layers = lstm_layers(bd, graph, input_bound=input_bound)
+    layers = layer_checks(bd, graph, input_bound=input_bound)
     loop_info = _loop_records(graph, loops, layers, colours)
     edge_loop_full = [tuple(k for k, loop in enumerate(loops) if i in loop.edges) for i in range(len(graph.edges))]
 

@@ -11,7 +11,10 @@ How loops are coloured.  Every feedback loop found by
 it *means* (:func:`~lstmds_sim.drawing.graph.loop_role`), the same in every
 picture: an LSTM's cell-state (inner) loop is blue, its hidden-state (outer)
 loop vermillion, a linear system's state purple, the pH tank's level green
-and its reaction invariants ochre.  Loops of the same meaning in different
+and its reaction invariants ochre (a loop is an LSTM's inner or outer loop
+when its delay is a layer's cell-state or hidden-state delay, as the layer's
+record says, :func:`~lstmds_sim.core.diagram.lstm_layers`; the block's name
+does not matter).  Loops of the same meaning in different
 layers (``lstm1``, ``lstm2``) get lighter shades of that colour, in the
 order of their subsystems.  Only a loop's *wires* and its *delay* are
 coloured: the delay box is filled, the wires are drawn thick, and a wire on
@@ -43,7 +46,9 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, PathPatc
 from matplotlib.path import Path
 
 from .graph import (
+    INNER,
     MEANINGS,
+    OUTER,
     DiagramGraph,
     FeedbackLoop,
     find_feedback_loops,
@@ -58,8 +63,8 @@ __all__ = ["LOOP_COLOURS", "LOOP_SCHEME", "layout", "loop_colours", "render"]
 
 #: The colour of each loop meaning (see :data:`lstmds_sim.drawing.graph.MEANINGS`).
 LOOP_SCHEME: dict[str, str] = {
-    "cell state": "#1f5fa8",  # blue: an LSTM's inner loop
-    "hidden state": "#d4541a",  # vermillion: an LSTM's outer loop
+    INNER: "#1f5fa8",  # blue: an LSTM's inner loop (its cell state)
+    OUTER: "#d4541a",  # vermillion: an LSTM's outer loop (its hidden state)
     "linear state": "#7b3fa0",  # purple: a linear system's state
     "tank level": "#238a48",  # green: the pH tank's level h
     "reaction invariant": "#b8860b",  # ochre: the pH tank's Wa4, Wb4
@@ -75,8 +80,8 @@ _SHADES = (0.0, 0.45, 0.65, 0.78)
 
 #: What a legend says about a loop of each meaning.
 _WHAT = {
-    "cell state": "inner loop: cell state c",
-    "hidden state": "outer loop: hidden state h",
+    INNER: "inner loop: cell state c",
+    OUTER: "outer loop: hidden state h",
     "linear state": "linear system state x",
     "tank level": "tank level h",
     "reaction invariant": "reaction invariant {name}",
