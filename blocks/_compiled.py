@@ -33,7 +33,8 @@ class Hadamard(JaxBlock):
     def output(self, t, k, inputs, x, data):
         out = inputs[0]
         for port, value in enumerate(inputs[1:], start=1):
-            if value.shape != out.shape and not (value.ndim == 2 and out.shape == value.shape[1:]) \
+            if value.shape != out.shape and value.ndim and out.ndim \
+                    and not (value.ndim == 2 and out.shape == value.shape[1:]) \
                     and not (out.ndim == 2 and value.shape == out.shape[1:]):
                 raise ShapeError(f"{label(self.block)}: input {port} has shape {value.shape}, "
                                  f"expected {inputs[0].shape} like input 0")

@@ -61,8 +61,9 @@ class Hadamard(FunctionBlock):
         out = np.asarray(inputs[0])
         for port, value in enumerate(inputs[1:], start=1):
             value = np.asarray(value)
-            if value.shape != out.shape and not (value.ndim == 2 and out.shape == value.shape[1:]) \
-                    and not (out.ndim == 2 and value.shape == out.shape[1:]):
+            if value.shape != out.shape and value.ndim and out.ndim \
+                    and not (value.ndim == 2 and out.shape == value.shape[1:]) \
+                    and not (out.ndim == 2 and value.shape == out.shape[1:]):  # a scalar scales any shape
                 raise ShapeError(
                     f"{block_label(self)}: input {port} has shape {value.shape}, "
                     f"expected {np.shape(inputs[0])} like input 0"

@@ -147,15 +147,30 @@ def test_two_rate_diagram_matches_the_hand_computed_sequence():
     np.testing.assert_array_equal(res.t, np.arange(20.0))
 
 
-def test_clock_periods_must_be_integer_multiples():
+def two_clock_diagram(Ta, Tb):
     bd = blockdiagram()
-    a, b = bd.clock(1.0), bd.clock(2.5)
+    a, b = bd.clock(Ta), bd.clock(Tb)
     bd.UNITDELAY(a, name="za")
     bd.UNITDELAY(b, name="zb")
     for z, other in ((bd.blocklist[0], bd.blocklist[1]), (bd.blocklist[1], bd.blocklist[0])):
         bd.connect(z, other)
+    return bd
+
+
+def test_rational_clock_periods_run_on_their_greatest_common_divisor():
+    """Periods 1 and 2.5 run on the base step 0.5 (Simulink's fixed-step base rate), 0.5 and 1/3 on 1/6."""
+    res = run(two_clock_diagram(1.0, 2.5), 10)
+    np.testing.assert_allclose(res.t, 0.5 * np.arange(10), rtol=0, atol=1e-15)
+    res = run(two_clock_diagram(0.5, 1 / 3), 12)
+    np.testing.assert_allclose(res.t, np.arange(12) / 6, rtol=0, atol=1e-15)
+
+
+def test_clock_periods_must_be_integer_multiples_of_dt_or_of_a_simple_base():
     with pytest.raises(DiagramError, match="not an integer multiple") as err:
-        run(bd, 5)
+        run(two_clock_diagram(1.0, 2.5), 5, dt=0.3)
+    assert "\n" not in str(err.value)
+    with pytest.raises(DiagramError, match="no common base period") as err:
+        run(two_clock_diagram(1.0, np.pi), 5)
     assert "\n" not in str(err.value)
 
 

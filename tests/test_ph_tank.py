@@ -129,12 +129,13 @@ def test_derivative_and_ph_of_a_batch_equal_the_plant_maths(rng, monkeypatch):
 
 
 def test_bdsims_own_integrators_with_float_signals(rng):
-    """bdsim's stock INTEGRATOR outputs a one-element state as a float: with a float q3 the whole tank runs on floats."""
+    """bdsim's stock INTEGRATOR outputs a one-element state as a float: with a float q3 the whole tank runs on
+    floats, and its pH comes out as (1,), the sealed PHPLANT block's shape."""
     bd = tank_diagram(16.0)
     for x in random_states(rng, 5):
         dx, ph = evaluate(bd, x, 16.0)
         assert_derivative(dx, x, 16.0)
-        assert isinstance(ph, float) and ph == ph_from_invariants(x[1], x[2])
+        assert np.shape(ph) == (1,) and ph[0] == ph_from_invariants(x[1], x[2])
 
 
 def test_parameters_reach_every_block(rng, monkeypatch):

@@ -60,6 +60,7 @@ TABLE = {
     "NULL": (lambda bd, c: bd.NULL(2), [1.0, 2.0]),
     "SCOPE": (lambda bd, c: bd.SCOPE(nin=2), [1.0, 2.0]),
     "SCOPEXY": (lambda bd, c: bd.SCOPEXY(), [1.0, 2.0]),
+    "SCOPEXY1": (lambda bd, c: bd.SCOPEXY1(), [np.array([1.0, 2.0])]),
     "ANIMATION": (lambda bd, c: bd.ANIMATION(init=lambda ax: None, update=lambda *a: None), [1.0]),
     "PIECEWISE": (lambda bd, c: bd.PIECEWISE((0, 0), (0.2, 1)), []),
 }
@@ -115,8 +116,8 @@ def test_stock_block_runs_or_is_refused_in_one_line(name, monkeypatch):
 
 
 def test_stock_values_under_exact_discrete_semantics():
-    """A few stock blocks whose outputs are known exactly: ZOH (y(k) = u(k-1)), the discrete integrator,
-    the sampled first-order system, and a continuous integrator fed a constant."""
+    """A few stock blocks whose outputs are known exactly: ZOH (samples at its tick and holds: y(k) = u(k)),
+    the discrete integrator, the sampled first-order system, and a continuous integrator fed a constant."""
     bd = blockdiagram()
     clock = bd.clock(1.0)
     u = bd.SEQUENCE([1.0, 2.0, 3.0, 4.0], clock, name="u")
@@ -132,7 +133,7 @@ def test_stock_values_under_exact_discrete_semantics():
         recs[key] = bd.RECORDER(name=f"rec {key}")
         bd.connect(b, recs[key])
     res = run(bd)
-    np.testing.assert_array_equal(np.ravel(res["rec zoh"]), [0, 1, 2, 3])
+    np.testing.assert_array_equal(np.ravel(res["rec zoh"]), [1, 2, 3, 4])
     np.testing.assert_array_equal(np.ravel(res["rec dint"]), [0, 1, 3, 6])  # x(k+1) = x(k) + T u(k)
     # 1/(z - 0.5): y(k) = 0.5 y(k-1) + u(k-1)
     np.testing.assert_allclose(np.ravel(res["rec lti"]), [0, 1, 2.5, 4.25], atol=1e-12)

@@ -14,6 +14,9 @@ the compiled backend reach bdsim through the functions here.
   inputs and algebraic loops (found from the diagram's structure);
 * :func:`clock_of`, :func:`port_slots`, :func:`output_value`: a block's clock and
   its ports;
+* :func:`feedthrough`, :func:`declared_events`, :func:`crossing`: what the
+  schedule needs to know of a block (does its output depend on its input at
+  the same instant; where does a source jump; is it a zero-crossing detector);
 * :func:`release_diagram`: let bdsim's global clock list forget a diagram.
 """
 
@@ -26,10 +29,13 @@ import inspect
 import io
 import pkgutil
 
+import numpy as np
+
 from .errors import DiagramError
 
 __all__ = [
-    "BLOCKS_PACKAGE", "block_classes", "blockdiagram", "clock_of", "compile_diagram", "output_value", "port_slots",
+    "BLOCKS_PACKAGE", "block_classes", "blockdiagram", "call_crossing_handler", "clock_of", "compile_diagram",
+    "crossing", "declared_events", "feedthrough", "is_sample_and_hold", "output_value", "port_slots",
     "release_diagram", "simulator", "stock_blocks",
 ]
 
@@ -169,6 +175,11 @@ def _algebraic_loop(bd) -> list | None:
 def compile_diagram(bd) -> None:
     """Compile ``bd`` once (quietly); subsystems are flattened into "name/block" blocks."""
     if getattr(bd, "compiled", False):
+        if getattr(bd, "_lstmds_size", None) not in (None, (len(bd.blocklist), len(bd.wirelist))):
+            raise DiagramError(
+                f"diagram '{bd.name}' was changed after it was compiled (a block or a wire was added): bdsim "
+                "compiles a diagram once; build a new diagram with the block in it"
+            )
         return
     _check_inputs_connected(bd)
     out = io.StringIO()
@@ -184,6 +195,93 @@ def compile_diagram(bd) -> None:
                 "(UNITDELAY, an INTEGRATOR, or a system without feedthrough) to break it"
             ) from None
         raise DiagramError(f"diagram '{bd.name}' does not compile: {err}\n{out.getvalue()}") from None
+    bd._lstmds_size = (len(bd.blocklist), len(bd.wirelist))
+
+
+def feedthrough(block) -> bool:
+    """Whether a block's output at an instant depends on its input at that instant (it must come after its source).
+
+    Function blocks do; a block with state does if bdsim says so (``_feedthrough``:
+    an LTI system with D != 0, say); and a sample-and-hold (bdsim's ZOH) does:
+    it samples its input at its tick and holds it until the next one.
+    """
+    if block.blockclass in ("function", "sink", "graphics"):
+        return True
+    if block.blockclass == "source":
+        return False
+    return bool(getattr(block, "_feedthrough", False)) or is_sample_and_hold(block)
+
+
+def is_sample_and_hold(block) -> bool:
+    """bdsim's ZOH: its output between two ticks is its input at the first (direct feedthrough at the tick)."""
+    from bdsim.blocks.sampled import ZOH
+
+    return type(block) is ZOH
+
+
+def declared_events(block, tf: float) -> list[float]:
+    """The instants in [0, tf] at which a bdsim source declares a discontinuity (STEP's T, WAVEFORM's edges, ...).
+
+    bdsim's event sources declare them in ``start(simstate)`` (``simstate.declare_event(block, t)``);
+    this asks the block with a stand-in that only collects the times. Other blocks declare none.
+    """
+    from bdsim.block import EventSource
+
+    if not isinstance(block, EventSource):
+        return []
+    times: list[float] = []
+
+    class Collector:
+        t = 0.0
+
+        def __init__(self) -> None:
+            self.tf = tf
+
+        def declare_event(self, source, t) -> None:
+            times.append(float(t))
+
+    block.start(Collector())
+    return sorted(t for t in times if 0.0 <= t <= tf)
+
+
+def crossing(block):
+    """A zero-crossing detector's ``(metric, direction)`` for bdsim's EVENT and STOP blocks, else None.
+
+    ``metric(value)`` turns the block's input into the function whose zero is
+    sought; ``direction`` is +1 (it rises through zero), -1 (it falls) as
+    ``solve_ivp``'s events take it. STOP stops where its metric
+    (``func(input)``, or the input) rises through zero; EVENT calls its
+    handler where its input crosses in its direction.
+    """
+    from bdsim.blocks.sinks import Event, Stop
+
+    if isinstance(block, Stop):
+        return block._stop_metric, 1.0
+    if isinstance(block, Event):
+        def metric(value):
+            value = np.asarray(value, dtype=float)
+            if value.size != 1:
+                raise DiagramError(f"EVENT block '{block.name}': its input must be a scalar, got shape {value.shape}")
+            return float(value.reshape(()))
+        return metric, float(block.direction)
+    return None
+
+
+def call_crossing_handler(block, t: float, state_map: dict, simstate) -> None:
+    """Call a crossing's handler as bdsim's runner does (``event_handler(t, y, state_map, simstate)``, or the
+    shorter forms bdsim falls back to); ``state_map`` maps blocks to their (mutable) states."""
+    handler = getattr(block, "event_handler", None) or getattr(block, "on_event", None) \
+        or getattr(block, "handle_event", None)
+    if not callable(handler):
+        return
+    y = None
+    for args in ((t, y, state_map, simstate), (t, y, simstate), (t, y, state_map), (t, y), (t,)):
+        try:
+            handler(*args)
+            return
+        except TypeError as err:
+            if "positional argument" not in str(err) and "argument" not in str(err):
+                raise
 
 
 def clock_of(block):

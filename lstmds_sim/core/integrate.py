@@ -13,7 +13,7 @@ states at the end of the interval.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,10 +22,11 @@ import scipy.integrate
 from .errors import ArgumentError
 from .validation import positive, positive_int
 
-__all__ = ["SOLVERS", "Solver", "ivp", "rk4"]
+__all__ = ["SOLVERS", "Solver", "ivp", "rk4", "rk4_step"]
 
 States = dict
 Derivative = Callable[[float, States], States]
+Event = Callable[[float, States], float]
 SOLVERS = ("rk4", "solve_ivp")
 
 
@@ -62,23 +63,32 @@ class Solver:
         return n
 
 
+def rk4_step(f: Derivative, t: float, dt: float, x: States) -> States:
+    """One classical RK4 step of length ``dt`` from ``(t, x)``."""
+    k1 = f(t, x)
+    k2 = f(t + dt / 2, {b: x[b] + dt / 2 * k1[b] for b in x})
+    k3 = f(t + dt / 2, {b: x[b] + dt / 2 * k2[b] for b in x})
+    k4 = f(t + dt, {b: x[b] + dt * k3[b] for b in x})
+    return {b: x[b] + dt / 6 * (k1[b] + 2 * k2[b] + 2 * k3[b] + k4[b]) for b in x}
+
+
 def rk4(f: Derivative, t0: float, h: float, x: States, n: int, check: Callable[[float, States], None]) -> States:
     """``n`` classical RK4 steps from ``t0`` over ``h``; ``check(t, x)`` after each step."""
     dt = h / n
     for i in range(n):
         t = t0 + i * dt
-        k1 = f(t, x)
-        k2 = f(t + dt / 2, {b: x[b] + dt / 2 * k1[b] for b in x})
-        k3 = f(t + dt / 2, {b: x[b] + dt / 2 * k2[b] for b in x})
-        k4 = f(t + dt, {b: x[b] + dt * k3[b] for b in x})
-        x = {b: x[b] + dt / 6 * (k1[b] + 2 * k2[b] + 2 * k3[b] + k4[b]) for b in x}
+        x = rk4_step(f, t, dt, x)
         check(t + dt, x)
     return x
 
 
-def ivp(f: Derivative, t0: float, h: float, x: States, solver: Solver) -> States:
+def ivp(f: Derivative, t0: float, h: float, x: States, solver: Solver, events: Sequence[Event] = ()) -> tuple:
     """``scipy.integrate.solve_ivp`` from ``t0`` over ``h`` on the flattened states.
 
+    ``events``: zero-crossing functions ``g(t, states)`` with a ``direction``
+    attribute (+1 rising, -1 falling, 0 either), each terminal: the
+    integration stops at the first crossing, located by solve_ivp.
+    Returns ``(states, t_end, index of the event that stopped it or None)``.
     Raises ``ArithmeticError`` with scipy's message when the solver fails.
     """
     d0 = f(t0, x)  # a state meeting a batched input becomes batched
@@ -95,10 +105,23 @@ def ivp(f: Derivative, t0: float, h: float, x: States, solver: Solver) -> States
         d = f(t, unflatten(y))
         return np.concatenate([np.broadcast_to(d[b], s).ravel() for b, s in zip(keys, shapes)])
 
+    def flat_event(g):
+        def event(t, y):
+            return g(t, unflatten(y))
+        event.terminal = True
+        event.direction = getattr(g, "direction", 0.0)
+        return event
+
     y0 = np.concatenate([np.asarray(x[b], dtype=float).ravel() for b in keys])
     options = {"max_step": solver.max_step} if solver.max_step is not None else {}
+    if events:
+        options["events"] = [flat_event(g) for g in events]
     sol = scipy.integrate.solve_ivp(fun, (t0, t0 + h), y0, method=solver.method, rtol=solver.rtol,
                                     atol=solver.atol, **options)
     if not sol.success:
         raise ArithmeticError(f"solve_ivp ({solver.method}) failed between t = {t0:g} and {t0 + h:g}: {sol.message}")
-    return unflatten(sol.y[:, -1])
+    if sol.status == 1:  # a terminal event
+        hits = [(float(te[0]), i) for i, te in enumerate(sol.t_events) if len(te)]
+        t_hit, index = min(hits)
+        return unflatten(sol.y_events[index][0]), t_hit, index
+    return unflatten(sol.y[:, -1]), t0 + h, None

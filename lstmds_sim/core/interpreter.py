@@ -18,13 +18,14 @@ simply left on its port.
 
 from __future__ import annotations
 
+import math
 import time
 from types import SimpleNamespace
 
 import numpy as np
 
 from .backend import Backend
-from .bdsim_adapter import port_slots
+from .bdsim_adapter import crossing, port_slots
 from .errors import ArgumentError, DiagramError, NonFiniteError, ShapeError, add_note
 from .result import RunResult, stack_steps
 from .schedule import Schedule
@@ -68,11 +69,11 @@ class _Run:
     """One run of a schedule: the prepared calls, the states, what is recorded."""
 
     def __init__(self, schedule: Schedule, progress, live) -> None:
-        from bdsim.blocks.displays import Scope
+        from bdsim.blocks.displays import Scope, ScopeXY
         from bdsim.blocks.sinks import Stop, Watch
 
         from .kernels import kernel_for
-        from .scope import ScopeView
+        from .scope import ScopeView, XYView
 
         self.schedule, self.progress = schedule, progress
         sampled, continuous, sinks = schedule.sampled, schedule.continuous, schedule.sinks
@@ -80,7 +81,9 @@ class _Run:
         stateful = set(sampled) | set(continuous)
         self.calls = {b: _Call(b, self.kernel.get(b), b in stateful) for b in schedule.plan}
         self.path = [self.calls[b] for b in schedule.path]
-        self.scopes = {b: ScopeView(b, schedule.steps * schedule.h, live) for b in sinks if isinstance(b, Scope)}
+        views = ((Scope, ScopeView), (ScopeXY, XYView))  # ScopeXY1 is a ScopeXY
+        self.scopes = {b: view(b, schedule.steps * schedule.h, live) for b in sinks
+                       for cls, view in views if isinstance(b, cls)}
         self.watched = {b: [] for b in sinks if isinstance(b, Watch)}
         self.stops = {b: SimpleNamespace(stop=None) for b in sinks if isinstance(b, Stop)}
         self.plain_sinks = [b for b in sinks if b not in self.scopes and b not in self.watched
@@ -89,6 +92,12 @@ class _Run:
         self.probes = [(name, port_slots(b)[1][port]) for name, b, port in schedule.probe_slots]
         self.kept: dict[str, list] = {name: [] for name in schedule.probes}
         self._plans: dict = {}
+        self.crossing_path = [self.calls[b] for b in schedule.crossing_path]
+        self.crossings = [(b, *crossing(b), port_slots(b)[0]) for b in schedule.crossings]
+        # EVENT blocks whose input changes only at output instants: compared from one instant to the next
+        self.at_instants = [[b, *crossing(b), port_slots(b)[0], None] for b in sinks
+                            if b.type == "event" and b not in schedule.crossings]
+        self.events: list = []
 
     def plan_for(self, ticking: frozenset) -> tuple:
         """The calls made at a step where the clocks ``ticking`` tick, and the sampled blocks that update."""
@@ -101,14 +110,135 @@ class _Run:
             plan = self._plans[ticking] = (calls, updates)
         return plan
 
-    def derivative(self, t, x):
-        """The continuous states' derivatives at ``t`` (the path re-evaluated, discrete outputs held)."""
-        for call in self.path:
+    def evaluate_path(self, path: list, t, x) -> None:
+        """Evaluate ``path`` (blocks between output instants) at ``t`` with the continuous states ``x``."""
+        for call in path:
             out = call.output(t, [s.value for s in call.inputs], x.get(call.block))
             for slot, value in zip(call.outputs, out):
                 slot.value = value
+
+    def derivative(self, t, x):
+        """The continuous states' derivatives at ``t`` (the path re-evaluated, discrete outputs held)."""
+        self.evaluate_path(self.path, t, x)
         kernel = self.kernel
         return {b: kernel[b].deriv(t, [s.value for s in port_slots(b)[0]], x[b]) for b in self.schedule.continuous}
+
+    def metrics(self, t, x) -> list:
+        """Every watched zero-crossing detector's value at ``t`` with the continuous states ``x``."""
+        self.evaluate_path(self.crossing_path, t, x)
+        return [metric(slots[0].value) for _, metric, _, slots in self.crossings]
+
+    def advance(self, t0: float, t1: float, x: dict) -> tuple:
+        """Integrate the continuous states from ``t0`` to ``t1``: ``(states, stop time or None)``.
+
+        The interval is cut at the sources' breakpoints, and on each piece
+        ``[a, b]`` every block reads time ``b`` as its left limit (a source
+        that jumps at ``b`` is read before the jump), so a jump is never inside
+        an integration step. Zero crossings end a step early: located, their
+        handlers called, the integration goes on from the crossing (or the run
+        stops there, for STOP).
+        """
+        cuts = [t0] + [tb for tb in self.schedule.breakpoints if t0 < tb < t1] + [t1]
+        for a, b in zip(cuts, cuts[1:]):
+            x, stop = self.piece(a, b, x)
+            if stop is not None:
+                return x, stop
+        return x, None
+
+    def piece(self, a: float, b: float, x: dict) -> tuple:
+        from .integrate import ivp, rk4, rk4_step
+
+        schedule, integrator = self.schedule, self.schedule.integrator
+        left = float(np.nextafter(b, -np.inf))
+
+        def f(t, xs):
+            return self.derivative(t if t < b else left, xs)
+
+        if integrator.solver != "rk4":
+            t = a
+            while True:
+                events = [self._ivp_event(i, b, left) for i in range(len(self.crossings))]
+                x, t_end, hit = ivp(f, t, b - t, x, integrator, events)
+                self.check(t_end, x)
+                if hit is None:
+                    return x, None
+                x, stop = self.crossed(hit, t_end, x)
+                if stop is not None or t_end >= b:
+                    return x, stop
+                t = t_end
+        n = max(1, math.ceil(integrator.steps_for(schedule.h) * (b - a) / schedule.h - 1e-9))
+        if not self.crossings:
+            return rk4(f, a, b - a, x, n, self.check), None
+        t, dt = a, (b - a) / n
+
+        def g(time, xs):
+            return self.metrics(time if time < b else left, xs)
+
+        before = g(t, x)
+        while b - t > 1e-15 * max(1.0, abs(b)):
+            step = min(dt, b - t)
+            x_new = rk4_step(f, t, step, x)
+            self.check(t + step, x_new)
+            after = g(t + step, x_new)
+            hits = [i for i, (g0, g1) in enumerate(zip(before, after)) if _crosses(g0, g1, self.crossings[i][2])]
+            if not hits:
+                t, x, before = t + step, x_new, after
+                continue
+            tau, i = min((self._locate(f, g, t, step, x, i, before[i]), i) for i in hits)
+            x = rk4_step(f, t, tau, x) if tau < step else x_new
+            t = t + tau
+            x, stop = self.crossed(i, t, x)
+            if stop is not None:
+                return x, stop
+            before = g(t, x)
+        return x, None
+
+    def _locate(self, f, g, t, step, x, i, g0) -> float:
+        """The crossing of detector ``i`` within ``(0, step]`` of an RK4 step from ``(t, x)`` (to 1e-14 s)."""
+        from scipy.optimize import brentq
+
+        from .integrate import rk4_step
+
+        def value(tau):
+            return g(t + tau, rk4_step(f, t, tau, x))[i] if tau > 0 else g0
+
+        end = value(step)
+        if end == 0.0:
+            return step
+        return float(brentq(value, 0.0, step, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+
+    def _ivp_event(self, i: int, b: float, left: float):
+        def event(t, xs):
+            return self.metrics(t if t < b else left, xs)[i]
+
+        event.direction = self.crossings[i][2]
+        return event
+
+    def crossed_at_instant(self, block, t: float) -> None:
+        """An EVENT fed by discrete signals crossed between the last instant and this one: its handler, at ``t``."""
+        from .bdsim_adapter import call_crossing_handler
+
+        self.events.append((t, block.name))
+        state_map = {b: np.array(v, dtype=float) for b, v in self.state.items()}
+        call_crossing_handler(block, t, state_map, SimpleNamespace(stop=None, t=t))
+        self.state.update(state_map)
+
+    def crossed(self, i: int, t: float, x: dict) -> tuple:
+        """Detector ``i`` crossed at ``t``: call its handler on the states, as bdsim does; ``(states, stop)``."""
+        from .bdsim_adapter import call_crossing_handler
+
+        block = self.crossings[i][0]
+        self.events.append((t, block.name))
+        state_map = {b: np.array(v, dtype=float) for b, v in self.state.items()}
+        state_map.update({b: np.array(v, dtype=float) for b, v in x.items()})
+        simstate = self.stops.get(block) or SimpleNamespace(stop=None, t=t)
+        simstate.t = t
+        call_crossing_handler(block, t, state_map, simstate)
+        for b in self.schedule.sampled:
+            self.state[b] = state_map[b]
+        x = {b: state_map[b] for b in x}
+        stopped = simstate.stop is not None or any(flag.stop is not None for flag in self.stops.values())
+        return x, (t if stopped else None)
 
     def check(self, t, x) -> None:
         for b, v in x.items():
@@ -120,11 +250,9 @@ class _Run:
                 )
 
     def result(self) -> RunResult:
-        from .integrate import ivp, rk4
-
         start_time = time.perf_counter()
         schedule, state, progress = self.schedule, self.state, self.progress
-        bd, h, steps, integrator = schedule.bd, schedule.h, schedule.steps, schedule.integrator
+        bd, h, steps = schedule.bd, schedule.h, schedule.steps
         continuous = schedule.continuous
         for b, flag in self.stops.items():
             b.start(flag)
@@ -140,6 +268,7 @@ class _Run:
         probes, kept = self.probes, self.kept
         block = None
         k = done = 0
+        stop_time = None
         phase = "evaluating"
         try:
             for k in range(steps):
@@ -170,6 +299,13 @@ class _Run:
                 done = k + 1
                 for b, slots in stops:
                     b.step(t, [s.value for s in slots])
+                for entry in self.at_instants:
+                    b, metric, direction, slots, before = entry
+                    block = b
+                    entry[4] = now = metric(slots[0].value)
+                    if before is not None and _crosses(before, now, direction):
+                        self.crossed_at_instant(b, t)
+                block = None
                 if any(flag.stop is not None for flag in self.stops.values()):
                     break
                 phase = "updating"
@@ -180,13 +316,11 @@ class _Run:
                 block = None
                 if continuous:
                     phase = "integrating"
-                    x = {b: state[b] for b in continuous}
-                    if integrator.solver == "rk4":
-                        x = rk4(self.derivative, t, h, x, integrator.steps_for(h), self.check)
-                    else:
-                        x = ivp(self.derivative, t, h, x, integrator)
-                        self.check(t + h, x)
+                    x, stopped_at = self.advance(t, t + h, {b: state[b] for b in continuous})
                     state.update(x)
+                    if stopped_at is not None:
+                        stop_time = stopped_at
+                        break
                 if progress is not None:
                     progress(k)
         except Exception as err:
@@ -212,5 +346,14 @@ class _Run:
                 result.recorders[key] = stack_steps([v[port] for v in values])
         result.figures = {b.name: view.finish() for b, view in self.scopes.items()}
         result.final_states = {b.name: state[b] for b in schedule.sampled + continuous}
+        result.events = list(self.events)
+        result.t_stop = stop_time
         result.timing = {"run_s": time.perf_counter() - start_time}
         return result
+
+
+def _crosses(g0: float, g1: float, direction: float) -> bool:
+    """Whether a detector's value went through zero from ``g0`` to ``g1`` in ``direction`` (as solve_ivp's events:
+    +1 rising, -1 falling, 0 either); a value that starts at zero (just after a crossing) does not cross again."""
+    rising, falling = g0 < 0.0 <= g1, g0 > 0.0 >= g1
+    return rising if direction > 0 else falling if direction < 0 else (rising or falling)

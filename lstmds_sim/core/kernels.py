@@ -14,13 +14,16 @@ stock block        how it runs under :func:`lstmds_sim.run`
 INTEGRATOR         batched kernel (gain, min/max limits as bdsim)
 LTI_SS, LTI_SISO,  batched kernel ``x' = A x + B u``, ``y = C x (+ D u)``
 DERIV2
-ZOH                batched kernel (bdsim's ZOH: ``y(k) = u(k-1)``)
-SCOPE              recorded each step, drawn by :mod:`lstmds_sim.core.scope`
+ZOH                batched kernel: samples its input at the tick, holds it until the next
+SCOPE, SCOPEXY,    recorded each step, drawn by :mod:`lstmds_sim.core.scope`
+SCOPEXY1
 WATCH              recorded each step, returned like a RECORDER
-STOP               ends the run at the first step whose input is true
-EVENT, SCOPEXY,    refused at compile time (see :data:`REFUSED`)
-SCOPEXY1,
-ANIMATION
+STOP               ends the run where its metric rises through zero (located while
+                   integrating), or at the first output instant it is true
+EVENT              its handler called where its input crosses zero (located while
+                   integrating; RK4 with root finding, or solve_ivp's events)
+ANIMATION, other   refused at compile time (see :data:`REFUSED`)
+graphics blocks
 everything else    the block's own methods, one vector at a time
 =================  ==============================================================
 """
@@ -33,16 +36,21 @@ __all__ = ["REFUSED", "kernel_for", "refusal"]
 
 #: Stock blocks the engine cannot run, and what to use instead.
 REFUSED = {
-    "event": "zero-crossing events need an event-locating solver; end the run with STOP, or give steps",
-    "scopexy": "lstmds draws SCOPE only; record both signals with RECORDER and plot y against x",
-    "scopexy1": "lstmds draws SCOPE only; record the signal with RECORDER and plot its columns",
-    "animation": "lstmds draws SCOPE only; record the signals with RECORDER and animate them afterwards",
+    "animation": "lstmds draws SCOPE, SCOPEXY and SCOPEXY1; record the signals with RECORDER and animate them "
+                 "afterwards",
 }
+#: graphics blocks lstmds draws itself (:mod:`lstmds_sim.core.scope`); any other is refused like ANIMATION
+DRAWN = ("scope", "scopexy", "scopexy1")
 
 
 def refusal(block) -> str | None:
     """Why ``block`` cannot run (one line), or None."""
+    from bdsim.graphics_block import GraphicsBlock
+
     reason = REFUSED.get(block.type)
+    if reason is None and isinstance(block, GraphicsBlock) and block.type not in DRAWN:
+        reason = ("it draws through bdsim's own runner, which lstmds does not use; lstmds draws SCOPE, SCOPEXY "
+                  "and SCOPEXY1: record its inputs with RECORDER (or WATCH) and draw them afterwards")
     return None if reason is None else f"{block.type.upper()} block '{block.name}' is not supported: {reason}"
 
 
@@ -50,6 +58,14 @@ def _column(value) -> np.ndarray:
     """A port value as ``(n,)`` or ``(B, n)`` (a scalar is ``(1,)``)."""
     arr = np.asarray(value, dtype=float)
     return arr.reshape(1) if arr.ndim == 0 else arr
+
+
+def _wire(value):
+    """An output as bdsim's blocks give it: a one-element vector as a float, anything else as it is
+    (a batch ``(B, 1)`` stays an array)."""
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.size == 1:
+        return value.item()
+    return value
 
 
 class Kernel:
@@ -69,10 +85,11 @@ class Kernel:
 
 
 class IntegratorKernel(Kernel):
-    """``INTEGRATOR``: ``x' = gain u``, held at its ``min``/``max`` limits; ``y = x``, ``(n,)`` or ``(B, n)``."""
+    """``INTEGRATOR``: ``x' = gain u``, held at its ``min``/``max`` limits; ``y = x``, ``(n,)`` or ``(B, n)``
+    (one state: a float, as bdsim's)."""
 
     def output(self, t, inputs, x):
-        return [x]
+        return [_wire(x)]
 
     def deriv(self, t, inputs, x):
         b = self.block
@@ -105,7 +122,7 @@ class LTIKernel(Kernel):
         y = x @ b.C.T
         if b.D is not None:
             y = y + self._u(inputs) @ b.D.T
-        return [y]
+        return [_wire(y)]
 
     def deriv(self, t, inputs, x):
         b = self.block
@@ -113,10 +130,12 @@ class LTIKernel(Kernel):
 
 
 class ZOHKernel(Kernel):
-    """``ZOH`` (bdsim's: ``y(k) = u(k-1)``), keeping a batch."""
+    """``ZOH``: samples its input at its tick and holds it until the next (Simulink's Zero-Order Hold, and what
+    bdsim's runner gives: direct feedthrough at the tick); the state keeps the last sample. A batch is kept."""
 
     def output(self, t, inputs, x):
-        return [x]
+        value = inputs[0]
+        return [_wire(np.array(value, dtype=float)) if isinstance(value, np.ndarray) else value]
 
     def next(self, t, inputs, x):
         return np.array(_column(inputs[0]), dtype=float)

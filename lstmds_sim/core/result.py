@@ -25,6 +25,10 @@ class RunResult:
     figures: dict = field(default_factory=dict)
     final_states: dict[str, np.ndarray] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
+    #: zero crossings located while integrating: ``(t, block name)`` in order (EVENT and STOP blocks)
+    events: list = field(default_factory=list)
+    #: the instant a STOP block ended the run between two output instants (its crossing), else None
+    t_stop: float | None = None
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name in self.signals:
@@ -39,13 +43,15 @@ def stack_steps(values: list[np.ndarray]) -> np.ndarray:
 
     A value that is not batched yet (a delay's unbatched initial state at step 0,
     before a batched input reaches it) stands for every batch row: it is
-    broadcast to the batched shape of the other steps.
+    broadcast to the batched shape of the other steps; a float stands for a
+    one-element vector (bdsim's blocks output one-element states as floats).
     """
     if not values:
         return np.empty((0,))
     shape = max((np.shape(v) for v in values), key=len)
     unbatched = shape[1:] if len(shape) == 2 else shape  # only a missing batch axis is filled in
-    odd = [np.shape(v) for v in values if np.shape(v) not in (shape, unbatched)]
+    fits = (shape, unbatched, ()) if int(np.prod(unbatched)) == 1 else (shape, unbatched)  # a float for (1,)
+    odd = [np.shape(v) for v in values if np.shape(v) not in fits]
     if odd:
         raise ShapeError(f"a recorded signal changes shape between steps: {odd[0]} and {shape}")
     out = np.stack([np.broadcast_to(v, shape) for v in values], axis=0)

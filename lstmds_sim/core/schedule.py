@@ -11,15 +11,17 @@ same schedule. :func:`signal_names` names every signal a run can probe.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from .bdsim_adapter import clock_of as _block_clock
-from .bdsim_adapter import compile_diagram
-from .errors import ArgumentError, DiagramError, UnknownNameError
+from .bdsim_adapter import compile_diagram, crossing, declared_events, feedthrough
+from .errors import ArgumentError, ArgumentTypeError, DiagramError, UnknownNameError
 from .validation import positive
 
 __all__ = ["Schedule", "analyse", "signal_names"]
@@ -80,6 +82,23 @@ class _Timing:
     ratio: dict
 
 
+def _as_fraction(T: float) -> Fraction | None:
+    """A period as a fraction with a denominator of at most a million (1/3 s, 0.5 s, 0.1 s), or None."""
+    f = Fraction(T).limit_denominator(1_000_000)
+    return f if abs(float(f) - T) <= 1e-12 * max(1.0, T) else None
+
+
+def _base_period(clocks: set) -> float | None:
+    """The greatest common divisor of the clocks' periods (Simulink's fixed-step base rate), or None."""
+    fractions = [_as_fraction(c.T) for c in clocks]
+    if any(f is None for f in fractions):
+        return None
+    g = fractions[0]
+    for f in fractions[1:]:
+        g = Fraction(math.gcd(g.numerator * f.denominator, f.numerator * g.denominator), g.denominator * f.denominator)
+    return float(g)
+
+
 def _timing(bd, clocks: set, continuous: list, dt) -> _Timing:
     for clock in clocks:
         _check_period(clock.T, bd.name)
@@ -88,10 +107,17 @@ def _timing(bd, clocks: set, continuous: list, dt) -> _Timing:
                 f"diagram '{bd.name}': clock '{clock.name}' has offset {clock.offset:g}; "
                 "lstmds runs clocks that tick at t = 0 (give bd.clock(Ts) without an offset)"
             )
+    periods = ", ".join(f"{c.T:g}" for c in sorted(clocks, key=lambda c: c.T))
     if dt is not None:
         h = positive(dt, "dt (the output time step in seconds)")
     elif clocks:
-        h = min(c.T for c in clocks)
+        h = _base_period(clocks)
+        if h is None or min(c.T for c in clocks) / h > 10_000:
+            raise DiagramError(
+                f"diagram '{bd.name}': the clock periods {periods} have no common base period of a useful size "
+                "(their ratios are not simple fractions); give periods with simple ratios (0.5 and 1/3: base 1/6), "
+                "or the output step run(..., dt=...) that divides every period"
+            )
     elif continuous:
         names = ", ".join(f"'{b.name}'" for b in continuous)
         raise ArgumentError(
@@ -104,22 +130,49 @@ def _timing(bd, clocks: set, continuous: list, dt) -> _Timing:
     for clock in clocks:
         r = clock.T / h
         if abs(r - round(r)) > 1e-9 * max(1.0, r) or round(r) < 1:
-            periods = ", ".join(f"{c.T:g}" for c in sorted(clocks, key=lambda c: c.T))
-            base = f"dt = {h:g}" if dt is not None else f"the shortest period {h:g}"
             raise DiagramError(
                 f"diagram '{bd.name}': clock '{clock.name}' has period {clock.T:g}, not an integer multiple of "
-                f"{base} (periods: {periods}); make every clock period an integer multiple of one base period"
+                f"dt = {h:g} (periods: {periods}); give a dt that divides every clock period, or leave dt out "
+                "(the base step is then their greatest common divisor)"
             )
         ratio[clock] = round(r)
     return _Timing(h, ratio)
 
 
-def _continuous_path(bd, plan: list, continuous: list, clocked: set) -> list:
-    """Blocks to evaluate at every integration stage, in plan order.
+def _plan(bd, blocks: list) -> list:
+    """The dataflow order of the blocks that compute outputs (sinks and displays apart), as bdsim's plan.
+
+    Sources and blocks whose output does not depend on their input at the same
+    instant (a delay, an integrator) come first; every other block after the
+    blocks that feed it. Unlike bdsim's own plan, a sample-and-hold (ZOH) waits
+    for its input: it samples it at its tick (:func:`.bdsim_adapter.feedthrough`).
+    """
+    import networkx as nx
+
+    computing = [b for b in blocks if b.blockclass not in ("sink", "graphics")]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(computing)
+    graph.add_edges_from((w.start.block, w.end.block) for w in bd.wirelist
+                         if w.end.block in graph and feedthrough(w.end.block) and w.start.block in graph)
+    order = {b: i for i, b in enumerate(blocks)}
+    try:
+        return list(nx.lexicographical_topological_sort(graph, key=lambda b: order[b]))
+    except nx.NetworkXUnfeasible:
+        cycle = [edge[0] for edge in nx.find_cycle(graph)]
+        path = " -> ".join(f"{b.type.upper()} '{b.name}'" for b in cycle + cycle[:1])
+        raise DiagramError(
+            f"diagram '{bd.name}' has an algebraic loop: {path}; every loop needs a block with state "
+            "(UNITDELAY, an INTEGRATOR, or a system without feedthrough) to break it (a ZOH samples its input "
+            "at its tick, so it does not break a loop)"
+        ) from None
+
+
+def _path_to(bd, plan: list, targets: list, continuous: list, clocked: set) -> list:
+    """Blocks to evaluate between output instants to know the inputs of ``targets``, in plan order.
 
     Those on a path from a continuous state or a time-varying source (an
-    unclocked source other than CONSTANT) to a continuous block's input. Sampled blocks and clocked sources
-    cut the path: their outputs are held between their ticks.
+    unclocked source other than CONSTANT) to an input of a target. Sampled
+    blocks and clocked sources cut the path: their outputs are held between their ticks.
     """
     from bdsim.components import SinkBlock, SourceBlock
 
@@ -139,7 +192,7 @@ def _continuous_path(bd, plan: list, continuous: list, clocked: set) -> list:
 
     sources = [b for b in plan if isinstance(b, SourceBlock) and b not in clocked and b.type != "constant"]
     downstream = reach(continuous + sources, after)
-    upstream = reach(continuous, before)
+    upstream = reach(targets, before)
     return [b for b in plan if b in downstream and b in upstream]
 
 
@@ -150,11 +203,18 @@ class Schedule:
     :func:`analyse` builds it; the numpy interpreter (:func:`run`) and the
     compiled JAX backend (:mod:`lstmds_sim.core.compiled`) execute the same one.
 
-    ``plan`` is bdsim's dataflow order (flattened); ``clock_of`` maps every
-    sampled block and clocked source to its clock; ``timing`` holds the output
-    step ``h`` and every clock's tick ratio; ``sampled`` are the blocks with a
+    ``plan`` is the dataflow order (flattened; :func:`_plan`); ``clock_of`` maps
+    every sampled block and clocked source to its clock; ``timing`` holds the
+    output step ``h`` (the greatest common divisor of the clock periods, or
+    ``dt``) and every clock's tick ratio; ``sampled`` are the blocks with a
     discrete state, ``continuous`` those with a continuous state, and ``path``
     the blocks re-evaluated at every integration stage (in plan order).
+    ``breakpoints`` are the instants where a source on ``path`` jumps (the
+    integrator stops there and restarts); ``crossings`` the zero-crossing
+    detectors (EVENT, STOP) watched while integrating, ``crossing_path`` the
+    blocks evaluated to read their inputs. A detector whose input changes only
+    at output instants (no continuous state feeds it) is checked there: an
+    EVENT between two instants' values, a STOP at each instant.
     """
 
     bd: Any
@@ -170,6 +230,9 @@ class Schedule:
     path: list
     sinks: list
     integrator: Any
+    breakpoints: tuple = ()
+    crossings: list = field(default_factory=list)
+    crossing_path: list = field(default_factory=list)
 
     @property
     def h(self) -> float:
@@ -193,6 +256,9 @@ def analyse(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: flo
     from .integrate import Solver
     from .kernels import refusal
 
+    if not (hasattr(bd, "blocklist") and hasattr(bd, "wirelist")):
+        raise ArgumentTypeError(f"run(bd, ...): bd must be a bdsim BlockDiagram (from lstmds_sim.blockdiagram()), "
+                                f"got {type(bd).__name__}")
     compile_diagram(bd)
     blocks = bd.blocklist
     for b in blocks:
@@ -209,23 +275,65 @@ def analyse(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: flo
         if not lengths:
             raise ArgumentError("give the number of steps: the diagram has no SEQUENCE source to take it from")
         steps = min(lengths)
-    steps = int(steps)
-    if steps < 1:
-        raise ArgumentError(f"steps must be a positive integer, got {steps}")
+    steps = _step_count(steps)
 
     available = signal_names(bd)
-    probes = list(probes)
+    probes = _probe_list(probes)
     if "*" in probes:
         probes = [n for n in available if any(w.name and n.endswith(w.name) for w in bd.wirelist)]
     unknown = [p for p in probes if p not in available]
     if unknown:
         raise UnknownNameError(f"unknown signal(s) {unknown}; named signals are: {sorted(available)}")
 
-    plan = [b for group in bd.plan for b in group]
+    plan = _plan(bd, blocks)
+    clocked = set(clock_of)
+    path = _path_to(bd, plan, continuous, continuous, clocked)
+    sinks = [b for b in blocks if isinstance(b, SinkBlock)]
+    crossings = [b for b in sinks if crossing(b) is not None]
+    crossing_path = _path_to(bd, plan, crossings, continuous, clocked)
+    watched = [b for b in crossings if continuous and _fed_between_instants(bd, b, crossing_path, continuous)]
+    tf = steps * timing.h
+    breakpoints = sorted({t for b in path + [x for x in crossing_path if x not in path]
+                          for t in declared_events(b, tf) if 0.0 < t < tf})
     return Schedule(
         bd=bd, blocks=blocks, plan=plan, clock_of=clock_of, timing=timing, steps=steps, probes=probes,
         probe_slots=[(name, *available[name]) for name in probes],
         sampled=[b for b in blocks if b.hasstate and b in clock_of], continuous=continuous,
-        path=_continuous_path(bd, plan, continuous, set(clock_of)),
-        sinks=[b for b in blocks if isinstance(b, SinkBlock)], integrator=integrator,
+        path=path, sinks=sinks, integrator=integrator, breakpoints=tuple(breakpoints),
+        crossings=watched, crossing_path=crossing_path,
     )
+
+
+def _fed_between_instants(bd, sink, crossing_path: list, continuous: list) -> bool:
+    """Whether a sink's input comes from a continuous state or through the blocks evaluated between instants."""
+    moving = set(crossing_path) | set(continuous)
+    return any(w.end.block is sink and w.start.block in moving for w in bd.wirelist)
+
+
+def _step_count(steps) -> int:
+    """``steps`` as a positive int; a non-integer count (2.7), a bool, NaN or inf is refused in one line."""
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer, float, np.floating)):
+        raise ArgumentTypeError(f"steps must be a positive integer (the number of output instants), got {steps!r}")
+    if isinstance(steps, (float, np.floating)):
+        if not math.isfinite(steps) or steps != int(steps):
+            raise ArgumentError(f"steps must be a positive integer (the number of output instants), got {steps!r}; "
+                                "for a run of T seconds give round(T / h) steps")
+    if int(steps) < 1:
+        raise ArgumentError(f"steps must be a positive integer (the number of output instants), got {steps!r}")
+    return int(steps)
+
+
+def _probe_list(probes) -> list:
+    """``probes`` as a list of names: None is none; ``"*"`` every named wire; another string is refused."""
+    if probes is None:
+        return []
+    if isinstance(probes, str):
+        if probes == "*":
+            return ["*"]
+        raise ArgumentTypeError(f"probes must be a list of signal names, e.g. probes=[{probes!r}] "
+                                f"(the string {probes!r} would be read letter by letter)")
+    probes = list(probes)
+    odd = [p for p in probes if not isinstance(p, str)]
+    if odd:
+        raise ArgumentTypeError(f"probes must be signal names (strings), got {odd[0]!r}")
+    return probes

@@ -1,4 +1,4 @@
-"""bdsim's ``SCOPE`` block under :func:`lstmds_sim.run`: a time plot of its inputs.
+"""bdsim's ``SCOPE``, ``SCOPEXY`` and ``SCOPEXY1`` blocks under :func:`lstmds_sim.run`: their plots.
 
 bdsim's own scope needs bdsim's runner (its ``start`` reads the runner's state).
 Here the engine hands each step's inputs to a :class:`ScopeView`, which keeps
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-__all__ = ["ScopeView", "interactive_backend"]
+__all__ = ["ScopeView", "XYView", "interactive_backend"]
 
 _FILE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 _REDRAW_S = 0.1
@@ -143,3 +143,63 @@ class ScopeView:
 
             self.fig.canvas.draw_idle()
             plt.pause(0.001)
+
+
+class XYView:
+    """The data and figure of one SCOPEXY (inputs x, y, or one input [x, y]) or SCOPEXY1 (one vector input,
+    the block's ``indices`` picking x and y) block: y against x, drawn at the end of the run (headless or not).
+
+    The figure follows the block's ``style``, ``labels``, ``scale`` and ``aspect``; a batch
+    ``(B, n)`` is drawn as B thin lines.
+    """
+
+    def __init__(self, block, tf: float, live: bool | None = None) -> None:
+        self.block = block
+        self.x: list[np.ndarray] = []
+        self.y: list[np.ndarray] = []
+
+    def add(self, t: float, inputs) -> None:
+        b = self.block
+        if getattr(b, "indices", None) is not None:  # SCOPEXY1: one vector, two of its elements
+            value = np.asarray(inputs[0], dtype=float)
+            if value.ndim == 0 or value.shape[-1] <= max(b.indices):
+                from .errors import ShapeError
+
+                raise ShapeError(f"SCOPEXY1 block '{b.name}': input 0 has shape {value.shape}; it plots elements "
+                                 f"{list(b.indices)} of a vector (its indices=): give it a vector that has them")
+            x, y = value[..., b.indices[0]], value[..., b.indices[1]]
+        elif len(inputs) == 1:  # SCOPEXY with one input [x, y]
+            value = np.asarray(inputs[0], dtype=float)
+            x, y = value[..., 0], value[..., 1]
+        else:
+            x, y = np.asarray(inputs[0], dtype=float), np.asarray(inputs[1], dtype=float)
+        self.x.append(np.array(x, dtype=float))
+        self.y.append(np.array(y, dtype=float))
+
+    def finish(self):
+        """The finished figure: y against x."""
+        import matplotlib.pyplot as plt
+
+        b = self.block
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        shape = self.x[-1].shape if self.x else ()
+        x = np.stack([np.broadcast_to(v, shape).reshape(-1) for v in self.x]) if self.x else np.empty((0, 1))
+        y = np.stack([np.broadcast_to(v, shape).reshape(-1) for v in self.y]) if self.y else np.empty((0, 1))
+        style = b.styles if isinstance(b.styles, (str, dict)) else None
+        args, kwargs = ([style], {}) if isinstance(style, str) else ([], dict(style or {}))
+        batched = x.shape[1] > 1 if x.ndim == 2 else False
+        ax.plot(x, y, *args, linewidth=0.8 if batched else 1.6, alpha=0.6 if batched else 1.0, **kwargs)
+        labels = list(b.labels) if getattr(b, "labels", None) else ["X", "Y"]
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1] if len(labels) > 1 else "Y")
+        scale = getattr(b, "scale", "auto")
+        if not (isinstance(scale, str) and scale == "auto"):
+            ax.set_xlim(*scale[0:2])
+            ax.set_ylim(*scale[2:4])
+        aspect = getattr(b, "aspect", "equal")
+        if aspect is not None:
+            ax.set_aspect(aspect, adjustable="datalim")
+        ax.grid(True, alpha=0.4)
+        ax.set_title(b.name or b.type.upper())
+        fig.tight_layout()
+        return fig

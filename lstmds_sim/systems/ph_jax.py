@@ -242,7 +242,7 @@ def valve_flow_jax(h, params: PHParams = DEFAULT_PARAMS):
 def effluent_ph_jax(Wa4, Wb4, params: PHParams = DEFAULT_PARAMS):
     """:func:`.ph_tank.effluent_ph` in jax.numpy (NaN where the numpy solver raises)."""
     pH, ok = ph_from_invariants_jax(Wa4, Wb4, params)
-    return jnp.where(ok, pH, jnp.nan)
+    return jnp.atleast_1d(jnp.where(ok, pH, jnp.nan))
 
 
 # --------------------------------------------------------------------------- the PHPLANT block's twin

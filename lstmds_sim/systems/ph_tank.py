@@ -110,13 +110,13 @@ def valve_flow(h, params: PHParams = DEFAULT_PARAMS):
 
 
 def effluent_ph(Wa4, Wb4, params: PHParams = DEFAULT_PARAMS):
-    """The pH from the invariants (the ``pH`` block): :func:`ph_from_invariants`, shape kept.
+    """The pH from the invariants (the ``pH`` block): :func:`ph_from_invariants`, at least (1,).
 
-    Two floats give a float (bdsim's stock ``INTEGRATOR`` outputs one-element
-    states as floats); arrays give the broadcast shape of the inputs.
+    Two floats (bdsim's stock ``INTEGRATOR`` outputs a one-element state as a
+    float) give (1,), the shape of the sealed ``PHPLANT`` block's output;
+    arrays give the broadcast shape of the inputs.
     """
-    pH = ph_from_invariants(Wa4, Wb4, params)
-    return float(pH) if pH.ndim == 0 else pH
+    return np.atleast_1d(ph_from_invariants(Wa4, Wb4, params))
 
 
 # the compiled backend runs these FUNCTION blocks with their jax.numpy twins (imported when compiling)

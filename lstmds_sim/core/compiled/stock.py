@@ -13,7 +13,7 @@ FUNCTION           its function on JAX arrays, or its registered ``jax.numpy``
 INTEGRATOR         :mod:`..kernels`' batched integrator (gain, min/max)
 LTI_SS, LTI_SISO,  ``x' = A x + B u``, ``y = C x (+ D u)``, batched
 DERIV2
-ZOH                ``y(k) = u(k-1)``
+ZOH                samples its input at its tick, holds it until the next
 INPORT, OUTPORT    pass their inputs through (subsystems are flattened)
 NULL, WATCH        NULL discards; WATCH records like a RECORDER
 =================  ==============================================================
@@ -30,6 +30,11 @@ import numpy as np
 
 from ..errors import DiagramError
 from .registry import JaxBlock, function_twin, label, register
+
+
+def wire(value):
+    """An output as bdsim's blocks give it (:func:`..kernels._wire`): a one-element vector as a 0-d value."""
+    return value.reshape(()) if value.ndim == 1 and value.shape[0] == 1 else value
 
 
 def column(value):
@@ -138,7 +143,7 @@ class Integrator(JaxBlock):
         self.x0 = np.asarray(block.getstate0(), dtype=float)
 
     def output(self, t, k, inputs, x, data):
-        return [x]
+        return [wire(x)]
 
     def deriv(self, t, inputs, x):
         b = self.block
@@ -178,7 +183,7 @@ class LTI(JaxBlock):
         y = x @ self.C.T
         if self.D is not None:
             y = y + self._u(inputs) @ self.D.T
-        return [y]
+        return [wire(y)]
 
     def deriv(self, t, inputs, x):
         return x @ self.A.T + self._u(inputs) @ self.B.T
@@ -186,12 +191,14 @@ class LTI(JaxBlock):
 
 @register("zoh")
 class ZOH(JaxBlock):
+    """Samples its input at its tick (direct feedthrough) and holds it until the next; the state keeps the sample."""
+
     def __init__(self, block) -> None:
         super().__init__(block)
         self.x0 = np.asarray(block.getstate0(), dtype=float)
 
     def output(self, t, k, inputs, x, data):
-        return [x]
+        return [wire(inputs[0]) if inputs[0].ndim == 1 else inputs[0]]
 
     def next(self, t, inputs, x):
         return column(inputs[0])
