@@ -493,3 +493,36 @@ def test_a_sampled_sine_is_held_and_integrated_exactly(run_as):
     samples = np.sin(2 * np.pi * 0.2 * res.t)
     assert_close(res["zoh"], samples, "the hold")
     assert_close(res["integ"], np.concatenate([[0.0], np.cumsum(samples[:-1]) * 0.02]), "its integral: a sum of holds")
+
+
+# --------------------------------------------------------------------------- the numbers docs/semantics.md quotes
+
+SEMANTICS_DOC = {  # a phrase of docs/semantics.md -> the benchmark line that measures it
+    "2.1e-09 of the closed form with 10 substeps": "eg1 (STEP at t = 1 into a loop), rk4, 10 substeps",
+    "2.1e-13 with 100": "eg1 (STEP at t = 1 into a loop), rk4, 100 substeps",
+    "0.1 s apart at 1.1e-15": "STEP at t = 0.55 into an integrator (output step 0.1), rk4",
+    "analytic times to 2.3e-14 s (RK4)": "bouncing ball: bounce times vs analytic, rk4",
+    "and 3.4e-14 s (solve_ivp)": "bouncing ball: bounce times vs analytic, solve_ivp",
+}
+
+
+def test_the_numbers_in_docs_semantics_come_from_the_benchmark():
+    """Each error docs/semantics.md quotes is what benchmarks/bench_semantics.py measures (to rounding: the last
+    bits of a float64 sum may differ on another machine's BLAS, never the order of magnitude)."""
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = " ".join((root / "docs" / "semantics.md").read_text().split())
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        from bench_semantics import main
+    finally:
+        sys.path.pop(0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        measured = main()
+    for phrase, key in SEMANTICS_DOC.items():
+        assert phrase in text, f"docs/semantics.md no longer says {phrase!r}"
+        quoted = float(re.findall(r"\d\.\de-\d\d", phrase)[0])
+        assert measured[key] <= max(2 * quoted, 1e-15) and measured[key] >= quoted / 20, (phrase, measured[key])
