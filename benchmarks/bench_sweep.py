@@ -47,9 +47,9 @@ STAGES = (("lstm_diagram_s", "bound"), ("lstm_matrix_s", "bound"), ("plant_diagr
 
 def quick_model(path: Path, seed: int = 0) -> Path:
     """An ISS-certified LSTM trained the lab's way, cut to 300 SLSQP iterations."""
-    from lstmds_sim.diagrams.scenario_safety import train_model
+    from lstmds_sim.learning.experiments import train_iss_model
 
-    return train_model(300, seed).save(path, overwrite=True)
+    return train_iss_model(300, seed).save(path, overwrite=True)
 
 
 class TreeMemory:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from lstmds_sim.core.allocator import tune_allocator
-from lstmds_sim.diagrams.training_basin import options, setup
+from lstmds_sim.learning.example_setup import example_options, setup
 from lstmds_sim.learning.training import train
 
 tune_allocator()  # the setting the lstmds command uses (see lstmds_sim.core.allocator)
@@ -24,9 +24,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     _, start, (u, y), _ = setup(0)
     t0 = time.perf_counter()
-    first = train(start, u, y, options(1e-4, args.epochs), progress=False)
+    first = train(start, u, y, example_options(1e-4, args.epochs), progress=False)
     t1 = time.perf_counter()
-    second = train(start, u, y, options(1e-4, args.epochs), progress=False)
+    second = train(start, u, y, example_options(1e-4, args.epochs), progress=False)
     t2 = time.perf_counter()
     rows = {
         "first run, compilation included [s]": t1 - t0,

@@ -57,30 +57,11 @@ from lstmds_sim.drawing.lstm_figures import systems_pzmap
 from lstmds_sim.drawing.training_figures import basin_loss, validation_panels
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
-from lstmds_sim.learning.experiments import (
-    linear_dataset,
-    linear_response,
-    train_named,
-    training_record,
-    validation_errors,
-)
-from lstmds_sim.learning.options import TrainOptions
-from lstmds_sim.systems.lstm_linear import lstm_from_linear
+from lstmds_sim.learning.example_setup import N_VALIDATION, SCALE, TS, example_options, setup
+from lstmds_sim.learning.experiments import linear_response, train_named, training_record, validation_errors
 from lstmds_sim.systems.lti import describe
-from lstmds_sim.systems.reference import reference_system
 
-TS = 0.01
-SCALE = 1e-3
-N_TRAIN = 1001  # t = 0:Ts:1000*Ts
-N_VALIDATION = 51  # t = 0:Ts:50*Ts, as in section 2
 LEARNING_RATES = (1e-4, 1e-3, 1e-2)
-
-
-def options(learning_rate: float, epochs: int, **changes) -> TrainOptions:
-    """The example's training options (MATLAB's trainingOptions("adam", ...)); ``changes`` override."""
-    settings = dict(learning_rate=learning_rate, drop_factor=0.99, drop_period=100, gradient_threshold=1.0,
-                    threshold_method="l2norm", l2_regularization=1e-4, max_epochs=epochs, verbose_frequency=500)
-    return TrainOptions(**{**settings, **changes})
 
 
 def lab_options():
@@ -95,15 +76,6 @@ def lab_options():
     return parser
 
 
-def setup(seed: int, realization: str = "balanced"):
-    """The reference system, the computed weights, training and validation data."""
-    system = reference_system(TS, realization=realization)  # a discrete StateSpace, dt = TS
-    start = lstm_from_linear(system, scale=SCALE)
-    u_train, y_train = linear_dataset(system, N_TRAIN, seed)
-    u_val = np.random.default_rng(seed + 1000).standard_normal((N_VALIDATION, 1))
-    return system, start, (u_train, y_train), u_val
-
-
 def build_diagram(params: LSTMParams | None = None, seed: int = 0):
     """The LSTM diagram that the trained weights are loaded into (validation input)."""
     from lstmds_sim.core.diagram import lstm_diagram
@@ -116,7 +88,7 @@ def train_from_computed(realization: str, learning_rate: float, epochs: int, see
     """One run of the experiment: train from the computed weights; (record, TrainResult)."""
     system, start, (u, y), u_val = setup(seed, realization)
     label = f"{realization} realisation, lr {learning_rate:g}"
-    result = train_named(start, u, y, options(learning_rate, epochs), label=label, progress=progress)
+    result = train_named(start, u, y, example_options(learning_rate, epochs), label=label, progress=progress)
     record = {"realization": realization, "learning_rate": learning_rate,
               **training_record(start, result, system, u_val, scale=SCALE)}
     return record, result
@@ -297,6 +269,7 @@ def main(argv=None) -> dict:
 
 # %% active="ipynb"
 # from lstmds_sim.learning.training import train
+# from lstmds_sim.systems.lstm_linear import lstm_from_linear
 #
 # EPOCHS = 500
 # SCALE_EXERCISE = 1e-4
@@ -305,7 +278,7 @@ def main(argv=None) -> dict:
 # print(f"validation error at scale {SCALE_EXERCISE:g}: "
 #       f"{validation_errors(start_small, system, u_val)['norm_difference']:.2e}")
 # for scale, weights in ((SCALE, start), (SCALE_EXERCISE, start_small)):
-#     history = train(weights, u_train, y_train, options(1e-4, EPOCHS), progress=False).history
+#     history = train(weights, u_train, y_train, example_options(1e-4, EPOCHS), progress=False).history
 #     print(f"scale {scale:g}: loss {history[0]:.2e} at epoch 0, {history[-1]:.2e} after {EPOCHS} epochs")
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
@@ -322,7 +295,7 @@ def main(argv=None) -> dict:
 
 # %% active="ipynb"
 # for lr in (1e-5, 1e-6):
-#     history = train(start, u_train, y_train, options(lr, EPOCHS), progress=False).history
+#     history = train(start, u_train, y_train, example_options(lr, EPOCHS), progress=False).history
 #     print(f"lr {lr:g}: loss {history[0]:.2e} -> {history[-1]:.2e}, lowest at epoch {int(np.argmin(history))}")
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
@@ -339,7 +312,7 @@ def main(argv=None) -> dict:
 # towards 0, and the computed weights are far from 0. Switch it off and look at where the lowest loss is.
 
 # %% active="ipynb"
-# no_l2 = train(start, u_train, y_train, options(1e-4, EPOCHS, l2_regularization=0.0), progress=False)
+# no_l2 = train(start, u_train, y_train, example_options(1e-4, EPOCHS, l2_regularization=0.0), progress=False)
 # print(f"no L2: loss {no_l2.history[0]:.2e} -> {no_l2.history[-1]:.2e}, lowest at epoch {no_l2.best_epoch}")
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}

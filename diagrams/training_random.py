@@ -46,12 +46,11 @@ from lstmds_sim import LSTMParams
 from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.core.matrix import simulate
 from lstmds_sim.diagrams import print_files, setting
-from lstmds_sim.diagrams.training_basin import N_VALIDATION, SCALE, TS, setup
-from lstmds_sim.diagrams.training_basin import options as basin_options
 from lstmds_sim.drawing.lstm_figures import systems_pzmap
 from lstmds_sim.drawing.training_figures import random_loss, validation_figure
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
+from lstmds_sim.learning.example_setup import N_VALIDATION, SCALE, TS, example_options, setup
 from lstmds_sim.learning.experiments import (
     extracted_system,
     linear_response,
@@ -136,7 +135,7 @@ def summarise(table: list[dict], computed: LSTMParams, system, u_val) -> dict:
 def small_variant(system, u_train, y_train, u_val, epochs: int) -> dict:
     """The Nn = n construction (4 units), before and after training with lab 3's settings."""
     small = lstm_from_linear(system, scale=SCALE, units="n")
-    trained = train_named(small, u_train, y_train, basin_options(1e-4, epochs), label="Nn = n = 4 units, lr 1e-4")
+    trained = train_named(small, u_train, y_train, example_options(1e-4, epochs), label="Nn = n = 4 units, lr 1e-4")
     return {
         "units": small.n_units,
         "before": validation_errors(small, system, u_val),

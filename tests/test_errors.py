@@ -111,15 +111,16 @@ def test_broken_model_file_api(model_file, tmp_path, name, changes, key, kind, t
 
 @pytest.fixture
 def no_computing(monkeypatch):
-    """The scenario lab must refuse a bad model before it draws or simulates a single scenario."""
-    from lstmds_sim.diagrams import scenario_safety as lab
+    """The scenario lab must refuse a bad model before it draws or simulates a single scenario: every way
+    a chunk of the sweep (lstmds_sim.safety.scenario_chunk) draws or runs scenarios stops the test."""
+    from lstmds_sim.safety import scenario_chunk
 
     def computed(*args, **kwargs):
         raise AssertionError("the scenario lab started computing before refusing its input")
 
-    for name in ("draw_scenarios", "draw_scenario_range", "lstm_through_diagram", "plant_through_diagram", "simulate"):
-        monkeypatch.setattr(lab, name, computed)
-    return lab
+    for name in ("draw_scenario_range", "lstm_through_diagram", "plant_through_diagram", "simulate"):
+        monkeypatch.setattr(scenario_chunk, name, computed)
+    return scenario_chunk
 
 
 def test_the_guard_stops_a_valid_run_at_its_first_scenario(model_file, tmp_path, no_computing):

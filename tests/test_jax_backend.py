@@ -73,7 +73,8 @@ def lag(batch: int | None = None):
 def test_hybrid_rk4_equals_the_interpreter_batched_and_not(batch):
     ref, res = both(lambda: lag(batch), probes=["*"], substeps=3)
     assert_same(ref, res)
-    assert res["integral"].shape == ((40, 1) if batch is None else (batch, 40, 1))
+    # a one-state INTEGRATOR outputs a float unbatched (as bdsim's does): recorded as (T,)
+    assert res["integral"].shape == ((40,) if batch is None else (batch, 40, 1))
 
 
 def test_a_compiled_run_reruns_with_new_inputs_and_states_without_recompiling(rng):
@@ -300,6 +301,7 @@ def test_default_parts_one_per_core_of_at_least_part_rows_rows():
 def test_jax_ph_solver_equals_the_numpy_solver():
     import jax
 
+    from lstmds_sim.core.jax_x64 import enable_x64
     from lstmds_sim.systems.ph_jax import ph_from_invariants_jax
     from lstmds_sim.systems.ph_plant import ph_from_invariants, steady_state
 
@@ -307,7 +309,7 @@ def test_jax_ph_solver_equals_the_numpy_solver():
     plant = steady_state(np.linspace(0.0, 40.0, 200))
     wa = np.concatenate([grid_rng.uniform(-1e-2, 1e-2, 2000), plant.Wa4, [0.0, 1e-9, -1e-9, 1e-3]])
     wb = np.concatenate([grid_rng.uniform(0.0, 1e-2, 2000), plant.Wb4, [0.0, 0.0, 1e-4, -1e-3]])
-    with jax.enable_x64(True):
+    with enable_x64(True):
         pH, ok = jax.jit(ph_from_invariants_jax)(wa, wb)
     pH, ok = np.asarray(pH), np.asarray(ok)
     assert np.all(ok[:-1]) and not ok[-1]  # the last one has Wb4 < 0: refused, as by the numpy solver
@@ -317,12 +319,13 @@ def test_jax_ph_solver_equals_the_numpy_solver():
 def test_jax_plant_step_equals_step_plant(rng):
     import jax
 
+    from lstmds_sim.core.jax_x64 import enable_x64
     from lstmds_sim.systems.ph_jax import plant_step_jax
     from lstmds_sim.systems.ph_plant import steady_state, step_plant
 
     x = steady_state(rng.uniform(13.0, 16.0, 50)).x  # (50, 3)
     q3 = rng.uniform(12.5, 17.0, 50)
-    with jax.enable_x64(True):
+    with enable_x64(True):
         step = jax.jit(lambda x, q3: plant_step_jax(x, q3, 10.0, substeps=4))
         x1, ok = step(x, q3)
         _, bad = step(x, np.where(np.arange(50) == 7, -1.0, q3))  # one negative flow: refused
@@ -336,6 +339,7 @@ def test_jax_log_and_power_agree_with_numpy_to_an_ulp():
     """The fdlibm log behind the plant's power and the pH solve's asinh: <= 1 ulp (log), a few (the rest)."""
     import jax
 
+    from lstmds_sim.core.jax_x64 import enable_x64
     from lstmds_sim.systems.ph_jax import _asinh, _log, _log1p, _power
 
     grid_rng = np.random.default_rng(5)
@@ -344,7 +348,7 @@ def test_jax_log_and_power_agree_with_numpy_to_an_ulp():
     u = np.concatenate([np.exp(grid_rng.uniform(-60.0, 60.0, 20000)), [0.0, 1e-300, 1e-17, 1.0]])
     y = np.concatenate([-u, u])
     special = np.array([0.0, -1.0, np.inf, -np.inf, np.nan])
-    with jax.enable_x64(True):
+    with enable_x64(True):
         log, log1p, asinh = (np.asarray(jax.jit(f)(v)) for f, v in ((_log, x), (_log1p, u), (_asinh, y)))
         h_z = grid_rng.uniform(11.5, 100.0, 20000)  # the plant's h + z
         power = np.asarray(jax.jit(lambda h: _power(h, 0.607))(h_z))
@@ -364,12 +368,13 @@ def test_jax_plant_step_in_chunks_equals_step_plant_and_refuses_as_it(rng, tanks
     """A batch larger than ``chunk`` is integrated in padded chunks: the same states, the same refusals."""
     import jax
 
+    from lstmds_sim.core.jax_x64 import enable_x64
     from lstmds_sim.systems.ph_jax import plant_step_jax
     from lstmds_sim.systems.ph_plant import steady_state, step_plant
 
     x = steady_state(rng.uniform(13.0, 16.0, tanks)).x
     q3 = rng.uniform(12.5, 17.0, tanks)
-    with jax.enable_x64(True):
+    with enable_x64(True):
         for chunk in (64, None):
             step = jax.jit(lambda x, q3, chunk=chunk: plant_step_jax(x, q3, 10.0, substeps=4, chunk=chunk))
             x1, ok = step(x, q3)
@@ -431,8 +436,18 @@ for _batched in (False, True):
     LABS[f"ph_plant tank{_tag}"] = lambda b=_batched: _ph_plant(b, sealed=False)
     LABS[f"ph_plant PHPLANT{_tag}"] = lambda b=_batched: _ph_plant(b, sealed=True)
     LABS[f"ph_identification{_tag}"] = lambda b=_batched: _ph_identification(b)
-LABS["scenario_safety batched"] = lambda: __import__("lstmds_sim.diagrams.scenario_safety",
-                                                     fromlist=["x"]).build_diagram()
+
+
+def _scenario_safety():
+    """The sweep's LSTM diagram on four scenarios of 50 steps, with a small untrained model (no training here)."""
+    from lstmds_sim import IdentifiedModel, LSTMParams
+    from lstmds_sim.diagrams import scenario_safety
+
+    model = IdentifiedModel(LSTMParams.random(1, 5, 1, rng=0, low=-0.1, high=0.1), 15.0, 2.0, 7.0, 2.0, 10.0)
+    return scenario_safety.build_diagram(model, horizon=50)
+
+
+LABS["scenario_safety batched"] = _scenario_safety
 
 
 @pytest.mark.slow

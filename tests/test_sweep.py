@@ -159,7 +159,7 @@ def test_without_dask_the_library_says_how_to_install_it(monkeypatch):
         list(evaluate_chunks(evaluate_fake, [job_for(Chunk((0,), 0, 2))], workers=2))
 
 
-# --------------------------------------------------------------------------- the lab, streamed
+# --------------------------------------------------------------------------- the scenario sweep, streamed
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
     from lstmds_sim import IdentifiedModel, LSTMParams
@@ -186,21 +186,21 @@ def without_runtime(results):
                                                          "scheduler")}
 
 
-def lab_parts(model_file, chunk, backend="numpy", **where):
-    """Both sets of one rho_u through the lab's chunk evaluation: {key: PartResult}.
+def sweep_sets(model_file, chunk, backend="numpy", **where):
+    """Both sets of one rho_u through the sweep's chunk evaluation (what a worker runs): {key: PartResult}.
 
     backend "jax": the diagrams compiled for min(chunk, 192) scenarios (192: the larger set padded to draw blocks)."""
     from lstmds_sim import IdentifiedModel
-    from lstmds_sim.diagrams import scenario_safety as lab
+    from lstmds_sim.safety import scenario_chunk as sc
     from lstmds_sim.safety.scenario import ScenarioClass
 
     model = IdentifiedModel.load(model_file)
     cls = ScenarioClass(1.0, horizon=55)  # > TRANSIENT: the peaks after it too
-    collector = Collector({(0, lab.BOUND): 70, (0, lab.POSTERIOR): 130}, chunk)
+    collector = Collector({(0, sc.BOUND): 70, (0, sc.POSTERIOR): 130}, chunk)
     batch = min(chunk, 192) if backend == "jax" else 0
-    jobs = [lab.ChunkJob(c, model, cls, seed=0, keep=4 if c.key[1] == lab.BOUND else 0, backend=backend, batch=batch)
+    jobs = [sc.ChunkJob(c, model, cls, seed=0, keep=4 if c.key[1] == sc.BOUND else 0, backend=backend, batch=batch)
             for c in collector.chunks()]
-    return {part.key: part for part in sweep_parts(lab.evaluate_chunk, jobs, collector, **where)}
+    return {part.key: part for part in sweep_parts(sc.evaluate_chunk, jobs, collector, **where)}
 
 
 def compilations(parts):
@@ -224,7 +224,7 @@ def test_a_chunked_sweep_equals_an_unchunked_one_exactly(model_file):
     """70 and 130 scenarios in chunks of 64 (a last chunk of 6, and of 2) or in one chunk: the same bits.
 
     (Without padding the chunks to whole draw blocks, OpenBLAS rounds the last chunk of 2 differently.)"""
-    whole, chunked = lab_parts(model_file, 192), lab_parts(model_file, 64)
+    whole, chunked = sweep_sets(model_file, 192), sweep_sets(model_file, 64)
     assert_same_parts(chunked, whole)
     assert whole[(0, 0)].peaks.keys() == {"lstm", "lstm_matrix", "lstm_after_transient", "plant"}
     assert whole[(0, 0)].kept["u"].shape == (4, 55) and whole[(0, 1)].peaks.keys() == {"lstm"}
@@ -233,16 +233,16 @@ def test_a_chunked_sweep_equals_an_unchunked_one_exactly(model_file):
 def test_the_streamed_bound_is_the_bound_of_all_trajectories(model_file):
     """Against the unstreamed computation: every scenario's whole trajectory, then the largest |y|."""
     from lstmds_sim import IdentifiedModel, simulate
-    from lstmds_sim.diagrams import scenario_safety as lab
     from lstmds_sim.safety.scenario import ScenarioClass, draw_scenario_range, scenario_bound
+    from lstmds_sim.safety.scenario_chunk import BOUND, ChunkJob, evaluate_chunk
     from lstmds_sim.safety.sweep import Collector
 
     model = IdentifiedModel.load(model_file)
     cls = ScenarioClass(0.8, horizon=70)
-    collector = Collector({(0, lab.BOUND): 150}, 64)
-    jobs = [lab.ChunkJob(c, model, cls, seed=5, keep=3) for c in collector.chunks()]
-    (part,) = sweep_parts(lab.evaluate_chunk, jobs, collector)
-    s = draw_scenario_range(cls, 5, 0, 150, seed=5, key=(0, lab.BOUND))
+    collector = Collector({(0, BOUND): 150}, 64)
+    jobs = [ChunkJob(c, model, cls, seed=5, keep=3) for c in collector.chunks()]
+    (part,) = sweep_parts(evaluate_chunk, jobs, collector)
+    s = draw_scenario_range(cls, 5, 0, 150, seed=5, key=(0, BOUND))
     y = simulate(model.params, s.u, s.h0, s.c0, form="statespace").y
     assert float(part.peaks["lstm"].max()) == pytest.approx(scenario_bound(y), abs=1e-12)
     assert float(part.peaks["lstm_after_transient"].max()) == pytest.approx(scenario_bound(y[:, 50:]), abs=1e-12)
@@ -252,17 +252,37 @@ def test_the_streamed_bound_is_the_bound_of_all_trajectories(model_file):
     assert part.kept["plant"].shape == (3, 70) and part.evaluated == 150
 
 
+def test_the_labs_diagram_is_the_one_the_sweep_runs(model_file):
+    """lstmds render / inspect scenario_safety draw the diagram a chunk runs: the model's LSTM on the first
+    scenarios the default sweep draws for rho_u = 1 (key (9, BOUND)): the same outputs as the chunk's kept
+    trajectories, and as the matrices (computed independently)."""
+    from lstmds_sim import IdentifiedModel, run, simulate
+    from lstmds_sim.diagrams import scenario_safety
+    from lstmds_sim.safety.scenario import ScenarioClass, draw_scenario_range
+    from lstmds_sim.safety.scenario_chunk import BOUND, ChunkJob, evaluate_chunk
+
+    model = IdentifiedModel.load(model_file)
+    y = run(scenario_safety.build_diagram(model_file, horizon=60)).recorders["y"][..., 0]
+    assert y.shape == (4, 60)
+    result = evaluate_chunk(ChunkJob(Chunk((9, BOUND), 0, 4), model, ScenarioClass(1.0, horizon=60), seed=0, keep=4))
+    np.testing.assert_allclose(y, result.kept["y"], rtol=0, atol=1e-12)
+    s = draw_scenario_range(ScenarioClass(1.0, horizon=60), 5, 0, 4, seed=0, key=(9, BOUND))
+    np.testing.assert_allclose(y, simulate(model.params, s.u, s.h0, s.c0, form="statespace").y[..., 0],
+                               rtol=0, atol=1e-12)
+
+
 @pytest.mark.slow  # compiles two programs and runs both sweeps end to end
 def test_the_compiled_sweep_gives_the_interpreters_peaks_compiling_once_per_process(model_file):
     """--backend jax: the same peaks and kept trajectories as the numpy interpreter (to 1e-12), the checks
     within their thresholds, each stage compiled once for all five chunks and not again in the next sweep."""
-    from lstmds_sim.diagrams import scenario_safety as lab
+    from lstmds_sim.safety import scenario_chunk as sc
+    from lstmds_sim.safety.scenario_diagrams import COMPILED
 
-    lab.COMPILED.clear()
-    reference = lab_parts(model_file, 64)
-    compiled = lab_parts(model_file, 64, backend="jax")
+    COMPILED.clear()
+    reference = sweep_sets(model_file, 64)
+    compiled = sweep_sets(model_file, 64, backend="jax")
     assert compilations(compiled) == 2  # the LSTM and the plant, once each (chunks of 64, 6, 64, 64, 2)
-    assert {name for name, _ in lab.COMPILED.programs.items()} == {"lstm", "plant"}
+    assert set(COMPILED.programs) == {"lstm", "plant"}
     assert compiled.keys() == reference.keys()
     for key in reference:
         # the matrices' own peaks only where they run every scenario (the interpreter's sweep)
@@ -271,27 +291,28 @@ def test_the_compiled_sweep_gives_the_interpreters_peaks_compiling_once_per_proc
             np.testing.assert_allclose(compiled[key].peaks[name], reference[key].peaks[name], rtol=0, atol=1e-12)
         for name in reference[key].kept:
             np.testing.assert_allclose(compiled[key].kept[name], reference[key].kept[name], rtol=0, atol=1e-12)
-    bound = compiled[(0, lab.BOUND)]
-    assert bound.worst["diagram_vs_matrix"] <= lab.AGREEMENT
-    assert bound.worst["plant_vs_simulator"] <= lab.PLANT_AGREEMENT
+    bound = compiled[(0, sc.BOUND)]
+    assert bound.worst["diagram_vs_matrix"] <= sc.AGREEMENT
+    assert bound.worst["plant_vs_simulator"] <= sc.PLANT_AGREEMENT
     # the matrices check every scenario of the interpreter's sweep, scenarios 0..63 (i % 2048 < 64) of the compiled
-    assert (bound.counts["crosschecked"], reference[(0, lab.BOUND)].counts["crosschecked"]) == (64, 70)
-    again = lab_parts(model_file, 64, backend="jax")
+    assert (bound.counts["crosschecked"], reference[(0, sc.BOUND)].counts["crosschecked"]) == (64, 70)
+    again = sweep_sets(model_file, 64, backend="jax")
     assert compilations(again) == 0  # same model and shape: the programs of this process are re-run
     assert_same_parts(again, compiled)
 
 
 @pytest.mark.slow  # compiles four programs
 def test_the_compiled_sweep_recompiles_for_another_shape_and_padding_changes_no_bits(model_file):
-    from lstmds_sim.diagrams import scenario_safety as lab
+    from lstmds_sim.safety import scenario_chunk as sc
+    from lstmds_sim.safety.scenario_diagrams import COMPILED
 
-    lab.COMPILED.clear()
-    chunked = lab_parts(model_file, 64, backend="jax")
-    whole = lab_parts(model_file, 192, backend="jax")  # another shape: compiled again (replacing the programs)
-    assert compilations(chunked) == compilations(whole) == 2 and len(lab.COMPILED.programs) == 2
+    COMPILED.clear()
+    chunked = sweep_sets(model_file, 64, backend="jax")
+    whole = sweep_sets(model_file, 192, backend="jax")  # another shape: compiled again (replacing the programs)
+    assert compilations(chunked) == compilations(whole) == 2 and len(COMPILED.programs) == 2
     assert_same_parts(whole, chunked)  # chunks padded with zero rows to 64 or one chunk of 192: the same bits
     # the matrices check the same scenarios however the set is cut: 0..63 of the bound's 70
-    assert whole[(0, lab.BOUND)].counts["crosschecked"] == chunked[(0, lab.BOUND)].counts["crosschecked"] == 64
+    assert whole[(0, sc.BOUND)].counts["crosschecked"] == chunked[(0, sc.BOUND)].counts["crosschecked"] == 64
 
 
 @pytest.mark.parametrize(("extra", "words"), [
@@ -327,18 +348,18 @@ def run_cli(capsys, argv):
 # --------------------------------------------------------------------------- on Dask (a LocalCluster takes seconds)
 @pytest.mark.slow
 def test_two_dask_workers_give_the_serial_result_bit_for_bit(model_file):
-    assert_same_parts(lab_parts(model_file, 64, workers=2), lab_parts(model_file, 64))
+    assert_same_parts(sweep_sets(model_file, 64, workers=2), sweep_sets(model_file, 64))
 
 
 @pytest.mark.slow
 def test_two_dask_workers_give_the_serial_result_bit_for_bit_compiled(model_file):
     """--backend jax on two workers: each worker compiles each stage it runs once (at most 2 x 2 programs
     for 5 chunks), and the numbers are the serial run's bit for bit."""
-    from lstmds_sim.diagrams import scenario_safety as lab
+    from lstmds_sim.safety.scenario_diagrams import COMPILED
 
-    lab.COMPILED.clear()
-    serial = lab_parts(model_file, 64, backend="jax")
-    dask = lab_parts(model_file, 64, backend="jax", workers=2)
+    COMPILED.clear()
+    serial = sweep_sets(model_file, 64, backend="jax")
+    dask = sweep_sets(model_file, 64, backend="jax", workers=2)
     assert_same_parts(dask, serial)
     assert compilations(serial) == 2 and 2 <= compilations(dask) <= 4
 
@@ -408,7 +429,7 @@ def test_an_existing_cluster_through_its_scheduler_address(model_file):
     import distributed
 
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
-        assert_same_parts(lab_parts(model_file, 64, scheduler=cluster.scheduler_address), lab_parts(model_file, 64))
+        assert_same_parts(sweep_sets(model_file, 64, scheduler=cluster.scheduler_address), sweep_sets(model_file, 64))
 
 
 @pytest.mark.slow

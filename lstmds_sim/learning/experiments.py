@@ -3,7 +3,8 @@
 The training labs (section 4 of the "LSTM as a dynamical system" example) train from computed or
 random weights and compare with the linear system (:func:`train_named`, :func:`training_record`,
 :func:`round_trip`); the identification lab fits the pH plant with and without Theorem 4
-(:func:`identify`).
+(:func:`identify`); the scenario lab trains its ISS-certified model the same way when given none
+(:func:`train_iss_model`).
 
 Plain functions: a linear system is a discrete ``scipy.signal.StateSpace(A, B, C, D, dt=Ts)``
 that carries its own sample time (see :func:`lstmds_sim.systems.lti.as_discrete`);
@@ -173,3 +174,22 @@ def identify(data, *, constrained: bool, max_iter: int, seed: int, washout: int,
         "single_condition_satisfied": iss_check(result.params, condition="single").satisfied,
     }
     return {"result": result, "model": model, "summary": summary}
+
+
+def train_iss_model(max_iter: int, seed: int, *, progress=None):
+    """An ISS-certified LSTM of the pH plant, trained the way of lab 6: an
+    :class:`~lstmds_sim.learning.model.IdentifiedModel` (weights and normalisation).
+
+    The identification data of ``seed`` (:func:`~lstmds_sim.learning.dataset.generate_identification_data`),
+    normalised; SLSQP with Theorem 4's conditions as constraints for ``max_iter`` iterations
+    (:func:`~lstmds_sim.learning.iss_training.train_iss`, its default options otherwise; ``progress``
+    as there, silent by default). The same arguments give the same model.
+    """
+    from .dataset import generate_identification_data
+    from .iss_training import ISSTrainOptions, train_iss
+    from .model import IdentifiedModel
+
+    data = generate_identification_data(seed=seed)
+    result = train_iss(data.normalise_u(data.u_train), data.normalise_y(data.y_train),
+                       ISSTrainOptions(max_iter=max_iter, seed=seed), progress=progress)
+    return IdentifiedModel(result.params, data.u_mean, data.u_scale, data.y_mean, data.y_scale, data.Ts)
