@@ -58,6 +58,10 @@ class Hadamard(FunctionBlock):
         super().__init__(nin=int(nin), **blockargs)
 
     def output(self, t: float, inputs: list[Any], x: Any) -> list[Any]:
+        if len(inputs) == 2:  # the common case, two arrays of one shape: no checks to make
+            a, b = inputs
+            if type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape:
+                return [a * b]
         out = np.asarray(inputs[0])
         for port, value in enumerate(inputs[1:], start=1):
             value = np.asarray(value)
@@ -204,5 +208,8 @@ class MatGain(FunctionBlock):
         self._KT = np.ascontiguousarray(self.K.T)
 
     def output(self, t: float, inputs: list[Any], x: Any) -> list[Any]:
-        u = check_width(self, 0, inputs[0], self.K.shape[1])
+        u = inputs[0]
+        if not (type(u) is np.ndarray and u.dtype == np.float64 and 1 <= u.ndim <= 2
+                and u.shape[-1] == self._KT.shape[0]):  # anything but a float array of the right width: checked
+            u = check_width(self, 0, u, self.K.shape[1])
         return [np.dot(u, self._KT)]

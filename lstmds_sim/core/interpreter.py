@@ -72,12 +72,13 @@ class _Run:
         from bdsim.blocks.displays import Scope, ScopeXY
         from bdsim.blocks.sinks import Stop, Watch
 
-        from .kernels import kernel_for
+        from .kernels import Kernel, kernel_for
         from .scope import ScopeView, XYView
 
         self.schedule, self.progress = schedule, progress
         sampled, continuous, sinks = schedule.sampled, schedule.continuous, schedule.sinks
-        self.kernel = {b: kernel_for(b) for b in sampled + continuous}
+        # a block's batched kernel, or the block itself (a plain kernel only forwards to the block's methods)
+        self.kernel = {b: k if type(k) is not Kernel else b for b in sampled + continuous if (k := kernel_for(b))}
         stateful = set(sampled) | set(continuous)
         self.calls = {b: _Call(b, self.kernel.get(b), b in stateful) for b in schedule.plan}
         self.path = [self.calls[b] for b in schedule.path]
