@@ -31,20 +31,19 @@ import numpy as np
 
 from ..core.allocator import trim_heap
 from ..core.bdsim_adapter import release_diagram
-from ..core.diagram import CELL_STATE, HIDDEN_STATE, lstm_diagram
+from ..core.diagram import lstm_diagram, lstm_layers
 from ..core.engine import blockdiagram, run
 from ..core.params import LSTMParams
 from ..systems.ph_plant import simulate_plant, steady_state
 from .scenario import Scenarios
 
 __all__ = [
-    "COMPILED", "LSTM_STATES", "STAGE_PARTS", "CompiledStages", "ScenarioModel", "lstm_compiled",
+    "COMPILED", "STAGE_PARTS", "CompiledStages", "ScenarioModel", "lstm_compiled",
     "lstm_through_diagram", "model_digest", "padded_rows", "plant_compiled", "plant_diagram",
     "plant_simulator_check", "plant_through_diagram", "run_and_release", "scenario_lstm_diagram",
 ]
 
 #: The state blocks of the LSTM layer of :func:`scenario_lstm_diagram` (the initial states of a compiled run).
-LSTM_STATES = (HIDDEN_STATE, CELL_STATE)
 
 #: ``--backend jax``: the parts a stage's compiled program cuts a chunk into, each on its own thread. The
 #: sweep's parallelism is its chunks, one per worker; yet the plant runs faster in two parts, even with
@@ -186,11 +185,15 @@ class CompiledStages:
             raise ValueError(f"no compiled stage {stage!r}; have 'lstm' and 'plant'")
         try:
             program = compile_run(bd, threads=STAGE_PARTS[stage])
+            if stage == "lstm":  # the layer's two state blocks, as its handle names them (x0 of every run)
+                (layer,) = lstm_layers(bd)
+                program.layer_states = (layer.hidden.name, layer.cell.name)
+                if set(program.states) != set(program.layer_states):
+                    raise RuntimeError(f"the LSTM diagram's states are {sorted(program.states)}, expected "
+                                       f"{program.layer_states}")
         finally:
             release_diagram(bd)  # the program keeps its own analysis; bdsim's clock list lets go of the blocks
             del bd
-        if stage == "lstm" and set(program.states) != set(LSTM_STATES):
-            raise RuntimeError(f"the LSTM diagram's states are {sorted(program.states)}, expected {LSTM_STATES}")
         self.programs[stage] = (key, program)
         gc.collect()
         trim_heap()  # compiling frees tens of MB in small pieces all over the heap: give them back
@@ -220,9 +223,9 @@ def padded_rows(a: np.ndarray, rows: int) -> np.ndarray:
 def lstm_compiled(program, scenarios: Scenarios) -> np.ndarray:
     """The compiled LSTM diagram on the scenarios (zero rows added up to its batch): y (batch, T, 1), read-only."""
     batch = program.inputs["u"][0]
+    hidden, cell = program.layer_states
     result = program.run(inputs={"u": padded_rows(scenarios.u, batch)},
-                         x0={HIDDEN_STATE: padded_rows(scenarios.h0, batch),
-                             CELL_STATE: padded_rows(scenarios.c0, batch)})
+                         x0={hidden: padded_rows(scenarios.h0, batch), cell: padded_rows(scenarios.c0, batch)})
     return result.recorders["y"]
 
 
