@@ -53,13 +53,15 @@ class Tanh(JaxBlock):
 
 
 class MatGain(JaxBlock):
+    tunable = "K"  # a run may give another K (compile_run(params=[name]))
+
     def __init__(self, block) -> None:
         super().__init__(block)
         self.KT = np.ascontiguousarray(block.K.T)
 
     def output(self, t, k, inputs, x, data):
         u = check_width(self.block, 0, inputs[0], self.KT.shape[0])
-        return [u @ self.KT]
+        return [u @ (self.KT if data is None else data.T)]
 
 
 class UnitDelay(Stateful):

@@ -103,15 +103,18 @@ class CompiledRun:
     numpy arrays, moving new inputs to the device included.
     """
 
-    def __init__(self, schedule: Schedule, *, unroll: int | None = None, threads: int | None = None) -> None:
+    def __init__(self, schedule: Schedule, *, unroll: int | None = None, threads: int | None = None,
+                 params: Iterable[str] = (), body: Step | None = None) -> None:
         start = time.perf_counter()
         self.schedule = schedule
         self.steps = schedule.steps
-        self.body = Step(schedule)
+        self.body = Step(schedule) if body is None else body
         body = self.body
         blocks = schedule.blocks
         self._index = {b.name: i for i, b in enumerate(blocks)}  # block name -> index in schedule.blocks
         self._check_lengths()
+        self._params0 = self._tunable(params)
+        self.params = {name: np.shape(v) for name, v in self._params0.items()}
         self.inputs = {blocks[i].name: np.shape(d) for i, d in body.data.items()}
         self.states = {blocks[i].name: np.shape(x) for i, x in body.x0.items()}
         self.batch = _batch_of(self.inputs.values())
@@ -121,6 +124,7 @@ class CompiledRun:
             self._data_own = {blocks[i].name: d for i, d in body.data.items()}
             self._data0 = {}
             self._x00 = {blocks[i].name: jax.device_put(np.asarray(x, dtype=float)) for i, x in body.x0.items()}
+            self._params0 = {name: jax.device_put(v) for name, v in self._params0.items()}
             self.shapes = self._settle_shapes(self.inputs, self.states)
             if unroll is None:  # unrolling pays where a step is short: long runs of small (unbatched) signals
                 widest = max((int(np.prod(s)) for s in self.shapes.records[-1].values()), default=0)
@@ -129,12 +133,30 @@ class CompiledRun:
             self.unroll = max(1, min(int(unroll), self.steps))
             self._split(threads)
             structs = ({name: _shape_struct(_step_major_shape(s)) for name, s in self._part_inputs.items()},
-                       {name: _shape_struct(s) for name, s in self._part_states.items()})
+                       {name: _shape_struct(s) for name, s in self._part_states.items()},
+                       {name: _shape_struct(s) for name, s in self.params.items()})
             program = functools.partial(self._program, self._part_shapes)
             self._compiled = jax.jit(program).lower(*structs).compile()
         self.compile_s = time.perf_counter() - start
 
     # ---------------------------------------------------------------- analysis
+
+    def _tunable(self, names: Iterable[str]) -> dict:
+        """The blocks whose parameter is an argument of the program: name -> its value now (numpy, float)."""
+        if isinstance(names, str):
+            raise ArgumentTypeError(f"params must be a list of block names, e.g. params=[{names!r}]")
+        values = {}
+        tunable = sorted(b.name for b in self.schedule.blocks if self.body.jax[b].tunable is not None)
+        for name in names:
+            i = self._index.get(name)
+            twin = None if i is None else self.body.jax[self.schedule.blocks[i]]
+            if twin is None or twin.tunable is None:
+                what = f"no block is named {name!r}" if i is None else \
+                    f"{label(self.schedule.blocks[i])} has no parameter a run can replace"
+                raise ArgumentError(f"params: {what}; the blocks whose parameter can be (a CONSTANT's value, a "
+                                    f"GAIN's or MATGAIN's K): {tunable}")
+            values[name] = np.array(twin.tunable_value(), dtype=float)
+        return values
 
     def _check_lengths(self) -> None:
         """Every SEQUENCE must cover the run (the interpreter would stop at the first missing sample)."""
@@ -162,6 +184,7 @@ class CompiledRun:
         x = {index[name]: tuple(s) for name, s in states.items()}
         held = {body.index[b]: [()] * b.nout for b in body.ratio if body.ratio[b] != 1}
         data = {index[name]: _shape_struct(_step_major_shape(s)) for name, s in inputs.items()}
+        data.update({index[name]: _shape_struct(s) for name, s in self.params.items()})
         records, state_shapes = [], [dict(x)]
         for _ in range(len(x) + len(held) + 2):
             carry = ({i: _shape_struct(s) for i, s in x.items()},
@@ -216,10 +239,11 @@ class CompiledRun:
 
     # ---------------------------------------------------------------- the program
 
-    def _program(self, shapes: _Shapes, data: dict, x0: dict):
+    def _program(self, shapes: _Shapes, data: dict, x0: dict, params: dict):
         body, blocks = self.body, self.schedule.blocks
         index = self._index
         steps_data = {index[n]: d for n, d in data.items()}
+        steps_data.update({index[n]: v for n, v in params.items()})  # a tunable block reads its value as its data
         x = {index[n]: jnp.broadcast_to(v, shapes.carry[index[n]]) for n, v in x0.items()}
         held = {i: [jnp.zeros(s) for s in ss] for i, ss in shapes.held.items()}
         carry = (x, held, (jnp.asarray(-1, jnp.int64), jnp.asarray(-1, jnp.int64)))
@@ -230,13 +254,14 @@ class CompiledRun:
     # ---------------------------------------------------------------- running
 
     def run(self, inputs: Mapping[str, np.ndarray] | None = None,
-            x0: Mapping[str, np.ndarray] | None = None) -> RunResult:
-        """Run the compiled program; ``inputs``/``x0`` replace SEQUENCE data / initial states by block name.
+            x0: Mapping[str, np.ndarray] | None = None, params: Mapping[str, np.ndarray] | None = None) -> RunResult:
+        """Run the compiled program; ``inputs``/``x0``/``params`` replace SEQUENCE data / initial states / the
+        parameters of the blocks named when compiling (:attr:`params`), by block name.
 
         Each replacement must have the shape it was compiled with
-        (:attr:`inputs`, :attr:`states`); what is not given keeps the diagram's
-        value. ``x0=result.final_states`` continues a previous run's states (when
-        each kept the shape it started with).
+        (:attr:`inputs`, :attr:`states`, :attr:`params`); what is not given keeps
+        the diagram's value. ``x0=result.final_states`` continues a previous run's
+        states (when each kept the shape it started with). Nothing is compiled again.
         """
         start = time.perf_counter()
         with enable_x64(True):
@@ -250,7 +275,9 @@ class CompiledRun:
             states = dict(self._x00)
             states.update(self._checked(x0, self.states, "x0", "initial state"))
             states = {name: self._parts(v, 0, name in self._cut_states) for name, v in states.items()}
-            args = [({name: d[p] for name, d in data.items()}, {name: v[p] for name, v in states.items()})
+            tuned = dict(self._params0)
+            tuned.update(self._checked(params, self.params, "params", "a parameter"))
+            args = [({name: d[p] for name, d in data.items()}, {name: v[p] for name, v in states.items()}, tuned)
                     for p in range(self.threads)]
         if self.threads == 1:
             records, final, bad = _execute(self._compiled, args[0])
@@ -397,7 +424,7 @@ def _narrow(values: np.ndarray, shape: tuple, keep: int = 0) -> np.ndarray:
 
 def compile_run(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt: float | None = None,
                 solver: str = "rk4", substeps: int = 10, max_step: float | None = None,
-                unroll: int | None = None, threads: int | None = None) -> CompiledRun:
+                unroll: int | None = None, threads: int | None = None, params: Iterable[str] = ()) -> CompiledRun:
     """Compile ``bd`` for ``backend="jax"``; the arguments are :func:`lstmds_sim.run`'s.
 
     Refuses, before anything runs, a block without a JAX function, a FUNCTION
@@ -406,9 +433,13 @@ def compile_run(bd, steps: int | None = None, *, probes: Iterable[str] = (), dt:
     8 for runs of 256 steps or more whose signals are small, unbatched say; else 1).
     ``threads``: parts of a batch run at once (default :func:`default_threads`:
     one per core on the CPU, each of at least :data:`PART_ROWS` rows; 1 on a GPU).
+    ``params``: names of blocks whose parameter (a CONSTANT's value, a GAIN's or
+    MATGAIN's K) becomes an argument of the program, so that
+    ``CompiledRun.run(params={name: value})`` changes it without compiling again
+    (a live page's sliders).
     """
     from .backend import Compiled
 
     Compiled(threads, unroll).check(solver=solver, progress=None)
     schedule = analyse(bd, steps, probes=probes, dt=dt, solver=solver, substeps=substeps, max_step=max_step)
-    return CompiledRun(schedule, unroll=unroll, threads=threads)
+    return CompiledRun(schedule, unroll=unroll, threads=threads, params=params)
