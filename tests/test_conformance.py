@@ -495,6 +495,69 @@ def test_a_sampled_sine_is_held_and_integrated_exactly(run_as):
     assert_close(res["integ"], np.concatenate([[0.0], np.cumsum(samples[:-1]) * 0.02]), "its integral: a sum of holds")
 
 
+# --------------------------------------------------------------------------- bdsim's subsystem blocks and wire types
+
+
+def pid():
+    """examples/pid.py: eg1's plant under bdsim's PID block (P = 10, I = 3: a subsystem bdsim builds)."""
+    bd = blockdiagram("pid")
+    demand = bd.STEP(T=1, name="demand")
+    plant = bd.LTI_SISO(0.5, [2, 1], name="plant")
+    with contextlib.redirect_stdout(io.StringIO()):  # bdsim's PID prints its structure
+        controller = bd.PID(P=10, D=0, I=3, name="PID")
+    bd.connect(demand, controller[1])
+    bd.connect(controller, plant)
+    bd.connect(plant, controller[0])
+    return bd
+
+
+def pid_f(t, s):
+    """The same loop: y' = (-y + 0.5 u) / 2, u = 10 e + 3 z, z' = e, e = r - y."""
+    y, z = s
+    e = (1.0 if t >= 1 else 0.0) - y
+    return [(-y + 0.5 * (10 * e + 3 * z)) / 2, e]
+
+
+@pytest.mark.parametrize("run_as", RUNS, ids=["-".join(r) for r in RUNS])
+def test_bdsims_pid_subsystem_equals_an_independent_solve_ivp(run_as):
+    res = run_case(pid, 101, run_as, probes=["plant"], dt=0.1)
+    if res is not None:
+        assert_close(res["plant"], reference(pid_f, [0.0, 0.0], res.t, breaks=(1.0,))[:, 0], "PI loop")
+
+
+def test_bdsims_pid_subsystem_equals_bdsims_runner():
+    res = run(pid(), 101, dt=0.1, probes=["plant"], solver="solve_ivp")
+    t, ref = bdsim_runner(pid, 10.0, 0.1, ["plant"])
+    assert_close(res["plant"], ref["plant"], "PI loop vs bdsim")
+
+
+def test_one_element_signals_are_floats_as_bdsims_blocks_give_them():
+    """tests/test_sampled_continuous_output.py's convention, seen by a FUNCTION inside a run: a one-state
+    INTEGRATOR, a SISO LTI_SISO and a scalar ZOH output floats; a two-state INTEGRATOR an array (2,)."""
+    seen = {}
+    bd = blockdiagram("types")
+    clock = bd.clock(0.1)
+    one = bd.INTEGRATOR(x0=0.3, name="one")
+    two = bd.INTEGRATOR(x0=[0.1, 0.2], name="two")
+    lti = bd.LTI_SISO(1, [1, 1], name="lti")
+    zoh = bd.ZOH(clock, name="zoh")
+    bd.connect(bd.CONSTANT(1.0), one, lti, zoh)
+    bd.connect(bd.CONSTANT(np.array([1.0, 1.0])), two)
+    def spy_on(name):
+        def spy(v):
+            seen.setdefault(name, type(v))
+            return v
+        return spy
+
+    for block in (one, two, lti, zoh):
+        spy = bd.FUNCTION(spy_on(block.name), name=f"spy {block.name}")
+        bd.connect(block, spy)
+        bd.connect(spy, bd.NULL())
+    run(bd, 3)
+    assert seen["one"] is float and seen["lti"] is float and seen["zoh"] is float
+    assert seen["two"] is np.ndarray
+
+
 # --------------------------------------------------------------------------- the numbers docs/semantics.md quotes
 
 SEMANTICS_DOC = {  # a phrase of docs/semantics.md -> the benchmark line that measures it
