@@ -35,6 +35,7 @@ _API = {
     "Backend": "core.backend", "Interpreter": "core.interpreter", "Compiled": "core.compiled",
     "lstm_diagram": "core.diagram", "add_lstm_layer": "core.diagram", "lstm_subsystem": "core.diagram",
     "crosscheck": "core.crosscheck", "CrossCheck": "core.crosscheck",
+    "load": "core.bdfile",
     "LSTMDSError": "core.errors", "ShapeError": "core.errors", "NonFiniteError": "core.errors",
     "DiagramError": "core.errors", "SequenceEndError": "core.errors", "IncompleteSweepError": "core.errors",
     "FolderBusyError": "core.errors", "StateDictKeyError": "core.errors",
