@@ -17,6 +17,7 @@ import jax
 
 from lstmds_sim import simulate
 from lstmds_sim.core.allocator import tune_allocator
+from lstmds_sim.core.jax_x64 import enable_x64
 from lstmds_sim.learning.dataset import generate_identification_data
 from lstmds_sim.learning.forward import lstm_forward
 from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
@@ -35,7 +36,7 @@ def main(argv=None) -> list[dict]:
     uv, yv = data.normalise_u(data.u_val), data.normalise_y(data.y_val)
 
     p = train_iss(u, y, ISSTrainOptions(max_iter=1)).params.arrays()
-    with jax.enable_x64(True):  # float64, as in training
+    with enable_x64(True):  # float64, as in training
         grad = jax.jit(jax.value_and_grad(
             lambda a: ((lstm_forward(a, u[:, None], form="statespace")[50:, 0] - y[50:]) ** 2).mean()))
         grad(p)[0].block_until_ready()

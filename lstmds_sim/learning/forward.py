@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..core.jax_x64 import enable_x64
 from ..core.params import FORMS, LSTMParams
 from .options import ARRAY_NAMES
 
@@ -31,7 +32,7 @@ def float64(function):
 
     @functools.wraps(function)
     def scoped(*args, **kwargs):
-        with jax.enable_x64(True):
+        with enable_x64(True):
             return function(*args, **kwargs)
 
     return scoped
