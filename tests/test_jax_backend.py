@@ -152,10 +152,20 @@ def test_a_sequence_too_short_for_the_steps_is_refused_before_compiling():
 
 
 def test_unsupported_block_is_refused_in_one_line_before_running():
+    """A user's block without a jax_twin (every stock source runs compiled now: tests/test_compiled_stock.py)."""
+    from bdsim.components import FunctionBlock
+
+    class Halve(FunctionBlock):
+        nin, nout = 1, 1
+
+        def output(self, t, inputs, x):
+            return [0.5 * inputs[0]]
+
     bd = blockdiagram()
-    wave = bd.WAVEFORM("sine", name="wave")
-    bd.connect(wave, bd.RECORDER(name="y"))
-    with pytest.raises(DiagramError, match="WAVEFORM block 'wave' has no JAX function") as err:
+    halve = Halve(bd=bd, name="halve")
+    bd.connect(bd.WAVEFORM("sine", name="wave"), halve)
+    bd.connect(halve, bd.RECORDER(name="y"))
+    with pytest.raises(DiagramError, match="HALVE block 'halve' has no JAX function") as err:
         run(bd, 5, dt=0.1, backend="jax")
     assert "\n" not in str(err.value) and "backend='numpy'" in str(err.value)
 

@@ -22,7 +22,7 @@ import scipy.integrate
 from .errors import ArgumentError
 from .validation import positive, positive_int
 
-__all__ = ["SOLVERS", "Solver", "ivp", "rk4", "rk4_step"]
+__all__ = ["LEFT_LIMIT", "SOLVERS", "Solver", "ivp", "left_limit", "rk4", "rk4_step"]
 
 States = dict
 Derivative = Callable[[float, States], States]
@@ -61,6 +61,19 @@ class Solver:
         if self.max_step is not None:
             n = max(n, math.ceil(h / self.max_step - 1e-9))
         return n
+
+
+#: how far before the end ``b`` of a piece a block reads time there, relative to ``b``: 256 units in the last
+#: place, the "left limit" at a breakpoint. Far enough that neither a source's own rounding (bdsim's WAVEFORM
+#: computes t * f; its edges are declared by adding up periods, a few hundred of them at most before they
+#: drift that far) nor the stage time's puts the read after the jump; near enough that a smooth source read
+#: there changes a run by rounding only (a ramp integrated over 24 intervals: under 1e-13)
+LEFT_LIMIT = 2.0**-44
+
+
+def left_limit(a: float, b: float) -> float:
+    """The time blocks read at the end ``b`` of a piece ``[a, b]``: just before ``b`` (never before ``a``)."""
+    return max(a, b - LEFT_LIMIT * abs(b))
 
 
 def rk4_step(f: Derivative, t: float, dt: float, x: States) -> States:

@@ -133,9 +133,9 @@ class _Run:
         """Integrate the continuous states from ``t0`` to ``t1``: ``(states, stop time or None)``.
 
         The interval is cut at the sources' breakpoints, and on each piece
-        ``[a, b]`` every block reads time ``b`` as its left limit (a source
-        that jumps at ``b`` is read before the jump), so a jump is never inside
-        an integration step. Zero crossings end a step early: located, their
+        ``[a, b]`` every block reads time ``b`` as its left limit
+        (:func:`.integrate.left_limit`: a source that jumps at ``b`` is read
+        before the jump), so a jump is never inside an integration step. Zero crossings end a step early: located, their
         handlers called, the integration goes on from the crossing (or the run
         stops there, for STOP).
         """
@@ -147,18 +147,18 @@ class _Run:
         return x, None
 
     def piece(self, a: float, b: float, x: dict) -> tuple:
-        from .integrate import ivp, rk4, rk4_step
+        from .integrate import ivp, left_limit, rk4, rk4_step
 
         schedule, integrator = self.schedule, self.schedule.integrator
-        left = float(np.nextafter(b, -np.inf))
+        left = left_limit(a, b)
 
         def f(t, xs):
-            return self.derivative(t if t < b else left, xs)
+            return self.derivative(min(t, left), xs)
 
         if integrator.solver != "rk4":
             t = a
             while True:
-                events = [self._ivp_event(i, b, left) for i in range(len(self.crossings))]
+                events = [self._ivp_event(i, left) for i in range(len(self.crossings))]
                 x, t_end, hit = ivp(f, t, b - t, x, integrator, events)
                 self.check(t_end, x)
                 if hit is None:
@@ -173,7 +173,7 @@ class _Run:
         t, dt = a, (b - a) / n
 
         def g(time, xs):
-            return self.metrics(time if time < b else left, xs)
+            return self.metrics(min(time, left), xs)
 
         before = g(t, x)
         while b - t > 1e-15 * max(1.0, abs(b)):
@@ -208,9 +208,9 @@ class _Run:
             return step
         return float(brentq(value, 0.0, step, xtol=1e-14, rtol=4 * np.finfo(float).eps))
 
-    def _ivp_event(self, i: int, b: float, left: float):
+    def _ivp_event(self, i: int, left: float):
         def event(t, xs):
-            return self.metrics(t if t < b else left, xs)[i]
+            return self.metrics(min(t, left), xs)[i]
 
         event.direction = self.crossings[i][2]
         return event

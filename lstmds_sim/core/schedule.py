@@ -190,7 +190,9 @@ def _path_to(bd, plan: list, targets: list, continuous: list, clocked: set) -> l
                     todo.append(nxt)
         return seen
 
-    sources = [b for b in plan if isinstance(b, SourceBlock) and b not in clocked and b.type != "constant"]
+    # time-varying sources: unclocked blocks without inputs other than CONSTANT (INTERPOLATE(time=True) too)
+    sources = [b for b in plan if (isinstance(b, SourceBlock) or b.nin == 0) and b not in clocked
+               and b.type != "constant"]
     downstream = reach(continuous + sources, after)
     upstream = reach(targets, before)
     return [b for b in plan if b in downstream and b in upstream]

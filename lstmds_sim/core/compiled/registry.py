@@ -48,9 +48,20 @@ _TWINS: dict = {}
 #: stock blocks refused by this backend (beyond those the engine refuses for every backend), and why
 REFUSED = {
     "scope": "it draws while the run goes on; record the signal with RECORDER and plot it, or use backend='numpy'",
+    "scopexy": "it draws a figure, which backend='jax' does not; record the signals with RECORDER and plot them, "
+               "or use backend='numpy'",
+    "scopexy1": "it draws a figure, which backend='jax' does not; record the signal with RECORDER and plot it, "
+                "or use backend='numpy'",
     "stop": "it ends the run on a condition, and a compiled run has a fixed length; give steps, "
             "or use backend='numpy'",
+    "event": "it calls a Python handler where its input crosses zero (located by root finding while integrating); "
+             "use backend='numpy'",
+    "print": "it prints while the run goes on; record the signal with RECORDER (or WATCH) and print it "
+             "afterwards, or use backend='numpy'",
 }
+_POSES = "its signals are spatialmath poses (SE3 objects), which JAX cannot trace; use backend='numpy'"
+REFUSED.update({name: _POSES for name in ("pose_postmul", "pose_premul", "pose_inverse", "transform_vector",
+                                          "poseintegrator", "poseintegrator_s", "dposeintegrator")})
 
 
 def label(block) -> str:
@@ -65,6 +76,13 @@ class JaxBlock:
     data: np.ndarray | None = None
     #: a sink whose inputs the backend records every step (``result.recorders``; named as WATCH names them)
     records: bool = False
+    #: the block attribute a run may replace (``compile_run(params=[name])``); the twin then reads the value
+    #: as its ``data`` (None: the value baked in)
+    tunable: str | None = None
+
+    def tunable_value(self):
+        """The tunable parameter's value now (what a run uses unless it gives another)."""
+        return getattr(self.block, self.tunable)
 
     def __init__(self, block) -> None:
         self.block = block
