@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import ArgumentError, DiagramError, SequenceEndError, ShapeError, UnknownNameError
+from ..errors import ArgumentError, ArgumentTypeError, DiagramError, SequenceEndError, ShapeError, UnknownNameError
 from ..jax_x64 import enable_x64
 from ..result import RunResult
 from ..schedule import Schedule, analyse
