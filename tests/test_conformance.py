@@ -591,3 +591,28 @@ def test_the_numbers_in_docs_semantics_come_from_the_benchmark():
         assert phrase in text, f"docs/semantics.md no longer says {phrase!r}"
         quoted = float(re.findall(r"\d\.\de-\d\d", phrase)[0])
         assert measured[key] <= max(2 * quoted, 1e-15) and measured[key] >= quoted / 20, (phrase, measured[key])
+
+
+def test_an_animation_block_runs_through_its_own_start_and_step():
+    """examples/cartpole.py's ANIMATION: bdsim's own block, started and stepped by the run; its figure shows the
+    last state (a point moved by an integrator of 1 from -1.5 for 2 s: at 0.5)."""
+    bd = blockdiagram("animation")
+    calls = []
+
+    def init(block, fig, ax):
+        ax.set_xlim(-2, 2)
+        (block.dot,) = ax.plot([0.0], [0.0], "o")
+
+    def update(block, t, u):
+        calls.append(t)
+        block.dot.set_data([u[0]], [u[1]])
+
+    anim = bd.ANIMATION(init=init, update=update, nin=2, name="anim")
+    x = bd.INTEGRATOR(x0=-1.5, name="x")
+    bd.connect(bd.CONSTANT(1.0), x)
+    bd.connect(x, anim[0])
+    bd.connect(bd.CONSTANT(0.5), anim[1])
+    res = run(bd, 21, dt=0.1)
+    np.testing.assert_allclose(calls, res.t)
+    dot = res.figures["anim"].axes[0].lines[0]
+    np.testing.assert_allclose([dot.get_xdata()[0], dot.get_ydata()[0]], [0.5, 0.5], atol=1e-12)

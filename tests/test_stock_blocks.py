@@ -61,7 +61,7 @@ TABLE = {
     "SCOPE": (lambda bd, c: bd.SCOPE(nin=2), [1.0, 2.0]),
     "SCOPEXY": (lambda bd, c: bd.SCOPEXY(), [1.0, 2.0]),
     "SCOPEXY1": (lambda bd, c: bd.SCOPEXY1(), [np.array([1.0, 2.0])]),
-    "ANIMATION": (lambda bd, c: bd.ANIMATION(init=lambda ax: None, update=lambda *a: None), [1.0]),
+    "ANIMATION": (lambda bd, c: bd.ANIMATION(init=lambda block, fig, ax: None, update=lambda *a: None), [1.0]),
     "PIECEWISE": (lambda bd, c: bd.PIECEWISE((0, 0), (0.2, 1)), []),
 }
 # INPORT and OUTPORT exist only inside a subsystem: test_subsystem_ports runs them.

@@ -35,7 +35,8 @@ from .errors import DiagramError
 
 __all__ = [
     "BLOCKS_PACKAGE", "block_classes", "blockdiagram", "call_crossing_handler", "clock_of", "compile_diagram",
-    "crossing", "declared_events", "feedthrough", "is_sample_and_hold", "output_value", "port_slots",
+    "crossing", "declared_events", "feedthrough", "graphics_state", "is_sample_and_hold", "output_value",
+    "port_slots",
     "release_diagram", "simulator", "stock_blocks",
 ]
 
@@ -308,6 +309,21 @@ def port_slots(block) -> tuple[list, list]:
 def output_value(block, port: int):
     """The value last put on output ``port`` of a compiled ``block``."""
     return block._outport_slots[port].value
+
+
+def graphics_state(tf: float):
+    """The run state a bdsim graphics block's own ``start(state)`` reads: the simulator's options with graphics on
+    and animation off (the block draws into its figure; nothing is shown or paced), and the run's end ``tf``."""
+    import copy
+
+    from bdsim.run_sim import BDSimState
+
+    state = BDSimState()
+    options = copy.copy(simulator().options)
+    options.graphics, options.animation = True, False
+    state.options = options
+    state.tf = tf
+    return state
 
 
 def release_diagram(bd) -> None:

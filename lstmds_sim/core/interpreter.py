@@ -70,10 +70,11 @@ class _Run:
 
     def __init__(self, schedule: Schedule, progress, live) -> None:
         from bdsim.blocks.displays import Scope, ScopeXY
+        from bdsim.graphics_block import GraphicsBlock
         from bdsim.blocks.sinks import Stop, Watch
 
         from .kernels import Kernel, kernel_for
-        from .scope import ScopeView, XYView
+        from .scope import GraphicsView, ScopeView, XYView
 
         self.schedule, self.progress = schedule, progress
         sampled, continuous, sinks = schedule.sampled, schedule.continuous, schedule.sinks
@@ -82,9 +83,9 @@ class _Run:
         stateful = set(sampled) | set(continuous)
         self.calls = {b: _Call(b, self.kernel.get(b), b in stateful) for b in schedule.plan}
         self.path = [self.calls[b] for b in schedule.path]
-        views = ((Scope, ScopeView), (ScopeXY, XYView))  # ScopeXY1 is a ScopeXY
-        self.scopes = {b: view(b, schedule.steps * schedule.h, live) for b in sinks
-                       for cls, view in views if isinstance(b, cls)}
+        views = ((Scope, ScopeView), (ScopeXY, XYView), (GraphicsBlock, GraphicsView))  # ScopeXY1 is a ScopeXY
+        self.scopes = {b: next(view for cls, view in views if isinstance(b, cls))(b, schedule.steps * schedule.h, live)
+                       for b in sinks if isinstance(b, GraphicsBlock)}
         self.watched = {b: [] for b in sinks if isinstance(b, Watch)}
         self.stops = {b: SimpleNamespace(stop=None) for b in sinks if isinstance(b, Stop)}
         self.plain_sinks = [b for b in sinks if b not in self.scopes and b not in self.watched

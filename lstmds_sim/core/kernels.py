@@ -22,8 +22,8 @@ STOP               ends the run where its metric rises through zero (located whi
                    integrating), or at the first output instant it is true
 EVENT              its handler called where its input crosses zero (located while
                    integrating; RK4 with root finding, or solve_ivp's events)
-ANIMATION, other   refused at compile time (see :data:`REFUSED`)
-graphics blocks
+ANIMATION, other   run through their own start/step (graphics on, animation off):
+graphics blocks    each draws into its figure, returned at the end
 everything else    the block's own methods, one vector at a time
 =================  ==============================================================
 """
@@ -35,22 +35,12 @@ import numpy as np
 __all__ = ["REFUSED", "kernel_for", "refusal"]
 
 #: Stock blocks the engine cannot run, and what to use instead.
-REFUSED = {
-    "animation": "lstmds draws SCOPE, SCOPEXY and SCOPEXY1; record the signals with RECORDER and animate them "
-                 "afterwards",
-}
-#: graphics blocks lstmds draws itself (:mod:`lstmds_sim.core.scope`); any other is refused like ANIMATION
-DRAWN = ("scope", "scopexy", "scopexy1")
+REFUSED: dict = {}
 
 
 def refusal(block) -> str | None:
     """Why ``block`` cannot run (one line), or None."""
-    from bdsim.graphics_block import GraphicsBlock
-
     reason = REFUSED.get(block.type)
-    if reason is None and isinstance(block, GraphicsBlock) and block.type not in DRAWN:
-        reason = ("it draws through bdsim's own runner, which lstmds does not use; lstmds draws SCOPE, SCOPEXY "
-                  "and SCOPEXY1: record its inputs with RECORDER (or WATCH) and draw them afterwards")
     return None if reason is None else f"{block.type.upper()} block '{block.name}' is not supported: {reason}"
 
 

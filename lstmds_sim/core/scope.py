@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-__all__ = ["ScopeView", "XYView", "interactive_backend"]
+__all__ = ["GraphicsView", "ScopeView", "XYView", "interactive_backend"]
 
 _FILE_BACKENDS = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 _REDRAW_S = 0.1
@@ -203,3 +203,30 @@ class XYView:
         ax.set_title(b.name or b.type.upper())
         fig.tight_layout()
         return fig
+
+
+class GraphicsView:
+    """Any other bdsim graphics block (ANIMATION, a toolbox's VEHICLEPLOT, ...): run through its own
+    ``start(state)`` and ``step(t, inputs)``, with graphics on and animation off, so it draws into its own
+    figure, which the run returns at the end (its ``done``, which would show the figure, is not called)."""
+
+    def __init__(self, block, tf: float, live: bool | None = None) -> None:
+        self.block = block
+        self.tf = tf
+        self.started = False
+
+    def add(self, t: float, inputs) -> None:
+        if not self.started:
+            import contextlib
+            import io
+
+            from .bdsim_adapter import graphics_state
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.block.start(graphics_state(self.tf))
+            self.started = True
+        self.block.step(t, list(inputs))
+
+    def finish(self):
+        """The block's figure."""
+        return getattr(self.block, "fig", None)

@@ -56,6 +56,8 @@ REFUSED = {
             "or use backend='numpy'",
     "event": "it calls a Python handler where its input crosses zero (located by root finding while integrating); "
              "use backend='numpy'",
+    "animation": "it draws a figure through its own Python functions, which backend='jax' does not; record the "
+                 "signals with RECORDER and animate them afterwards, or use backend='numpy'",
     "print": "it prints while the run goes on; record the signal with RECORDER (or WATCH) and print it "
              "afterwards, or use backend='numpy'",
 }
