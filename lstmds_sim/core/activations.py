@@ -13,6 +13,8 @@ def sigmoid(x, out=None):
     ``out`` may be ``x`` itself (in place).
     """
     if out is None:
+        if np.size(x) <= 64:  # a small array: the same operations without out= run faster (same bits)
+            return np.tanh(np.multiply(x, 0.5)) * 0.5 + 0.5
         out = np.empty(np.shape(x))
     t = np.multiply(x, 0.5, out=out)
     np.tanh(t, out=t)
