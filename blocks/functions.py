@@ -9,7 +9,7 @@ from bdsim.components import FunctionBlock
 
 from lstmds_sim.blocks._ports import block_label, check_width
 from lstmds_sim.core.activations import sigmoid
-from lstmds_sim.core.validation import ShapeError, matrix
+from lstmds_sim.core.validation import ShapeError, as_float_array, matrix
 
 
 class Hadamard(FunctionBlock):
@@ -201,7 +201,7 @@ class MatGain(FunctionBlock):
         :type blockargs: dict
         """
         super().__init__(**blockargs)
-        K = np.asarray(K, dtype=float)
+        K = as_float_array(K, f"MATGAIN block '{self.name}': gain K (an m x n matrix of numbers)")
         if K.ndim == 1:
             K = K.reshape(1, -1)
         self.K = matrix(K, (None, None), f"MATGAIN block '{self.name}': gain K")

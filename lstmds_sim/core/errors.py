@@ -12,7 +12,8 @@ from __future__ import annotations
 
 __all__ = [
     "ArgumentError", "ArgumentTypeError", "DiagramError", "FolderBusyError", "IncompleteSweepError", "LSTMDSError",
-    "NonFiniteError", "SequenceEndError", "ShapeError", "StateDictKeyError", "UnknownNameError", "add_note",
+    "NonFiniteError", "SequenceEndError", "ShapeError", "StateDictKeyError", "Terminated", "UnknownNameError",
+    "WriteError", "add_note",
 ]
 
 
@@ -57,6 +58,24 @@ class IncompleteSweepError(LSTMDSError, RuntimeError):
 
 class FolderBusyError(LSTMDSError, OSError):
     """An output folder is in use by another run (its lock is held)."""
+
+
+class WriteError(LSTMDSError, OSError):
+    """A file could not be written (a full disk, a read-only or removed folder, a file-size limit).
+
+    The message names the file and, for a full disk, the bytes needed and free; ``errno`` is the
+    system's. Nothing is left behind: the file it would have replaced is as it was.
+    """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``signum`` says which), raised by the ``lstmds`` command as Ctrl-C raises
+    KeyboardInterrupt, so every clean-up a Ctrl-C runs runs for them too. Not an :class:`LSTMDSError`:
+    like KeyboardInterrupt it is no mistake, and ``except Exception`` does not catch it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class StateDictKeyError(LSTMDSError, KeyError, ValueError):

@@ -142,6 +142,10 @@ class LSTMParams:
         output_bias: bool = False,
     ) -> "LSTMParams":
         """Weights drawn uniformly from [low, high) (the example uses uniform(0, 1))."""
+        n_inputs = _size(n_inputs, "n_inputs (Ni, the input width)")
+        n_units = _size(n_units, "n_units (Nn, the hidden units)")
+        if n_outputs is not None:
+            n_outputs = _size(n_outputs, "n_outputs (No, the output width)")
         rng = np.random.default_rng(rng)
         W = rng.uniform(low, high, (4 * n_units, n_inputs))
         R = rng.uniform(low, high, (4 * n_units, n_units))
@@ -250,13 +254,29 @@ class LSTMParams:
         )
 
 
+def _size(value, name: str) -> int:
+    """A layer size: a whole number >= 1 (one line naming ``name`` otherwise)."""
+    from .validation import positive_int
+
+    return positive_int(value, name)
+
+
 def count_params(n_inputs: int, n_units: int) -> int:
     """Learnable parameters of one LSTM layer: 4 Nn Ni + 4 Nn^2 + 4 Nn."""
+    n_inputs = _size(n_inputs, "n_inputs (Ni, the input width)")
+    n_units = _size(n_units, "n_units (Nn, the hidden units)")
     return 4 * n_units * n_inputs + 4 * n_units * n_units + 4 * n_units
 
 
 def as_layers(params: "LSTMParams | Sequence[LSTMParams]") -> tuple[LSTMParams, ...]:
     """Normalise one layer or a sequence of layers in series, checking that widths chain."""
+    if isinstance(params, Mapping):
+        keys = ", ".join(map(str, params))
+        raise ArgumentTypeError(f"got a dict of weights ({keys}) where LSTMParams is needed: use LSTMParams(**d)"
+                                + (" (or LSTMParams.from_torch(d) for a PyTorch state dict)" if "W" not in params else ""))
+    if not isinstance(params, LSTMParams) and (not hasattr(params, "__iter__") or isinstance(params, (str, bytes))):
+        raise ArgumentTypeError(f"got {type(params).__name__} where LSTMParams (or a list of them, layers in series) "
+                                "is needed")
     layers = (params,) if isinstance(params, LSTMParams) else tuple(params)
     if not layers:
         raise ArgumentError("need at least one LSTM layer")

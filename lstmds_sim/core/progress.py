@@ -133,7 +133,9 @@ class Reporter:
     def __enter__(self) -> Reporter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, *exc) -> None:
+        if kind is not None:  # stopped (an error, Ctrl-C): no "done" line
+            self.announce = False
         self.close()
 
     def _print(self, line: str) -> None:

@@ -19,6 +19,12 @@ def as_float_array(value, what: str) -> np.ndarray:
     """Return ``value`` as a float64 array, refusing non-numeric and complex input."""
     if np.iscomplexobj(value):
         raise ArgumentTypeError(f"{what} is complex; give real numbers (np.real(x) if the imaginary parts are round-off)")
+    if isinstance(value, np.ndarray) and value.dtype == object:  # None would become NaN, a str a number
+        bad = next(((i, v) for i, v in np.ndenumerate(value) if not isinstance(v, (int, float, np.number))
+                    or isinstance(v, bool)), None)
+        if bad is not None:
+            raise ArgumentTypeError(f"{what} is an object array holding {bad[1]!r} at index {bad[0]}; "
+                                    "give an array of numbers (np.asarray(x, dtype=float))")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -134,8 +140,13 @@ def delay_input(u_shape: tuple, x_shape: tuple, x0_ndim: int, block: str) -> Non
             or (len(x_shape) == 2 and u_shape == (n,)):
         return
     batch = f" or (B, {n})" if x0_ndim == 1 else ""
+    hint = ""
+    if u_shape == () and x_shape == (1,):  # CONSTANT(1.0) into UNITDELAY(x0=0.0): x0 is kept as (1,)
+        hint = "; a scalar input: give its source a 1-element vector (e.g. CONSTANT([1.0])), as x0=0.0 is kept as (1,)"
+    elif u_shape == ():
+        hint = f"; a scalar input: give its source a vector of {n} values, the length of x0"
     raise ShapeError(f"{block}: input 0 has shape {u_shape}, expected {x_shape}{batch} "
-                     "(the shape of the initial state x0)")
+                     f"(the shape of the initial state x0){hint}")
 
 
 def open_interval(value: float, name: str, low: float = 0.0, high: float = 1.0) -> float:
@@ -166,8 +177,13 @@ def nonnegative(value, name: str) -> float:
 
 
 def positive_int(value, name: str) -> int:
-    """Refuse anything but a positive integer."""
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
+    """Refuse anything but a positive integer (NaN, inf, 2.7, a string, a bool: one line naming ``name``)."""
+    try:
+        whole = isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating))
+                                                          and np.isfinite(value) and int(value) == value)
+    except (TypeError, ValueError):
+        whole = False
+    if isinstance(value, bool) or not whole or int(value) < 1:
         raise ArgumentError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 

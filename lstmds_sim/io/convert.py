@@ -14,6 +14,7 @@ on stderr and exit status 2 (``lstmds_sim.io.cli``).
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,11 +77,27 @@ def read_weights(path, *, variable: str | None = None) -> Weights:
     return Weights([params], [h0], [c0])
 
 
-def write_weights(path, weights: Weights, *, dtype: str | None = None, force: bool = False) -> Path:
-    """Write ``weights`` to an ``.npz``, ``.onnx`` or ``.mat`` file; never replaces one unless ``force``."""
-    kind = file_format(path, "OUT")
-    if Path(path).exists() and not force:
+def check_out(path, force: bool = False) -> None:
+    """OUT can be written: not there (or ``force``), not a folder, in a folder (checked before IN is read)."""
+    out = Path(path)
+    if out.is_dir():
+        raise IsADirectoryError(f"OUT {path} is a folder; give a file name ending in {', '.join(FORMATS)}")
+    if os.path.lexists(out) and not force:
         raise FileExistsError(f"OUT {path} exists; pass --force to replace it, or choose another name")
+    blocker = next((p for p in out.parents if os.path.lexists(p) and not p.is_dir()), None)
+    if blocker is not None:
+        raise NotADirectoryError(f"OUT {path}: {blocker} is a file, not a folder; give another OUT")
+
+
+def write_weights(path, weights: Weights, *, dtype: str | None = None, force: bool = False) -> Path:
+    """Write ``weights`` to an ``.npz``, ``.onnx`` or ``.mat`` file; never replaces one unless ``force``.
+
+    OUT is written all at once (a temporary file beside it, renamed when complete): a full disk,
+    Ctrl-C or SIGTERM leaves no partial file, and with ``force`` the file it replaces stays as it
+    was until the new one is whole.
+    """
+    kind = file_format(path, "OUT")
+    check_out(path, force)
     if kind == ".onnx":
         from .onnx import write_onnx
 
@@ -122,8 +139,7 @@ def cmd_convert(args) -> int:
         raise ValueError(f"--variable applies to a .mat IN; {args.input} is a {in_kind} file")
     if args.dtype is not None and out_kind != ".onnx":
         raise ValueError(f"--dtype applies to .onnx files; a {out_kind} file holds float64")
-    if Path(args.output).exists() and not args.force:
-        raise FileExistsError(f"OUT {args.output} exists; pass --force to replace it, or choose another name")
+    check_out(args.output, args.force)
     try:
         weights = read_weights(args.input, variable=args.variable)
         written = write_weights(args.output, weights, dtype=args.dtype, force=args.force)

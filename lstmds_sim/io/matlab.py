@@ -18,6 +18,7 @@ to run in MATLAB instead.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,8 @@ def load_variables(path) -> dict[str, object]:
     for name, value in raw.items():
         if name.startswith("__"):
             continue
-        if type(value).__name__ == "MatlabOpaque" and name == "None":
-            name = _text(value.reshape(-1)[0]["s0"]) or name  # scipy names a top-level object 'None'
+        if type(value).__name__ == "MatlabOpaque" and name == "None" and "s0" in (value.dtype.names or ()):
+            name = _text(value.reshape(-1)[0]["s0"]) or name  # scipy < 1.18 names a top-level object 'None'
         out[name] = _from_scipy(value)
     return out
 
@@ -91,7 +92,8 @@ def _from_scipy(value):
         return value
     kind = type(value).__name__
     if kind == "MatlabOpaque":
-        return MatlabObject(f"a MATLAB object of class {_text(value.reshape(-1)[0]['s2'])}")
+        field = "_Class" if "_Class" in (value.dtype.names or ()) else "s2"  # scipy >= 1.18 : before
+        return MatlabObject(f"a MATLAB object of class {_text(value.reshape(-1)[0][field])}")
     if kind == "MatlabObject":
         return MatlabObject(f"a MATLAB object of class {getattr(value, 'classname', '?')}")
     if kind == "MatlabFunction":
@@ -182,7 +184,7 @@ def _find_layer(data: Mapping[str, object], where: str, variable: str | None) ->
         if not isinstance(value, dict):
             raise ValueError(
                 f"{where}: variable '{variable}' is {_describe(value)}, not a struct with fields "
-                f"{', '.join(LSTM_FIELDS)}; name the struct variable that holds them, or leave variable= out"
+                f"{', '.join(LSTM_FIELDS)}; name the struct variable that holds them (--variable NAME, variable='NAME'), or leave it out"
             )
         return variable, value
     if any(name in data for name in LSTM_FIELDS):
@@ -192,7 +194,8 @@ def _find_layer(data: Mapping[str, object], where: str, variable: str | None) ->
     if len(complete) == 1:
         return complete[0], structs[complete[0]]
     if len(complete) > 1:
-        raise ValueError(f"{where} holds several structs with LSTM weights ({', '.join(complete)}): pass variable=")
+        raise ValueError(f"{where} holds several structs with LSTM weights ({', '.join(complete)}): pass variable='{complete[0]}' "
+                         f"(or another) in Python, --variable {complete[0]} to lstmds convert")
     objects = [(name, value) for name, value in data.items() if isinstance(value, MatlabObject)]
     if objects:
         raise _object_error(where, *objects[0])
@@ -220,6 +223,11 @@ def params_from_matlab(source, *, variable: str | None = None, output_weights: s
 
     if isinstance(source, (str, Path)):
         where, data = str(source), load_variables(source)
+    elif not isinstance(source, Mapping):
+        from ..core.errors import ArgumentTypeError
+
+        raise ArgumentTypeError(f"from_matlab takes a .mat file's path or a dict of its variables (scipy.io.loadmat), "
+                                f"got {type(source).__name__}: {source!r}"[:300])
     else:
         where, data = "MATLAB data", {k: _from_scipy(v) for k, v in source.items() if not str(k).startswith("__")}
     name, fields = _find_layer(data, where, variable)
@@ -263,6 +271,8 @@ def write_matlab(path, params, *, h0=None, c0=None, overwrite: bool = False) -> 
     when missing); refuses to replace a file unless ``overwrite``."""
     from scipy.io import savemat
 
+    from ..core.atomic import write_file
+
     variables = {"InputWeights": params.W, "RecurrentWeights": params.R, "Bias": params.b[:, None]}
     if params.F is not None:
         variables.update(FC_Weights=params.F, FC_Bias=params.bF[:, None])
@@ -274,10 +284,8 @@ def write_matlab(path, params, *, h0=None, c0=None, overwrite: bool = False) -> 
                                  f"got {value.shape}")
             variables[field] = value[:, None]
     path = _mat_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(path, "wb" if overwrite else "xb") as handle:
-            savemat(handle, variables)
-    except FileExistsError:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it or choose another name") from None
-    return path
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it or choose another name")
+    buffer = io.BytesIO()
+    savemat(buffer, variables)
+    return write_file(path, buffer.getbuffer(), overwrite=overwrite)  # all at once: never a partial file

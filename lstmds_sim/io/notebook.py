@@ -94,18 +94,74 @@ def run_notebook(nb, *, label: str, timeout: int = 3600, progress=None) -> float
         client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, allow_errors=False, record_timing=False,
                                 on_cell_start=starting, resources={"metadata": {"path": folder}})
         log = Path(folder) / "kernel.log"  # the kernel's own stderr (its start-up chatter; why it died)
+        finished = False
         try:
             with open(log, "w") as stderr:
-                client.execute(cwd=folder, env=env, stderr=stderr)
+                _execute_stoppably(client, cwd=folder, env=env, stderr=stderr)
             reporter.show(len(code))
+            finished = True
         except Exception as err:
             last = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
             if type(err).__name__ == "DeadKernelError" and last:
                 err.args = (f"{err} (the kernel said: {last[-1].strip()})",)
             raise
         finally:
+            reporter.announce = reporter.announce and finished  # stopped: no "done" line
             reporter.close()
     return time.perf_counter() - start
+
+
+def _execute_stoppably(client, **kwargs) -> None:
+    """``client.execute(**kwargs)`` on a thread of its own, so that Ctrl-C, SIGTERM and SIGHUP stay this program's.
+
+    On the main thread nbclient puts its own SIGINT and SIGTERM handlers in place (and afterwards
+    Python's defaults, not the ones it found): a Ctrl-C then shuts the kernel down under the running
+    cell and ends in a traceback. Off the main thread it cannot, so the signal reaches the ``lstmds``
+    command as a KeyboardInterrupt here: the kernel is stopped, the thread waited for, and the
+    interrupt goes on (one line, exit 130, 143 or 129, nothing written).
+    """
+    import threading
+
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            client.execute(**kwargs)
+        except BaseException as err:  # noqa: BLE001  (handed to the main thread, raised there)
+            outcome["error"] = err
+
+    thread = threading.Thread(target=work, name="lstmds-notebook", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.25)
+    except BaseException:
+        _stop_kernel(client)
+        thread.join(10)
+        import atexit
+
+        cleanup = getattr(client, "_cleanup_kernel", None)  # nbclient's, left registered when its clean-up failed
+        if cleanup is not None:
+            atexit.unregister(cleanup)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def _stop_kernel(client) -> None:
+    """Kill the kernel of ``client`` (and so end its ``execute``); quietly, whatever state it is in."""
+    import signal
+
+    process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
+    try:
+        if process is not None:
+            process.kill()
+        else:
+            pid = getattr(getattr(getattr(client, "km", None), "provisioner", None), "pid", None)
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
 
 
 def _error_line(err, nb) -> str:
@@ -141,7 +197,8 @@ def cmd_notebook(args) -> int:
                 print(f"lstmds: error: notebook {name}: {_error_line(err, nb)}; nothing written "
                       f"(lstmds run {name} shows the traceback with LSTMDS_TRACEBACK=1)", file=sys.stderr)
                 return 1
-        nbformat.write(nb, out.path(f"{name}.ipynb"))
+        text = nbformat.writes(nb)
+        out.write_file(f"{name}.ipynb", text if text.endswith("\n") else text + "\n")  # as nbformat.write
         code = [c for c in nb.cells if c.cell_type == "code"]
         out.write_results({
             "notebook": f"{name}.ipynb", "executed": seconds is not None,

@@ -499,12 +499,10 @@ def write_onnx(path, params, *, h0=None, c0=None, dtype="float64", overwrite: bo
     weights exactly; onnxruntime runs float32 models only. Refuses to replace a
     file unless ``overwrite``.
     """
+    from ..core.atomic import write_file
+
     model = build_model(params, h0=h0, c0=c0, dtype=dtype)
     path = _onnx_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(path, "wb" if overwrite else "xb") as handle:
-            handle.write(model.SerializeToString())
-    except FileExistsError:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it or choose another name") from None
-    return path
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it or choose another name")
+    return write_file(path, model.SerializeToString(), overwrite=overwrite)  # all at once: never a partial file

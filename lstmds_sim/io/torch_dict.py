@@ -48,8 +48,15 @@ def params_from_state_dict(state_dict: Mapping, *, layer: int = 0, output_prefix
     ``model.lstm``); ``output_prefix`` (say ``"fc."``) reads an ``nn.Linear``'s
     ``weight``/``bias`` as F and bF.
     """
+    from ..core.errors import ArgumentTypeError
     from ..core.params import LSTMParams
 
+    if not isinstance(state_dict, Mapping):
+        if callable(getattr(state_dict, "state_dict", None)):  # the nn.LSTM (or model) itself
+            raise ArgumentTypeError(f"from_torch takes the module's state dict, not the {type(state_dict).__name__} "
+                                    "itself: LSTMParams.from_torch(lstm.state_dict())")
+        raise ArgumentTypeError(f"from_torch takes a PyTorch state dict (a mapping of names to tensors or arrays), "
+                                f"got {type(state_dict).__name__}: LSTMParams.from_torch(lstm.state_dict())")
     keys = [str(k) for k in state_dict]
     reverse = [k for k in keys if k.startswith(prefix) and k.endswith("_reverse")]
     if reverse:

@@ -30,6 +30,7 @@ What is here
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import write_file
 from ..core.validation import ShapeError, as_float_array, check_finite, positive_int
 from ..systems.ph_plant import (
     DEFAULT_PARAMS,
@@ -226,19 +228,21 @@ class IdentificationData:
                         f"{target} already exists; not overwriting it. Pass overwrite=True to replace it, "
                         "or choose another path."
                     )
-        npz_path.parent.mkdir(parents=True, exist_ok=True)
         meta = json.dumps(self._meta())
         cols = self._columns()
-        with open(npz_path, "wb") as fh:
-            np.savez(fh, meta=np.array(meta), **cols)
-        with open(csv_path, "w", newline="") as fh:
-            fh.write("# lstmds-sim identification data: pH plant driven by an MPRS on q3\n")
-            fh.write(f"# meta: {meta}\n")
-            writer = csv.writer(fh)
-            writer.writerow(["k", "t_s", "split", *cols])
-            split = self.split
-            for k in range(self.u.size):
-                writer.writerow([k, repr(k * self.Ts), split[k], *(repr(float(c[k])) for c in cols.values())])
+        archive = io.BytesIO()
+        np.savez(archive, meta=np.array(meta), **cols)
+        fh = io.StringIO(newline="")
+        fh.write("# lstmds-sim identification data: pH plant driven by an MPRS on q3\n")
+        fh.write(f"# meta: {meta}\n")
+        writer = csv.writer(fh)
+        writer.writerow(["k", "t_s", "split", *cols])
+        split = self.split
+        for k in range(self.u.size):
+            writer.writerow([k, repr(k * self.Ts), split[k], *(repr(float(c[k])) for c in cols.values())])
+        # each file written all at once (a full disk or an interrupt leaves no partial file)
+        write_file(npz_path, archive.getbuffer(), overwrite=True)
+        write_file(csv_path, fh.getvalue(), overwrite=True)
         return npz_path, csv_path
 
     @classmethod

@@ -106,6 +106,11 @@ class IdentifiedModel:
                 f"{path} has no normalisation ({', '.join(missing)}): not an identified model file; "
                 "give the model saved by the ph_identification lab (lstm_iss_model.npz)"
             )
+        form = str(data["form"]) if "form" in data and np.ndim(data["form"]) == 0 else data.get("form")
+        if form is not None and form != "statespace":
+            raise ValueError(f"{path}: key 'form' is {form!r}; an identified model is the state-space form "
+                             "(y(k) = F h(k-1) + bF) and its file says form='statespace': save the model with "
+                             "IdentifiedModel.save, or use LSTMParams.load for the weights alone")
         params = LSTMParams.from_file_arrays(data, path)
         try:
             return cls(params=params, **{k: data[k] for k in NORMALISATION})

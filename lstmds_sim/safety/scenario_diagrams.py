@@ -120,6 +120,8 @@ def lstm_through_diagram(model: ScenarioModel, scenarios: Scenarios) -> np.ndarr
 def plant_through_diagram(model: ScenarioModel, u: np.ndarray) -> np.ndarray:
     """The plant's diagram on the normalised inputs ``u (B, T, 1)``, interpreted: normalised pH (B, T, 1)."""
     ph = run_and_release(lambda: plant_diagram(model, u), "pH")
+    if ph.ndim == 2:  # a run of one step records only the initial output, the same for every scenario (T, 1)
+        ph = np.broadcast_to(ph[None], (u.shape[0],) + ph.shape).copy()
     ph -= model.y_mean  # in place: a chunk's signals are its memory
     ph /= model.y_scale
     return ph

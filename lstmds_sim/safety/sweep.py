@@ -25,7 +25,11 @@ last block (:attr:`Chunk.padded_stop`), for any chunk size.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +42,7 @@ from .scenario import DRAW_BLOCK
 
 __all__ = [
     "CHUNK_BUDGET", "CLUSTER_HINT", "MIN_CHUNK", "Chunk", "ChunkResult", "Collector", "IncompleteSweepError",
-    "PartResult", "check_chunk", "chunk_bounds", "default_chunk", "evaluate_chunks",
+    "PartResult", "check_chunk", "check_sweep_size", "chunk_bounds", "default_chunk", "evaluate_chunks",
     "require_distributed", "sweep_parts", "worker_env",
 ]
 
@@ -62,6 +66,54 @@ def default_chunk(horizon: int, budget: int = CHUNK_BUDGET) -> int:
     horizon = positive_int(horizon, "horizon")
     n = positive_int(budget, "budget") // horizon
     return max(DRAW_BLOCK, n - n % DRAW_BLOCK)
+
+
+STEP_BYTES = 80
+"""Bytes per scenario-step of a chunk at its peak (:data:`CHUNK_BUDGET`'s 6.3 M take about 0.5 GB)."""
+
+PEAK_BYTES = 64
+"""Bytes per scenario of the peaks a sweep gathers (a float64 per signal compared, a few signals)."""
+
+STEPS_PER_CORE_S = 2e6
+"""Scenario-steps a core runs in a second, roughly (the paper's sweep: 1.2e8 in about a minute on 2 cores)."""
+
+LONGEST_S = 365 * 86400.0
+"""The longest sweep started without question: a year of this machine's cores."""
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory of this machine (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_sweep_size(scenarios: int, horizon: int, chunk: int, *, cores: int | None = None,
+                     memory: int | None = None) -> None:
+    """Refuse, before anything runs, a sweep that no machine could finish: one line with its size and cost.
+
+    ``scenarios``: every scenario of the sweep (all parts); ``chunk``: scenarios per chunk. Refused:
+    a chunk or the gathered peaks larger than this machine's memory (``memory``), or work beyond
+    :data:`LONGEST_S` of its ``cores`` (what used to end in a MemoryError after a long wait).
+    """
+    memory = physical_memory() if memory is None else memory
+    cores = cores or os.cpu_count() or 1
+    steps = scenarios * horizon
+    days = steps / (STEPS_PER_CORE_S * cores) / 86400
+    cost = f"{scenarios:,} scenarios of {horizon:,} steps, {steps:.3g} scenario-steps (about {days:,.3g} days on {cores} cores)"
+    need = [(scenarios * PEAK_BYTES, "the peaks of every scenario", "a larger --eps or --beta (fewer scenarios)"),
+            (chunk * horizon * STEP_BYTES, f"a chunk of {chunk:,} scenarios of {horizon:,} steps",
+             "a shorter --horizon" + (" or a smaller --chunk" if chunk > MIN_CHUNK else ""))]
+    from ..core.atomic import human_bytes
+
+    for size, what, todo in need:
+        if memory is not None and size > memory:
+            raise ValueError(f"the sweep is too large for this machine: {what} needs {human_bytes(size)} of memory "
+                             f"and it has {human_bytes(memory)} ({cost}); give {todo}")
+    if days * 86400 > LONGEST_S:
+        raise ValueError(f"the sweep would take about {days / 365:,.3g} years ({cost}); give a larger --eps or "
+                         "--beta, or a shorter --horizon")
 
 
 def check_chunk(chunk: int) -> int:
@@ -290,21 +342,120 @@ def sweep_parts(evaluate: Callable, jobs: Iterable, collector: Collector, *, wor
     collector.finish()
 
 
+CONNECT_S = 10.0
+"""Seconds a Dask scheduler has to accept the connection and to answer."""
+
+WORKER_BYTES = 1 << 30
+"""Memory a local worker may take (a default chunk at its peak, 0.5 GB, and the process itself)."""
+
+
+def local_workers(workers: int) -> int:
+    """``workers``, or as many as this machine can hold (one per core, 1 GiB each), with a note saying so."""
+    cores = os.cpu_count() or 1
+    memory = physical_memory()
+    limit = max(1, min(cores, memory // WORKER_BYTES if memory else cores))
+    if workers > limit:
+        from ..core.atomic import human_bytes
+
+        held = f"{cores} cores" + (f" and {human_bytes(memory)} of memory" if memory else "")
+        print(f"note: --workers {workers}: this machine has {held}, enough for {limit} single-threaded workers; "
+              f"starting {limit} (more would only wait for a core); use --scheduler for a cluster", file=sys.stderr)
+    return min(workers, limit)
+
+
+def connect_scheduler(distributed, address: str, timeout_s: float = CONNECT_S):
+    """A ``distributed.Client`` of the scheduler at ``address``; one line when none answers there.
+
+    What listens at the address is checked first: nothing (refused, unreachable), something that
+    speaks first (an SSH or mail server: a Dask scheduler waits to be spoken to), or something that
+    accepts but never answers as Dask does (an HTTP server): each is named, within ``timeout_s``.
+    """
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    parts = urlsplit(text if "://" in text else f"tcp://{text}")
+    if parts.scheme == "tcp" and parts.hostname:
+        try:
+            port = parts.port or 8786
+        except ValueError:
+            raise ValueError(f"--scheduler {address!r}: the port is not a number; give tcp://host:8786") from None
+        try:
+            probe = socket.create_connection((parts.hostname, port), timeout=timeout_s)
+        except OSError as err:
+            raise OSError(f"no Dask scheduler answered at {address!r} ({err.strerror or err}); start one "
+                          "(dask scheduler) or give its address, tcp://host:8786") from None
+        with probe:
+            probe.settimeout(0.5)
+            try:
+                greeting = probe.recv(64)
+            except OSError:  # a timeout too: nothing said first
+                greeting = None
+        if greeting:
+            raise OSError(f"{address!r} is not a Dask scheduler: what answers there speaks first "
+                          f"({greeting[:40]!r}); give the scheduler's address, tcp://host:8786")
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = distributed.Client(address, timeout=f"{timeout_s:g}s")
+        except BaseException as err:  # noqa: BLE001  (handed to the caller, raised there)
+            outcome["error"] = err
+
+    thread = threading.Thread(target=connect, name="lstmds-dask-connect", daemon=True)
+    thread.start()
+    waited = timeout_s + min(5.0, timeout_s)  # the client's own timeout, and time to say so
+    thread.join(waited)
+    if thread.is_alive():
+        raise OSError(f"{address!r} accepted the connection but did not answer as a Dask scheduler within "
+                      f"{waited:g} s (an HTTP server there?); give the scheduler's address, tcp://host:8786")
+    if "error" in outcome:
+        err = outcome["error"]
+        if isinstance(err, (OSError, TimeoutError)):
+            raise OSError(f"no Dask scheduler answered at {address!r} ({err})") from None
+        if isinstance(err, Exception):
+            raise OSError(f"{address!r} did not answer as a Dask scheduler ({type(err).__name__}: "
+                          f"{str(err)[:120]})") from None
+        raise err
+    return outcome["client"]
+
+
+@contextlib.contextmanager
+def _terminal_signals_blocked():
+    """Block SIGINT and SIGHUP on this thread while a local cluster starts its processes.
+
+    A Ctrl-C (or a closed terminal) reaches every process of the terminal's group: the workers
+    would each print a traceback. Started with these signals blocked, they never see them; this
+    process, which handles them (and closes the cluster), receives them as soon as the block ends.
+    """
+    blocked = {s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGHUP", None)) if s is not None}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # it unblocks SIGINT when it starts: let it start first
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _on_dask(evaluate, jobs, workers, scheduler, retries) -> Iterator[ChunkResult]:
     import logging
 
     distributed = require_distributed()
     if scheduler is not None:
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except OSError as err:
-            raise OSError(f"no Dask scheduler answered at {scheduler!r} ({err})") from None
+        client = connect_scheduler(distributed, scheduler)
         cluster = None
     else:
-        workers = positive_int(workers, "workers")
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.ERROR, env=worker_env())
-        client = distributed.Client(cluster)
+        workers = local_workers(positive_int(workers, "workers"))
+        with _terminal_signals_blocked():  # the workers inherit it: Ctrl-C is this process's to handle
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=":0", silence_logs=logging.ERROR, env=worker_env())
+            client = distributed.Client(cluster)
     futures: dict = {}
     try:
         token = uuid.uuid4().hex[:8]  # keys unique to this sweep on a shared scheduler
