@@ -271,6 +271,80 @@ def test_embedded_json_cannot_end_its_script():
     assert "<" not in text and json.loads(text) == {"name": "</script><!-- x"}
 
 
+@pytest.fixture(scope="module")
+def ph_placeholder():
+    from lstmds_sim.diagrams import ph_identification
+
+    bd = ph_identification.build_diagram()  # no model: the untrained stand-in the lab draws its picture with
+    return bd, inspect(bd)
+
+
+def test_a_slash_in_a_block_name_is_no_subsystem(ph_placeholder):
+    """The wire into the top-level block `1/u_scale` carries `q3 - mean`, not `1/q3 - mean`."""
+    _bd, page = ph_placeholder
+    into = [w["data-signal"] for w in wires(page.html) if w.get("data-edge") is not None]
+    names = {w["data-signal"] for w in wires(page.html)}
+    assert "q3 - mean" in names and not any(n.startswith("1/") for n in names)
+    assert "q3 - mean" in into
+    data = page_data(page.html)
+    assert "1" not in data["groups"] and set(data["groups"]) == {"ph_tank", "lstm"}
+
+
+def test_a_placeholder_network_says_so(ph_placeholder, tmp_path):
+    """The untrained stand-in of ph_identification's build_diagram() is never shown as the lab's network."""
+    from lstmds_sim.diagrams import ph_identification
+    from lstmds_sim.learning.model import IdentifiedModel
+
+    _bd, page = ph_placeholder
+    assert "Not the lab\u2019s network." in page.html and "untrained stand-in" in page.html
+    assert page.summary["placeholder"]
+    tags = [loop["iss"] for loop in page.loops if loop["iss"]]
+    assert len(tags) == 2 and all(t["placeholder"] and t["short"].endswith("(untrained)") for t in tags)
+    assert "of the placeholder's untrained weights, not the lab's" in tags[0]["text"]
+    # a trained model's diagram carries no such note
+    model = IdentifiedModel(LSTMParams.random(1, 5, 1, rng=0, low=-0.3, high=0.3), 15.0, 2.0, 7.0, 2.0, 10.0)
+    trained = inspect(ph_identification.build_diagram(model, np.full(12, 15.0)))
+    assert "Not the lab\u2019s network" not in trained.html and not trained.summary["placeholder"]
+    assert all(not loop["iss"]["placeholder"] for loop in trained.loops if loop["iss"])
+
+
+def test_a_comparison_opens_with_both_signals_overlaid(ph_placeholder):
+    """Two recorders (a plant and its model): both signals are plotted when the page opens."""
+    from lstmds_sim.diagrams import lstm_vs_linear
+
+    data = page_data(ph_placeholder[1].html)
+    assert data["default_signals"] == ["pH", "pH_hat"]
+    linear = inspect(lstm_vs_linear.build_diagram())
+    assert page_data(linear.html)["default_signals"] == ["y_true", "y_net"]
+
+
+def test_select_chooses_the_first_plot(layer_run):
+    bd, result, _ = layer_run
+    page = inspect(bd, result, select=["c", "h"])
+    data = page_data(page.html)
+    assert data["default_signals"] == ["c", "h"] and data["default_signal"] == "c"
+    with pytest.raises(ValueError, match="select names signals the run did not keep"):
+        inspect(bd, result, select="nope")
+
+
+def test_a_collapsed_subsystem_lists_its_loops_in_its_box(stack_run, ph_placeholder):
+    """A collapsed box names its loops inside itself, in their colours (no text spilling out of it)."""
+    closed = stack_run[2].html.split('data-view="open:"')[1].split("</svg>")[0]
+    boxes = re.findall(r'<g class="block collapsed"(.*?)</g>', closed)
+    assert len(boxes) == 2
+    for box in boxes:
+        assert '<text class="gains"' in box and box.count('class="dot" data-loop=') == 2
+    chips = re.findall(r'<rect class="loop-chip" data-loop="(\d+)"', closed)
+    assert sorted(chips) == ["0", "1", "2", "3"]  # a tab per loop, on its layer's box
+    _bd, page = ph_placeholder
+    data = page_data(page.html)
+    tank_closed = next(svg for svg in page.html.split('<svg class="view"')[1:]
+                       if 'data-view="open:lstm"' in svg.split(">")[0])
+    tank = re.search(r'<g class="block collapsed"[^>]*data-block="ph_tank"(.*?)</g>', tank_closed).group(1)
+    assert sorted(re.findall(r'<tspan class="none">([^<]*)</tspan>', tank)) == ["Wa4", "Wb4", "h"]  # the tank's loops
+    assert data["default_view"] == "open:lstm"
+
+
 def test_inline_in_jupyter_is_the_page_in_a_frame(layer_run):
     import html
 
@@ -356,7 +430,7 @@ def test_output_dir_writes_an_inspector_page(layer_run, tmp_path):
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver")
 
 
-def _browser(tmp_path):
+def _browser(tmp_path, size: str = "1600,1000"):
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -367,7 +441,7 @@ def _browser(tmp_path):
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1600,1000"):
+                f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--window-size={size}"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -562,6 +636,88 @@ def test_in_chromium_big_batched_two_layer_run(rng, tmp_path):
         _click_wire(driver, 'svg.view[data-view="open:lstm1,lstm2"] .wire[data-signal="lstm2/h"]')
         _assert_plots(driver, result["lstm2/h"][2, ::s], result.t[::s])
         assert "band: min" in driver.execute_script(_PLOTTED)["title"]
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        driver.quit()
+
+
+_LAYOUT = """
+const view = Array.from(document.querySelectorAll('svg.view')).find(v => v.style.display !== 'none');
+const scale = view.getBoundingClientRect().width / view.viewBox.baseVal.width;
+const px = sel => Array.from(view.querySelectorAll(sel)).map(t => parseFloat(t.getAttribute('font-size')) * scale);
+const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const vb = document.querySelector('.valuebox'), head = vb.querySelector('thead').offsetHeight;
+const rows = Array.from(vb.querySelectorAll('tbody tr')).map(r => r.offsetTop - head);
+return {w: innerWidth, h: innerHeight, diagram: box(document.querySelector('.diagram')),
+        plot: box(document.querySelector('.plotwrap')), blockText: Math.min(...px('.block text')),
+        tagText: Math.min(...px('.loop-tag text').concat([99])), scrollTop: vb.scrollTop, rowTops: rows,
+        lines: Bokeh.documents[0].get_model_by_name('lstmds_legend').items.filter(i => i.visible).length};
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["1600,1000", "1280,800"])
+def test_in_chromium_a_page_a_class_can_project(size, layer_run, stack_run, ph_placeholder, tmp_path):
+    """At 1600x1000 and 1280x800 the diagram and the plot are on the screen together, every block's text is at
+    least 11 px high at the default zoom, the value table opens on whole rows; Shift+click overlays a signal;
+    a collapsed subsystem's loops are written in its box in the page's style."""
+    import os
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    shots = Path(os.environ.get("LSTMDS_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    pages = {"lstm_layer": layer_run[2], "lstm_stack": stack_run[2], "ph_identification": ph_placeholder[1]}
+    driver = _browser(tmp_path, size)
+    try:
+        for name, page in pages.items():
+            driver.get(page.save(tmp_path / f"{name}.html", overwrite=True).as_uri())
+            _wait(driver, "return window.lstmdsInspector && window.Bokeh && "
+                          "Bokeh.documents.some(d => d.get_model_by_name('lstmds_signal') && d.is_idle)")
+            time.sleep(0.3)
+            driver.save_screenshot(str(shots / f"inspector_{name}_{size.replace(',', 'x')}.png"))
+            got = driver.execute_script(_LAYOUT)
+            for part in ("diagram", "plot"):  # both wholly in the window
+                left, top, right, bottom = got[part]
+                assert left >= 0 and top >= 0 and right <= got["w"] and bottom <= got["h"] + 1, (name, part, got)
+            assert got["plot"][3] - got["plot"][1] >= 200 and got["diagram"][3] - got["diagram"][1] >= 300
+            assert got["blockText"] >= 11 - 1e-6 and got["tagText"] >= 11 - 1e-6, (name, got)
+            assert got["scrollTop"] == 0 or any(abs(got["scrollTop"] - top) < 1 for top in got["rowTops"]), got
+        # the comparison lab opened on both pH signals, overlaid
+        assert driver.execute_script("return lstmdsInspector.state().signals") == ["pH", "pH_hat"]
+        assert driver.execute_script(_LAYOUT)["lines"] == 2
+
+        # Shift+click adds a signal to the plot
+        driver.get((tmp_path / "lstm_layer.html").as_uri())
+        _wait(driver, "return window.lstmdsInspector && window.Bokeh && "
+                      "Bokeh.documents.some(d => d.get_model_by_name('lstmds_signal') && d.is_idle)")
+        point = driver.execute_script(_POINT_ON_WIRE, '.wire[data-signal="f"]')
+        assert point
+        svg = driver.execute_script("return document.querySelector('.wire[data-signal=\"f\"]').closest('svg')")
+        centre = driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "const l = Math.max(r.left, 0), rt = Math.min(r.right, innerWidth);"
+            "const t = Math.max(r.top, 0), b = Math.min(r.bottom, innerHeight);"
+            "return [Math.floor((l + rt) / 2), Math.floor((t + b) / 2)]", svg)
+        (ActionChains(driver).key_down(Keys.SHIFT)
+         .move_to_element_with_offset(svg, round(point[0] - centre[0]), round(point[1] - centre[1])).click()
+         .key_up(Keys.SHIFT).perform())
+        assert driver.execute_script("return lstmdsInspector.state().signals") == ["c", "f"]
+        result = layer_run[1]
+        _assert_plots(driver, np.hstack([result["c"], result["f"]]), result.t)
+
+        # a collapsed layer's loops, in its box, styled by the page (13 px, the verdict's colour)
+        driver.get((tmp_path / "lstm_stack.html").as_uri())
+        _wait(driver, "return window.lstmdsInspector && window.Bokeh && Bokeh.documents.length")
+        driver.execute_script("lstmdsInspector.showView('open:')")
+        style = driver.execute_script(
+            "const t = document.querySelector('svg.view[data-view=\"open:\"] .block text.gains');"
+            "const fail = t.querySelector('tspan.fail');"
+            "return [getComputedStyle(t).fontSize, getComputedStyle(fail).fill, t.getBoundingClientRect().width,"
+            "        t.closest('.block').querySelector('rect').getBoundingClientRect().width]")
+        assert style[0] == "13px" and style[1] == "rgb(198, 40, 40)" and style[2] <= style[3], style
+        driver.save_screenshot(str(shots / f"inspector_lstm_stack_collapsed_{size.replace(',', 'x')}.png"))
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     finally:
         driver.quit()

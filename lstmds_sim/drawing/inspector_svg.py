@@ -35,13 +35,24 @@ from dataclasses import dataclass, field
 
 from .graph import DiagramGraph
 from .layout import plan_layout
-from .scene import FRAME_PT, KIND_PT, NAME_PT, WIRE_PT, build_scene, display_name, text_width_in
+from .scene import FRAME_PT, NAME_PT, build_scene, display_name, text_width_in
 
-__all__ = ["BADGE_HEIGHT", "MAX_BADGE_BARS", "ViewSpec", "draw_view", "svg_defs"]
+__all__ = ["BADGE_HEIGHT", "MAX_BADGE_BARS", "SMALLEST_TEXT_PX", "ViewSpec", "draw_view", "svg_defs"]
 
 _PX = 96.0  # CSS pixels per inch of the scene
 _PT = _PX / 72.0  # CSS pixels per point
 _MARGIN = 10.0
+
+# Text sizes in px at the drawing's own size (zoom 1). The scene measures boxes for NAME_PT and KIND_PT;
+# the page's text is drawn a little larger where the scene leaves room (a kind is clamped to its box), so
+# that at the page's default zoom, set from SMALLEST_TEXT_PX, every block's text is at least 11 px.
+_NAME_PX = NAME_PT * _PT  # 14 px
+_KIND_PX = 13.0
+_LABEL_PX = 13.0  # wire labels
+_TAG_PX = 13.5  # Theorem 4 tags on the loops' lanes
+_GAINS_PX = 13.0  # the line under a collapsed subsystem
+#: The smallest text a block carries (px at zoom 1): the page zooms so that it is shown at least 11 px high.
+SMALLEST_TEXT_PX = min(_NAME_PX, _KIND_PX, _LABEL_PX)
 
 #: At most this many bars in a value badge (one per component).
 MAX_BADGE_BARS = 8
@@ -74,8 +85,9 @@ class ViewSpec:
     block_shows : dict
         Node id -> the signal a click on the block plots.
     collapsed : dict
-        Node id of a collapsed subsystem -> ``(title, subtitle, [(text, ok), ...])``; ``ok`` is
-        True, False or None (no verdict) and colours the text.
+        Node id of a collapsed subsystem -> ``(title, subtitle, [(text, ok, colour, loop), ...])``, one
+        entry per loop inside it: ``ok`` is True, False or None (no verdict) and colours the text; ``colour``
+        (or None) and ``loop`` (its index) draw a dot before the text and a tab on the box's foot.
     frames : dict
         Open subsystem -> the node ids inside it (drawn inside a frame that collapses it).
     toggles : set of str
@@ -157,6 +169,20 @@ def svg_defs(loop_colours: Sequence[str]) -> str:
     markers += [marker(f"lstmds-arrow-{k}", c, 11) for k, c in enumerate(loop_colours)]
     return ('<svg class="lstmds-defs" width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
             + "".join(markers) + "</defs></svg>")
+
+
+def _fit(text: str, size_px: float, box_w: float, italic: bool = False, bold: bool = False) -> str:
+    """A ``textLength`` that squeezes ``text`` into a box ``box_w`` px wide, if it would not fit (else "")."""
+    room = box_w - 8
+    if text_width_in(text, size_px / _PT, italic) * _PX * (1.12 if bold else 1.0) <= room or room <= 0:
+        return ""
+    return f' textLength="{_num(room)}" lengthAdjust="spacingAndGlyphs"'
+
+
+def _gain_item(item: tuple) -> tuple[str, bool | None, str | None, int | None]:
+    """An entry of :attr:`ViewSpec.collapsed`'s list as ``(text, ok, colour, loop)``."""
+    text, ok, colour, k = (*item, None, None)[:4]
+    return text, ok, colour, k
 
 
 def _verdict_class(ok: bool | None) -> str:
@@ -242,27 +268,36 @@ def draw_view(spec: ViewSpec) -> str:
         cx, cy = x + w / 2, y + h / 2
         g = [f'<g class="{" ".join(classes)}"{attrs}><title>{_esc(tip)}</title>',
              f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}" rx="5" fill="{fill}"/>']
-        name_px, kind_px = NAME_PT * _PT, KIND_PT * _PT
-        if kind:
+        name_px, kind_px = _NAME_PX, _KIND_PX
+        items = [_gain_item(item) for item in spec.collapsed[node.id][2]] if node.id in spec.collapsed else []
+        if kind and items:  # a collapsed subsystem's loops: a dot in the loop's colour and its gain or name
+            spans = []
+            for t, ok, colour, k in items:
+                dot = f'<tspan class="dot" data-loop="{k}" fill="{_esc(colour)}">\u25cf </tspan>' if colour else ""
+                spans.append(f'{dot}<tspan class="{_verdict_class(ok)}">{_esc(t)}</tspan>')
             g.append(f'<text class="name" x="{_num(cx)}" y="{_num(cy - 1)}" font-size="{_num(name_px)}" '
-                     f'fill="{text_fill}">{_esc(main)}</text>')
+                     f'fill="{text_fill}"{_fit(main, name_px, w)}>{_esc(main)}</text>')
+            g.append(f'<text class="gains" x="{_num(cx)}" y="{_num(cy + kind_px + 1)}" font-size="{_num(kind_px)}"'
+                     f'{_fit(kind, kind_px, w, bold=True)}>' + "<tspan>\u2003</tspan>".join(spans) + "</text>")
+        elif kind:
+            g.append(f'<text class="name" x="{_num(cx)}" y="{_num(cy - 1)}" font-size="{_num(name_px)}" '
+                     f'fill="{text_fill}"{_fit(main, name_px, w)}>{_esc(main)}</text>')
             g.append(f'<text class="kind" x="{_num(cx)}" y="{_num(cy + kind_px + 1)}" font-size="{_num(kind_px)}" '
-                     f'fill="{text_fill}">{_esc(kind)}</text>')
+                     f'fill="{text_fill}"{_fit(kind, kind_px, w, italic=True)}>{_esc(kind)}</text>')
         else:
             g.append(f'<text class="name" x="{_num(cx)}" y="{_num(cy + name_px / 3)}" font-size="{_num(name_px)}" '
-                     f'fill="{text_fill}">{_esc(main)}</text>')
+                     f'fill="{text_fill}"{_fit(main, name_px, w)}>{_esc(main)}</text>')
         g.append("</g>")
         parts.append("".join(g))
         if node.id in spec.collapsed:
             _, _, gains = spec.collapsed[node.id]
-            if gains:  # the loops inside, under the box
-                text = "  ".join(t for t, _ in gains)
-                gw = _text_px(text, 8.5) + 14
-                spans = "  ".join(f'<tspan class="{_verdict_class(ok)}">{_esc(t)}</tspan>' for t, ok in gains)
-                parts.append(f'<g class="gains"><rect x="{_num(cx - gw / 2)}" y="{_num(y + h + 3)}" width="{_num(gw)}" '
-                             f'height="16" rx="8"/><text x="{_num(cx)}" y="{_num(y + h + 15)}">{spans}</text></g>')
-                xs += [cx - gw / 2, cx + gw / 2]
-                ys.append(y + h + 20)
+            items = [_gain_item(item) for item in gains]
+            chips = [(colour, k) for _, _, colour, k in items if colour is not None]
+            for j, (colour, k) in enumerate(chips):  # one tab per loop inside, in its colour, on the box's foot
+                cw = min(22.0, (w - 12) / max(len(chips), 1) - 3)
+                parts.append(f'<rect class="loop-chip" data-loop="{k}" x="{_num(x + 6 + j * (cw + 3))}" '
+                             f'y="{_num(y + h - 7)}" width="{_num(cw)}" height="4" rx="1.5" fill="{_esc(colour)}">'
+                             f'<title>a loop inside {_esc(node.id)}</title></rect>')
             if node.id in spec.toggles:
                 parts.append(f'<g class="toggle" data-toggle="{_esc(node.id)}" role="button" tabindex="0">'
                              f'<title>open {_esc(node.id)}: show its blocks</title>'
@@ -270,7 +305,7 @@ def draw_view(spec: ViewSpec) -> str:
                              f'<text x="{_num(x + w - 10)}" y="{_num(y + 14)}">+</text></g>')
 
     done = set()
-    wire_px = WIRE_PT * _PT
+    wire_px = _LABEL_PX
     for i, e in enumerate(graph.edges):  # wire labels and value badges, once per output port
         key = (e.src, e.src_port)
         if key in done:
@@ -282,7 +317,7 @@ def draw_view(spec: ViewSpec) -> str:
         if e.label:
             ty = py + 4 + wire_px * 0.8 if below else py - 4
             parts.append(f'<text class="wire-label"{f" data-for={chr(34)}{_esc(signal)}{chr(34)}" if signal else ""} '
-                         f'x="{_num(px + 6)}" y="{_num(ty)}" font-size="{_num(wire_px)}">{_esc(e.label)}</text>')
+                         f'x="{_num(px + 6)}" y="{_num(ty)}" font-size="{_num(_LABEL_PX)}">{_esc(e.label)}</text>')
         n = spec.badges.get(signal or "", 0)
         if n:
             bars = min(n, MAX_BADGE_BARS)
@@ -303,14 +338,15 @@ def draw_view(spec: ViewSpec) -> str:
         if lane is None:
             continue
         x_a, x_b, ly = lane
-        w = _text_px(short, 8.5) * 1.08 + 16
+        w = _text_px(short, _TAG_PX / _PT) * 1.1 + 18
         cx = (x_a + x_b) / 2
         parts.append(
             f'<g class="loop-tag {_verdict_class(ok)}" data-loop="{k}"><title>{_esc(long)}</title>'
-            f'<rect x="{_num(cx - w / 2)}" y="{_num(ly - 9)}" width="{_num(w)}" height="18" rx="9" '
+            f'<rect x="{_num(cx - w / 2)}" y="{_num(ly - 11)}" width="{_num(w)}" height="22" rx="11" '
             f'stroke="{_esc(spec.loop_colours[k])}"/>'
-            f'<text x="{_num(cx)}" y="{_num(ly + 4)}">{_esc(short)}</text></g>')
+            f'<text x="{_num(cx)}" y="{_num(ly + 5)}" font-size="{_num(_TAG_PX)}">{_esc(short)}</text></g>')
         xs += [cx - w / 2, cx + w / 2]
+        ys += [ly - 12, ly + 12]
 
     x0, x1 = min(xs) - _MARGIN, max(xs) + _MARGIN
     y0, y1 = min(ys) - _MARGIN, max(ys) + _MARGIN

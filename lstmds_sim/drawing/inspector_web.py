@@ -2,7 +2,9 @@
 
 :mod:`lstmds_sim.drawing.inspector` writes them inline into the page, beside
 BokehJS (also inline) and the run's data (a JSON block with the arrays in
-base64, float64 little-endian). The script
+base64, float64 little-endian). The page is laid out to fit one screen: the
+diagram on the left, the plot and the table of values on the right, so that a
+wire and its trace are seen together (1280 x 800 and up). The script
 
 * decodes the arrays once;
 * on a click on a wire (``.wire[data-signal]``), its label or badge
@@ -10,13 +12,16 @@ base64, float64 little-endian). The script
   that signal over time in the Bokeh figure (one line per component, the
   selected sequence of a batched run; a min-max band where the run was
   decimated) by replacing the data of the ``ColumnDataSource`` named
-  ``lstmds_signal``;
+  ``lstmds_signal``; Shift+click (or a row's checkbox) adds the signal to
+  those plotted, so several are overlaid (at most ``MAX_LINES`` lines);
 * on the time slider (or a click in the plot), moves the cursor in the plot, every value badge on the
   diagram and the table of values at step k;
 * shows and hides loops (overlays, delay colours, Theorem 4 tags) and switches
   between views with subsystems open or collapsed;
-* offers ``window.lstmdsInspector`` (select, setStep, setTime, setSequence,
-  setLoop, toggleGroup, showView, state) for scripts and tests.
+* zooms the diagram (by default so that a block's text is at least 11 px high, centred on the first
+  loop when the whole does not fit) and pans it with the mouse;
+* offers ``window.lstmdsInspector`` (select, add, setStep, setTime, setSequence,
+  setLoop, toggleGroup, showView, setZoom, state) for scripts and tests.
 """
 
 from __future__ import annotations
@@ -26,75 +31,97 @@ __all__ = ["CSS", "JS"]
 CSS = r"""
 :root { --ink: #1d1d1f; --muted: #5f6368; --line: #d0d4da; --ok: #1a7f37; --fail: #c62828; --accent: #111; }
 * { box-sizing: border-box; }
+html, body { height: 100%; }
 body { margin: 0; font-family: "DejaVu Sans", Verdana, "Segoe UI", sans-serif; color: var(--ink); background: #fafbfc; }
-#lstmds-inspector { padding: 0 16px 24px; }
-header h1 { font-size: 19px; margin: 14px 0 4px; }
-header p { margin: 2px 0; font-size: 13px; color: var(--muted); }
+.app { display: flex; flex-direction: column; height: 100vh; padding: 0 14px; }
+header { flex: none; }
+header h1 { font-size: 18px; margin: 8px 0 2px; }
+header h1 .sub { font-weight: normal; color: var(--muted); font-size: 15px; }
+header p { margin: 1px 0; font-size: 12.5px; color: var(--muted); }
 header p.note { color: #8a5300; }
-.bar { position: sticky; top: 0; z-index: 5; background: #fafbfc; border-bottom: 1px solid var(--line);
-       display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 8px 0; font-size: 13px; }
-.bar input[type=range] { width: min(560px, 50vw); }
-.bar button, .groups button { font: inherit; font-size: 12px; padding: 3px 10px; border: 1px solid #9aa0a6;
+header p.placeholder { color: #5c3300; background: #fff1dc; border: 1px solid #e39b35; border-radius: 5px;
+                       padding: 5px 9px; margin: 4px 0; font-size: 14px; }
+.bar { flex: none; z-index: 5; background: #fafbfc; border-bottom: 1px solid var(--line);
+       display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; padding: 6px 0; font-size: 13px; }
+.bar input[type=range] { width: min(520px, 38vw); }
+.bar button, .groups button { font: inherit; font-size: 12.5px; padding: 3px 10px; border: 1px solid #9aa0a6;
        background: white; border-radius: 4px; cursor: pointer; }
 .bar button:hover, .groups button:hover { background: #eef1f4; }
-#lstmds-step { font-variant-numeric: tabular-nums; min-width: 15em; }
-.loops { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 10px 0 4px; font-size: 13px; }
-.loops label { display: flex; align-items: flex-start; gap: 6px; cursor: pointer; max-width: 760px; }
-.loops .swatch { display: inline-block; width: 26px; height: 5px; border-radius: 2px; margin-top: 7px; flex: none; }
-.loops .iss { display: block; font-size: 12px; }
+.bar .zoom { display: inline-flex; align-items: center; gap: 4px; margin-left: auto; }
+.bar .zoom button { min-width: 28px; padding: 3px 7px; }
+#lstmds-zoom-level { min-width: 3.2em; text-align: center; font-variant-numeric: tabular-nums; color: var(--muted); }
+#lstmds-step { font-variant-numeric: tabular-nums; min-width: 14em; }
+.main { flex: 1 1 auto; min-height: 0; display: grid; grid-template-columns: minmax(0, 1fr) clamp(380px, 34vw, 640px);
+        gap: 12px; padding: 6px 0 10px; }
+.left, .right { display: flex; flex-direction: column; min-height: 0; min-width: 0; }
+.loops { flex: none; display: flex; flex-wrap: wrap; gap: 2px 18px; margin: 0 0 4px; font-size: 13px; }
+.loops label { display: flex; align-items: center; gap: 6px; cursor: pointer; white-space: nowrap; }
+.loops .swatch { display: inline-block; width: 22px; height: 6px; border-radius: 2px; flex: none; }
+.loops .iss { font-size: 12.5px; font-weight: bold; }
 .loops label.off { opacity: 0.45; }
 .ok { color: var(--ok); } .fail { color: var(--fail); } .none { color: var(--muted); }
-.groups { margin: 4px 0; font-size: 13px; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.diagram { overflow: auto; border: 1px solid var(--line); background: white; border-radius: 6px; margin-top: 6px; }
-.diagram { max-height: 72vh; }
+.groups { flex: none; margin: 0 0 4px; font-size: 13px; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.diagram { flex: 1 1 auto; min-height: 0; overflow: auto; border: 1px solid var(--line); background: white;
+           border-radius: 6px; cursor: grab; }
+.diagram.panning { cursor: grabbing; user-select: none; }
 .diagram svg.view { display: block; margin: 0 auto; }
-.diagram.fit svg.view { max-width: 100%; max-height: 64vh; width: auto; height: auto; }
-.diagram.fitw svg.view { max-width: 100%; width: auto; height: auto; }
 .diagram text { font-family: "DejaVu Sans", Verdana, sans-serif; }
 .wire path { fill: none; }
 .wire .base { stroke: #505050; stroke-width: 1.2; }
-.wire.on-loop .base { stroke-width: 1.2; }
 .wire .loop-overlay { stroke-width: 3; stroke-linecap: butt; }
-.wire .halo { stroke: #ffd54f; stroke-width: 9; stroke-opacity: 0; stroke-linecap: round; }
+.wire .halo { stroke: var(--sel, #1f77b4); stroke-width: 10; stroke-opacity: 0; stroke-linecap: round; }
 .wire .hit { stroke: transparent; stroke-width: 12; pointer-events: stroke; cursor: pointer; }
-.wire:hover .halo { stroke-opacity: 0.45; }
-.wire.selected .halo { stroke-opacity: 0.9; }
+.wire:hover .halo { stroke: #9aa0a6; stroke-opacity: 0.3; }
+.wire.selected .halo { stroke: var(--sel, #1f77b4); stroke-opacity: 0.28; }
 .wire.selected .base { stroke: var(--accent); stroke-width: 2; }
 .block { cursor: pointer; }
 .block rect { stroke: #303030; stroke-width: 1.1; }
 .block:hover rect { stroke-width: 2.2; }
-.block.selected rect { stroke: #e0a800; stroke-width: 3; }
+.block.selected rect { stroke: #111; stroke-width: 3; }
 .block text { text-anchor: middle; pointer-events: none; }
-.block .name { font-size: 12px; }
-.block .kind { font-size: 9.5px; font-style: italic; }
-.block .gains { font-size: 9.5px; }
-.block .gains .ok { fill: var(--ok); } .block .gains .fail { fill: var(--fail); } .block .gains .none { fill: #5f6368; }
+.block .kind { font-style: italic; }
 .block.collapsed rect { stroke: #6a4fb3; stroke-width: 1.6; stroke-dasharray: 5 3; }
+.loop-chip { stroke: none; }
+.block text.gains { fill: #303030; }
+.gains tspan.ok { fill: var(--ok); font-weight: bold; } .gains tspan.fail { fill: var(--fail); font-weight: bold; }
+.gains tspan.none { fill: #303030; }
 .toggle { cursor: pointer; } .toggle rect { fill: white; stroke: #6a4fb3; }
 .toggle text { font-size: 13px; text-anchor: middle; fill: #6a4fb3; font-weight: bold; pointer-events: none; }
 .frame rect { fill: #f7f5fc; stroke: #b3a6d9; stroke-dasharray: 6 4; }
-.frame-title { font-size: 11px; fill: #5a4399; cursor: pointer; }
+.frame-title { fill: #5a4399; cursor: pointer; }
 .frame-title:hover { text-decoration: underline; }
-.wire-label { font-size: 9.5px; fill: #333; cursor: pointer; }
+.wire-label { fill: #333; cursor: pointer; }
 .badge line { stroke: #b0b0b0; stroke-width: 0.8; }
 .badge rect { fill: #3367d6; } .badge rect.neg { fill: #d93025; }
 .branch { fill: black; }
-.loop-tag rect { fill: white; stroke-width: 1.6; }
-.loop-tag text { font-size: 11px; text-anchor: middle; font-weight: bold; }
+.loop-tag rect { fill: white; stroke-width: 1.8; }
+.loop-tag text { text-anchor: middle; font-weight: bold; }
 .loop-tag.ok text { fill: var(--ok); } .loop-tag.fail text { fill: var(--fail); }
-.lower { display: flex; gap: 16px; margin-top: 12px; align-items: flex-start; }
-.plotbox { flex: 1 1 64%; min-width: 0; background: white; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
-.plotbox h2, .valuebox h2 { font-size: 14px; margin: 2px 0 6px; }
-#lstmds-now { font-size: 12px; color: var(--muted); margin: 0 0 6px; font-variant-numeric: tabular-nums;
+.plotbox { flex: 0 0 57%; min-height: 0; display: flex; flex-direction: column; background: white;
+           border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; }
+.plotwrap { flex: 1 1 auto; min-height: 0; position: relative; }
+.plotwrap > div > * { position: absolute; inset: 0; }
+#lstmds-now { flex: none; font-size: 12.5px; color: var(--muted); margin: 0 0 4px; font-variant-numeric: tabular-nums;
               white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.valuebox { position: relative; flex: 1 1 36%; min-width: 280px; background: white; border: 1px solid var(--line); border-radius: 6px;
-            padding: 8px; max-height: 420px; overflow: auto; }
-.valuebox table { border-collapse: collapse; width: 100%; font-size: 12px; font-variant-numeric: tabular-nums; }
-.valuebox td { padding: 2px 6px; border-bottom: 1px solid #eef0f2; vertical-align: top; }
-.valuebox td:first-child { white-space: nowrap; color: #174ea6; }
-.valuebox tr { cursor: pointer; } .valuebox tr:hover { background: #f1f3f4; }
-.valuebox tr.selected { background: #fff3c4; }
-footer { font-size: 12px; color: var(--muted); margin-top: 12px; }
+.valuebox { position: relative; flex: 1 1 auto; min-height: 0; margin-top: 10px; background: white; border: 1px solid var(--line);
+            border-radius: 6px; overflow: auto; }
+.valuebox table { border-collapse: collapse; width: 100%; font-size: 12.5px; font-variant-numeric: tabular-nums; }
+.valuebox th { position: sticky; top: 0; background: #f1f3f4; text-align: left; font-weight: normal; color: var(--muted);
+               padding: 4px 6px; z-index: 1; }
+.valuebox td { padding: 3px 6px; border-bottom: 1px solid #eef0f2; vertical-align: top; height: 23px; }
+.valuebox td:first-child { width: 22px; padding: 2px 0 0 6px; }
+.valuebox td:nth-child(2) { white-space: nowrap; color: #174ea6; }
+.valuebox td:last-child { white-space: nowrap; }
+.valuebox tr { cursor: pointer; } .valuebox tbody tr:hover { background: #f1f3f4; }
+.valuebox tr.selected { background: #e8f0fe; }
+footer { font-size: 12px; color: var(--muted); margin: 10px 14px 16px; }
+@media (max-width: 900px), (max-height: 560px) {
+  .app { height: auto; }
+  .main { grid-template-columns: 1fr; }
+  .diagram { height: 70vh; flex: none; }
+  .plotbox { height: 380px; flex: none; }
+  .valuebox { max-height: 420px; }
+}
 """
 
 JS = r"""
@@ -103,6 +130,7 @@ JS = r"""
   var root = document.getElementById("lstmds-inspector");
   var DATA = JSON.parse(document.getElementById("lstmds-data").textContent);
   var MAX_LINES = DATA.max_lines, BAR_H = DATA.badge_height;
+  var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
   function decode(b64) {
     var s = atob(b64), n = s.length, bytes = new Uint8Array(n);
@@ -115,7 +143,7 @@ JS = r"""
             lo: p.lo ? decode(p.lo) : null, hi: p.hi ? decode(p.hi) : null};
   });
   var times = decode(DATA.t), K = times.length;
-  var state = {signal: null, i: 0, b: 0, view: DATA.default_view, loopsOff: {}, timer: null, zoom: undefined};
+  var state = {signals: [], i: 0, b: 0, view: DATA.default_view, loopsOff: {}, timer: null, zoom: 1, fitted: false};
 
   function portOf(name) { var id = DATA.signals[name]; return id === undefined ? null : ports[id]; }
   function idx(p, b, i, j) { return ((p.shared ? 0 : b) * p.nk + (p.constant ? 0 : i)) * p.n + j; }
@@ -168,11 +196,12 @@ JS = r"""
     cache[key] = {badges: badges, rows: rows};
     return cache[key];
   }
-  var table = document.getElementById("lstmds-values");
+  var table = document.getElementById("lstmds-values"), valuebox = table.closest(".valuebox");
   function buildTable() {
     var rows = viewCache(state.view).rows, html = [];
     rows.forEach(function (name) {
-      html.push('<tr data-row="' + esc(name) + '"><td>' + esc(name) + "</td><td></td></tr>");
+      html.push('<tr data-row="' + esc(name) + '"><td><input type="checkbox" aria-label="plot ' + esc(name)
+                + '"></td><td>' + esc(name) + "</td><td></td></tr>");
     });
     table.innerHTML = html.join("");
   }
@@ -186,9 +215,9 @@ JS = r"""
       btn.textContent = (isOpen ? "\u25be collapse " : "\u25b8 open ") + g;
     });
     buildTable();
-    highlight();
+    highlight(false);
     updateStep();
-    if (state.zoom !== undefined && state.zoom !== "") autoZoom();
+    if (state.fitted) fit(); else applyZoom(state.zoom);
   }
   function toggleGroup(group) {
     var open = (DATA.views[state.view] ? DATA.views[state.view].open : []).slice(), at_ = open.indexOf(group);
@@ -201,7 +230,8 @@ JS = r"""
   // ------------------------------------------------------------------ loops
   function setLoop(k, on) {
     state.loopsOff[k] = !on;
-    root.querySelectorAll('.loop-overlay[data-loop="' + k + '"], .loop-tag[data-loop="' + k + '"]').forEach(function (el) {
+    root.querySelectorAll('.loop-overlay[data-loop="' + k + '"], .loop-tag[data-loop="' + k + '"], .loop-chip[data-loop="'
+                          + k + '"], .gains .dot[data-loop="' + k + '"]').forEach(function (el) {
       el.style.display = on ? "" : "none";
     });
     root.querySelectorAll('.block[data-loop="' + k + '"]').forEach(function (el) {
@@ -232,31 +262,52 @@ JS = r"""
     var cbs = waiting; waiting = [];
     cbs.forEach(function (cb) { cb(bokehDoc); });
   }
+  function plotted() {  // the lines to draw: [{name, j, p}] for the selected signals, at most MAX_LINES
+    var lines = [];
+    state.signals.forEach(function (name) {
+      var p = portOf(name);
+      if (!p || !p.values) return;
+      for (var j = 0; j < p.n && lines.length < MAX_LINES; j++) lines.push({name: name, j: j, p: p});
+    });
+    return lines;
+  }
+  function lineLabels(lines) {
+    var shorts = {}, labels = [];
+    state.signals.forEach(function (n) { var s = shortName(n); shorts[s] = (shorts[s] || 0) + 1; });
+    lines.forEach(function (l) {
+      var s = shortName(l.name), shown = shorts[s] > 1 ? l.name : s;
+      labels.push(l.p.n === 1 ? shown : shown + "[" + l.j + "]");
+    });
+    return labels;
+  }
   function replot() {
-    var name = state.signal, b = state.b;
+    var b = state.b;
     withDoc(function (doc) {
-      var p = portOf(name), n = p && p.values ? Math.min(p.n, MAX_LINES) : 0;
-      var nan = new Float64Array(K).fill(NaN), data = {t: times};
-      var band = DATA.stride > 1 && p && p.lo && !p.constant;
+      var lines = plotted(), n = lines.length, labels = lineLabels(lines);
+      var nan = new Float64Array(K).fill(NaN), data = {t: times}, band = false;
       for (var j = 0; j < MAX_LINES; j++) {
-        data["y" + j] = j < n ? series(p.values, p, b, j) : nan;
-        data["lo" + j] = band && j < n ? series(p.lo, p, b, j) : nan;
-        data["hi" + j] = band && j < n ? series(p.hi, p, b, j) : nan;
+        var l = lines[j], withBand = DATA.stride > 1 && l && l.p.lo && !l.p.constant;
+        band = band || Boolean(withBand);
+        data["y" + j] = l ? series(l.p.values, l.p, b, l.j) : nan;
+        data["lo" + j] = withBand ? series(l.p.lo, l.p, b, l.j) : nan;
+        data["hi" + j] = withBand ? series(l.p.hi, l.p, b, l.j) : nan;
+        doc.get_model_by_name("lstmds_band" + j).visible = Boolean(withBand);
       }
       doc.get_model_by_name("lstmds_signal").data = data;
-      var short = shortName(name);
-      for (j = 0; j < MAX_LINES; j++) {
-        doc.get_model_by_name("lstmds_line" + j).visible = j < n;
-        doc.get_model_by_name("lstmds_band" + j).visible = Boolean(band) && j < n;
-      }
+      for (j = 0; j < MAX_LINES; j++) doc.get_model_by_name("lstmds_line" + j).visible = j < n;
       var legend = doc.get_model_by_name("lstmds_legend");
       legend.items.forEach(function (item, j) {
-        item.label = {value: p && p.n === 1 ? short : short + "[" + j + "]"};
+        item.label = {value: j < n ? labels[j] : ""};
         item.visible = j < n;
       });
-      var title = !name ? "click a wire or a block to plot its signal"
-        : !p || !p.values ? name + ": not recorded in this run (run the diagram with probes=[\"*\"])"
-        : name + " over time" + (p.n > 1 ? ", " + p.n + " components" : "") + (p.n > MAX_LINES ? " (first " + MAX_LINES + " shown)" : "")
+      var missing = state.signals.filter(function (name) { var p = portOf(name); return !p || !p.values; });
+      var total = 0;
+      state.signals.forEach(function (name) { var p = portOf(name); if (p && p.values) total += p.n; });
+      var title = !state.signals.length ? "click a wire or a block to plot its signal"
+        : !n ? missing.join(", ") + ": not recorded in this run (run the diagram with probes=[\"*\"])"
+        : state.signals.filter(function (s) { return missing.indexOf(s) < 0; }).join(" and ") + " over time"
+          + (state.signals.length === 1 && total > 1 ? ", " + total + " components" : "")
+          + (total > MAX_LINES ? " (first " + MAX_LINES + " lines shown)" : "")
           + (DATA.batch ? ", sequence " + DATA.sequences[b] : "") + (band ? "; band: min\u2013max between shown steps" : "");
       doc.get_model_by_name("lstmds_plot").title.text = title;
     });
@@ -266,30 +317,59 @@ JS = r"""
   }
 
   // ------------------------------------------------------------------ selection and step
-  function highlight() {
-    root.querySelectorAll(".wire.selected, .block.selected").forEach(function (el) { el.classList.remove("selected"); });
-    table.querySelectorAll("tr.selected").forEach(function (el) { el.classList.remove("selected"); });
-    if (!state.signal) return;
-    var sel = CSS.escape(state.signal);
-    root.querySelectorAll('.wire[data-signal="' + sel + '"]').forEach(function (el) { el.classList.add("selected"); });
-    var row = table.querySelector('tr[data-row="' + sel + '"]');
-    if (row) {
-      row.classList.add("selected");
-      var box = table.closest(".valuebox");  // scroll the table, not the page
-      box.scrollTop = Math.max(0, table.parentNode.offsetTop + row.offsetTop - 60);  // near the top
+  function colourOf(name) {  // the colour of the signal's first line in the plot
+    var lines = plotted();
+    for (var k = 0; k < lines.length; k++) if (lines[k].name === name) return PALETTE[k % PALETTE.length];
+    return "#1f77b4";
+  }
+  function highlight(scroll) {
+    root.querySelectorAll(".wire.selected, .block.selected").forEach(function (el) { el.classList.remove("selected"); el.style.removeProperty("--sel"); });
+    table.querySelectorAll("tr").forEach(function (tr) {
+      var on = state.signals.indexOf(tr.getAttribute("data-row")) >= 0;
+      tr.classList.toggle("selected", on);
+      tr.querySelector("input").checked = on;
+    });
+    state.signals.forEach(function (name) {
+      var sel = CSS.escape(name), colour = colourOf(name);
+      root.querySelectorAll('.wire[data-signal="' + sel + '"]').forEach(function (el) {
+        el.classList.add("selected");
+        el.style.setProperty("--sel", colour);
+      });
+    });
+    var first = state.signals.length ? table.querySelector('tr[data-row="' + CSS.escape(state.signals[0]) + '"]') : null;
+    if (first && scroll !== false) {  // bring its row into view if it is not, the table's top row whole
+      var head = table.parentNode.querySelector("thead").offsetHeight;
+      if (first.offsetTop < valuebox.scrollTop + head || first.offsetTop + first.offsetHeight > valuebox.scrollTop + valuebox.clientHeight) {
+        var most = valuebox.scrollHeight - valuebox.clientHeight, top = 0;
+        table.querySelectorAll("tr").forEach(function (tr) {  // the last row top at or before the row, that can scroll up
+          var y = tr.offsetTop - head;
+          if (y <= first.offsetTop - head && y <= most) top = y;
+        });
+        valuebox.scrollTop = top;
+      }
     }
   }
-  function select(name) {
-    state.signal = name;
+  function select(names) {  // plot these signals (a name or a list), and only these
+    state.signals = (Array.isArray(names) ? names : (names ? [names] : [])).filter(function (n, k, all) {
+      return n && all.indexOf(n) === k;
+    });
     highlight();
     replot();
     updateNow();
   }
+  function add(name) {  // add a signal to those plotted, or take it away if it is plotted
+    var at_ = state.signals.indexOf(name), next = state.signals.slice();
+    if (at_ >= 0) next.splice(at_, 1); else next.push(name);
+    select(next);
+  }
   function updateNow() {
-    var now = document.getElementById("lstmds-now"), p = portOf(state.signal);
-    if (!state.signal) { now.textContent = ""; return; }
-    now.textContent = p && p.values ? state.signal + " at k = " + DATA.k[state.i] + ": " + vecText(p, state.i, 12)
-                                    : state.signal + ": not recorded";
+    var now = document.getElementById("lstmds-now"), parts = [];
+    state.signals.forEach(function (name) {
+      var p = portOf(name);
+      parts.push(p && p.values ? name + " = " + vecText(p, state.i, 8) : name + ": not recorded");
+    });
+    now.textContent = parts.length ? "at k = " + DATA.k[state.i] + ": " + parts.join(";  ") : "";
+    now.title = now.textContent;
   }
   function updateStep() {
     var i = state.i, c = viewCache(state.view);
@@ -333,6 +413,67 @@ JS = r"""
     updateStep();
   }
 
+  // ------------------------------------------------------------------ zoom and pan
+  var diagram = root.querySelector(".diagram"), zoomLevel = document.getElementById("lstmds-zoom-level");
+  function natural(svg) { return [parseFloat(svg.getAttribute("width")), parseFloat(svg.getAttribute("height"))]; }
+  function applyZoom(s) {
+    var svg = views[state.view], wh = natural(svg);
+    state.zoom = s;
+    svg.style.width = (wh[0] * s) + "px";
+    svg.style.height = (wh[1] * s) + "px";
+    zoomLevel.textContent = Math.round(s * 100) + "%";
+  }
+  function fitScale() {
+    var wh = natural(views[state.view]);
+    return Math.min(2, (diagram.clientWidth - 4) / wh[0], (diagram.clientHeight - 4) / wh[1]);
+  }
+  function fit() { state.fitted = true; applyZoom(fitScale()); }
+  function setZoom(s, keepCentre) {  // a scale, or "fit" / "auto"
+    if (s === "fit") { fit(); return; }
+    if (s === "auto") s = Math.max(Math.min(fitScale(), 1.25), DATA.legible_scale);
+    var cx = (diagram.scrollLeft + diagram.clientWidth / 2) / state.zoom, cy = (diagram.scrollTop + diagram.clientHeight / 2) / state.zoom;
+    state.fitted = false;
+    applyZoom(Math.max(0.15, Math.min(3, s)));
+    if (keepCentre !== false) {
+      diagram.scrollLeft = cx * state.zoom - diagram.clientWidth / 2;
+      diagram.scrollTop = cy * state.zoom - diagram.clientHeight / 2;
+    }
+  }
+  function centreOn(loop) {  // scroll the diagram so that the loop's wires, delay and tag are in its middle
+    var els = views[state.view].querySelectorAll('[data-loop="' + loop + '"]'), box = null;
+    els.forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      if (!r.width && !r.height) return;
+      box = box ? {l: Math.min(box.l, r.left), t: Math.min(box.t, r.top), r: Math.max(box.r, r.right), b: Math.max(box.b, r.bottom)}
+                : {l: r.left, t: r.top, r: r.right, b: r.bottom};
+    });
+    if (!box) return;
+    var d = diagram.getBoundingClientRect();
+    diagram.scrollLeft += (box.l + box.r) / 2 - (d.left + d.width / 2);
+    diagram.scrollTop += (box.t + box.b) / 2 - (d.top + d.height / 2);
+  }
+  document.getElementById("lstmds-zoom-in").addEventListener("click", function () { setZoom(state.zoom * 1.25); });
+  document.getElementById("lstmds-zoom-out").addEventListener("click", function () { setZoom(state.zoom / 1.25); });
+  document.getElementById("lstmds-zoom").addEventListener("click", function () { setZoom("fit"); });
+  var pan = null;
+  diagram.addEventListener("mousedown", function (ev) {
+    if (ev.button !== 0) return;
+    pan = {x: ev.clientX, y: ev.clientY, left: diagram.scrollLeft, top: diagram.scrollTop, moved: false};
+  });
+  window.addEventListener("mousemove", function (ev) {
+    if (!pan) return;
+    var dx = ev.clientX - pan.x, dy = ev.clientY - pan.y;
+    if (!pan.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
+    pan.moved = true;
+    diagram.classList.add("panning");
+    diagram.scrollLeft = pan.left - dx;
+    diagram.scrollTop = pan.top - dy;
+  });
+  window.addEventListener("mouseup", function () {
+    if (pan && pan.moved) { diagram.classList.remove("panning"); setTimeout(function () { pan = null; }, 0); }
+    else pan = null;
+  });
+
   // ------------------------------------------------------------------ events
   slider.addEventListener("input", function () { setStep(parseInt(slider.value, 10)); });
   var seqSelect = document.getElementById("lstmds-sequence");
@@ -347,30 +488,18 @@ JS = r"""
       setStep(state.i + 1);
     }, Math.max(40, Math.round(8000 / K)));
   });
-  // zoom: "fit" (the whole diagram in view), "fitw" (as wide as the page, scrolled), "" (actual size, scrolled)
-  var zoom = document.getElementById("lstmds-zoom"), diagram = root.querySelector(".diagram");
-  var ZOOMS = ["fit", "fitw", ""], NEXT = {fit: "fit to width", fitw: "actual size", "": "fit to window"};
-  function setZoom(mode) {
-    ZOOMS.forEach(function (z) { if (z) diagram.classList.toggle(z, z === mode); });
-    state.zoom = mode;
-    zoom.textContent = NEXT[mode];
-  }
-  zoom.addEventListener("click", function () { setZoom(ZOOMS[(ZOOMS.indexOf(state.zoom) + 1) % ZOOMS.length]); });
-  function autoZoom() {  // the whole diagram if it stays legible (at least 45 % of its size), else the width
-    var svg = views[state.view], w = parseFloat(svg.getAttribute("width")), h = parseFloat(svg.getAttribute("height"));
-    var scale = Math.min(1, diagram.clientWidth / w, 0.64 * window.innerHeight / h);
-    setZoom(scale >= 0.45 ? "fit" : "fitw");
-  }
   root.querySelectorAll("input[data-loop-toggle]").forEach(function (box) {
     box.addEventListener("change", function () { setLoop(box.getAttribute("data-loop-toggle"), box.checked); });
   });
   root.addEventListener("click", function (ev) {
+    if (pan && pan.moved) return;  // the end of a drag of the diagram, not a click
     var el = ev.target.closest("[data-toggle], .wire[data-signal], [data-for], [data-shows], tr[data-row]");
     if (!el || !root.contains(el)) return;
     if (el.hasAttribute("data-toggle")) { toggleGroup(el.getAttribute("data-toggle")); return; }
     var name = el.getAttribute("data-signal") || el.getAttribute("data-for") || el.getAttribute("data-row")
                || el.getAttribute("data-shows");
-    select(name);
+    var adding = ev.shiftKey || ev.ctrlKey || ev.metaKey || (ev.target.tagName === "INPUT" && el.hasAttribute("data-row"));
+    if (adding) add(name); else select(name);
     if (el.classList.contains("block")) el.classList.add("selected");
   });
   root.addEventListener("dblclick", function (ev) {
@@ -383,13 +512,18 @@ JS = r"""
   });
 
   window.lstmdsInspector = {
-    select: select, setStep: setStep, setTime: setTime, setSequence: setSequence, setLoop: setLoop, toggleGroup: toggleGroup,
-    showView: showView, value: function (name, i, b, j) { var p = portOf(name); return at(p, b, i, j); },
-    state: function () { return {signal: state.signal, step: DATA.k[state.i], index: state.i, sequence: state.b,
-                                  view: state.view, zoom: state.zoom, loopsOff: Object.assign({}, state.loopsOff)}; }
+    select: select, add: add, setStep: setStep, setTime: setTime, setSequence: setSequence, setLoop: setLoop,
+    toggleGroup: toggleGroup, showView: showView, setZoom: setZoom,
+    value: function (name, i, b, j) { var p = portOf(name); return at(p, b, i, j); },
+    state: function () { return {signal: state.signals.length ? state.signals[0] : null, signals: state.signals.slice(),
+                                  step: DATA.k[state.i], index: state.i, sequence: state.b, view: state.view,
+                                  zoom: state.zoom, loopsOff: Object.assign({}, state.loopsOff)}; }
   };
   showView(DATA.default_view);
-  autoZoom();
-  select(DATA.default_signal);
+  select(DATA.default_signals || (DATA.default_signal ? [DATA.default_signal] : []));
+  setZoom("auto", false);
+  if (DATA.focus !== null && fitScale() < state.zoom) centreOn(DATA.focus);
+  valuebox.scrollTop = 0;
+  highlight();
 })();
 """
