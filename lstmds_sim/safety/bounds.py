@@ -4,9 +4,12 @@
 the output as a function of the input amplitude rho_u, and
 :func:`trivial_output_bound` the output from ``|xi| < 1`` alone. They hold for
 every trajectory and complement the probabilistic bound of
-:mod:`lstmds_sim.safety.scenario` (which is tighter but holds only with
-probability ``1 - eps``). The ``"lyapunov"`` method uses the ISS-Lyapunov
-function of Theorem 4's proof (:mod:`lstmds_sim.safety.iss`).
+:mod:`lstmds_sim.safety.scenario` (which holds only with probability
+``1 - eps``). The ``"lyapunov"`` method uses the ISS-Lyapunov function of
+Theorem 4's proof (:mod:`lstmds_sim.safety.iss`); ``"crown"`` the linear
+relaxations of :mod:`lstmds_sim.safety.crown`, back-substituted through the
+unrolled network with optimised slopes (seconds per bound, not milliseconds:
+it is listed apart, in :data:`OPTIMISED_METHODS`).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from ..core.activations import sigmoid
 from ..core.params import LSTMParams, as_layers
 from .iss import gate_sigma, induced_norm
 
-__all__ = ["METHODS", "StateBound", "reachable_set_bound", "state_bound", "trivial_output_bound"]
+__all__ = ["METHODS", "OPTIMISED_METHODS", "StateBound", "reachable_set_bound", "state_bound", "trivial_output_bound"]
 
+#: The closed-form methods (a bound in milliseconds).
 METHODS = ("interval", "componentwise", "lyapunov")
+#: The methods that optimise (seconds per bound): linear relaxations through the unrolled network.
+OPTIMISED_METHODS = ("crown",)
 
 
 # --------------------------------------------------------------------------- reachable set
@@ -103,6 +109,13 @@ def state_bound(
     signs (a positive candidate bias pushes ``x`` up, ``F`` and ``bF`` may
     cancel), which a bound on absolute values cannot.
 
+    **crown** (:mod:`lstmds_sim.safety.crown`): the state boxes certified by
+    linear relaxations back-substituted through ``K`` steps of the unrolled
+    network, the relaxations' slopes optimised, closed by an invariant box;
+    never looser than interval (it starts from the interval boxes and only
+    intersects; its bounds carry a rounding slack of 1e-10). Needs
+    ``state_box``; without one it is the interval bound.
+
     **lyapunov** follows the paper's proof of Theorem 4 with ``V = |x|_1 + |xi|_1``:
     (17) gives ``V+ <= lambda V + w`` with
     ``lambda = max((1 + s_o) s_f, (1 + s_o) s_i ||U_c||_1)`` (the condition,
@@ -138,7 +151,7 @@ def state_bound(
     state_box : None or ``(cx, hx)``: bounds (scalars or (Nn,) arrays) on ``|x0|``
         and ``|xi0|``; ``hx <= 1`` since the hidden state always lies in (-1, 1)
     horizon : number of output samples ``y(0) .. y(H-1)``; needs ``state_box``
-    method : ``"interval"``, ``"componentwise"`` or ``"lyapunov"``
+    method : ``"interval"``, ``"componentwise"``, ``"lyapunov"`` or ``"crown"``
     tol, max_iter : stopping rule of the shrinking iteration (the result is valid either way)
 
     Returns
@@ -190,7 +203,10 @@ def reachable_set_bound(
         ``(cx, hx)`` bounds on ``|x0|``, ``|xi0|`` of every layer (the bound
         then holds for all ``k >= 0``, or ``k < horizon``)
     horizon : optional number of output samples (needs ``state_box``)
-    method : ``"interval"`` (tightest), ``"componentwise"`` or ``"lyapunov"`` (the paper's V)
+    method : ``"interval"`` (the tightest closed form), ``"componentwise"``, ``"lyapunov"`` (the
+        paper's V) or ``"crown"`` (tighter still, seconds per value: linear relaxations of the
+        unrolled network, :func:`lstmds_sim.safety.crown.crown_layer_bound`; with a ``state_box``,
+        else it is the interval bound)
 
     Returns
     -------
@@ -205,8 +221,11 @@ def reachable_set_bound(
     for idx, r in np.ndenumerate(rho):
         u_box = (np.full(layers[0].n_inputs, -float(r)), np.full(layers[0].n_inputs, float(r)))
         for layer in layers:
-            sb = _layer_bound(layer, u_box, state_box, horizon, method)
-            u_box = _output_box(layer, sb.xi_lo, sb.xi_hi)
+            if method == "crown" and state_box is not None:
+                u_box = _crown(layer, u_box, state_box, horizon).output_box
+            else:
+                sb = _layer_bound(layer, u_box, state_box, horizon, method)
+                u_box = _output_box(layer, sb.xi_lo, sb.xi_hi)
         out[idx] = min(float(np.maximum(-u_box[0], u_box[1]).max()), trivial)
     return float(out) if rho.ndim == 0 else out
 
@@ -332,16 +351,45 @@ def _shrink(step, box, tol):
     return new, change.max() <= tol
 
 
-def _layer_bound(layer, u_box, state_box, horizon, method, tol=1e-12, max_iter=2_000) -> StateBound:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+@dataclass(frozen=True)
+class _CrownLayer:
+    state: StateBound
+    output_box: tuple
+
+
+def _crown(layer, u_box, state_box, horizon) -> _CrownLayer:
+    """One layer's crown bound: its state box, and its output box (never wider than the interval method's)."""
+    from .crown import SLACK, crown_layer_bound
+
+    _check_horizon(horizon, state_box)
     n = layer.n_units
-    start = None if state_box is None else _state_box(state_box, n)
+    result = crown_layer_bound(layer, u_box, _state_box(state_box, n), horizon=horizon)
+    state = StateBound(result.x_lo, result.x_hi, result.xi_lo, result.xi_hi)
+    lo, hi = _output_box(layer, result.xi_lo, result.xi_hi)  # the output over the certified state box
+    # both carry the rounding slack of the crown bounds (1e-10): the network's own arithmetic (the
+    # diagram's, the matrices') may round y = C xi + b_y an ulp above the interval's ends
+    return _CrownLayer(state, (np.maximum(lo - SLACK, result.y_lo), np.minimum(hi + SLACK, result.y_hi)))
+
+
+def _check_horizon(horizon, start):
     if horizon is not None:
         if start is None:
             raise ValueError("horizon needs a state_box=(cx, hx): a finite-horizon bound depends on the initial states")
         if int(horizon) != horizon or horizon < 1:
             raise ValueError(f"horizon must be a positive integer (number of output samples), got {horizon!r}")
+
+
+def _layer_bound(layer, u_box, state_box, horizon, method, tol=1e-12, max_iter=2_000) -> StateBound:
+    if method not in METHODS + OPTIMISED_METHODS:
+        raise ValueError(f"method must be one of {METHODS + OPTIMISED_METHODS}, got {method!r}")
+    if method == "crown":
+        if state_box is not None:
+            return _crown(layer, u_box, state_box, horizon).state
+        method = "interval"  # from the invariant box itself, step 0 already spans it: the interval bound
+    n = layer.n_units
+    start = None if state_box is None else _state_box(state_box, n)
+    _check_horizon(horizon, start)
+    if horizon is not None:
         horizon = int(horizon)
     if method == "lyapunov":
         box = _lyapunov_box(layer, u_box, start, horizon)

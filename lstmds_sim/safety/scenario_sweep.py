@@ -4,9 +4,9 @@ For each rho_u two sets of scenarios are drawn (:data:`~.scenario_chunk.BOUND`: 
 :data:`~.scenario_chunk.POSTERIOR`: fresh ones for the posterior check), each cut into chunks
 (:func:`plan_chunks`) that run here or on Dask (:func:`~lstmds_sim.safety.sweep.sweep_parts` with
 :func:`~.scenario_chunk.evaluate_chunk`). When both sets of a rho_u are in, :func:`sweep_row` turns
-their per-scenario peaks into the row the lab reports: rho_y* of the LSTM and of the plant, the two
-guaranteed bounds, the checks, and the posterior violations. :func:`run_sweep` does all of it and
-adds up the timing.
+their per-scenario peaks into the row the lab reports: rho_y* of the LSTM and of the plant, the
+guaranteed bounds, the worst case a search finds (:func:`sandwich`), the checks, and the posterior
+violations. :func:`run_sweep` does all of it and adds up the timing.
 
 A model is anything with ``params``, ``u_mean``, ``u_scale``, ``y_mean``, ``y_scale`` and ``Ts``
 (:class:`~.scenario_diagrams.ScenarioModel`, e.g. an :class:`~lstmds_sim.learning.model.IdentifiedModel`).
@@ -33,7 +33,8 @@ from .sweep import Collector, PartResult, default_chunk, sweep_parts
 
 __all__ = [
     "EXAMPLES", "JAX_CHUNK", "RHO_U", "RHO_U_MAX", "STATE_BOX", "TIMING_STAGES", "SweepOutcome",
-    "check_plant_flows", "plan_chunks", "row_line", "run_sweep", "sweep_jobs", "sweep_row", "sweep_table",
+    "check_plant_flows", "plan_chunks", "row_line", "run_sweep", "sandwich", "sweep_jobs", "sweep_row",
+    "sweep_table",
 ]
 
 RHO_U = tuple(np.round(np.arange(1, 11) / 10, 1))  # the paper's amplitudes: 0.1, 0.2, ..., 1.0
@@ -85,8 +86,34 @@ def sweep_jobs(model: ScenarioModel, rho_u, collector: Collector, *, horizon: in
             for c in collector.chunks()]
 
 
-def sweep_row(model: ScenarioModel, rho: float, bound: PartResult, fresh: PartResult, eps: float) -> dict:
-    """The results of one rho_u, from its two collected sets (per-scenario peaks): a row of results.json."""
+def sandwich(model: ScenarioModel, rho: float, *, horizon: int, seed: int = 0) -> dict:
+    """The truth of rho_u between two numbers, for the set the interval bound covers (every input with
+    ``|u(k)| <= rho`` at every step, every initial state in :data:`STATE_BOX`):
+
+    * ``certified_bound``: linear relaxations through the unrolled LSTM with optimised slopes, closed
+      by an invariant box (``reachable_set_bound(method="crown")``): holds at every step ``k >= 0``;
+    * ``worst_case_found``: the largest ``|y(k)|``, ``k < horizon``, that a projected-gradient search
+      attains (:func:`~lstmds_sim.safety.falsify.worst_case_input`), re-run through the block diagram;
+      ``worst_case_step``: where.
+
+    ``worst_case_found <= max |y| <= certified_bound``; the seconds each took are given beside them.
+    """
+    from .falsify import worst_case_input
+
+    start = time.perf_counter()
+    certified = float(reachable_set_bound(model.params, rho, state_box=STATE_BOX, method="crown"))
+    certified_s = time.perf_counter() - start
+    worst = worst_case_input(model.params, rho, state_box=STATE_BOX, horizon=horizon, seed=seed, Ts=model.Ts)
+    return {"certified_bound": certified, "worst_case_found": worst.value, "worst_case_step": worst.step,
+            "certified_bound_s": certified_s, "worst_case_s": worst.seconds}
+
+
+def sweep_row(model: ScenarioModel, rho: float, bound: PartResult, fresh: PartResult, eps: float, *,
+              horizon: int, seed: int = 0) -> dict:
+    """The results of one rho_u, from its two collected sets (per-scenario peaks): a row of results.json.
+
+    ``horizon``, ``seed``: the scenarios' (the worst-case search covers the same steps, :func:`sandwich`).
+    """
     rho_y = float(bound.peaks["lstm"].max())  # the scenario program (10): the largest peak
     violations = int(np.count_nonzero(fresh.peaks["lstm"] > rho_y))
     estimate = violation_probability_estimate(violations, fresh.evaluated)
@@ -102,6 +129,7 @@ def sweep_row(model: ScenarioModel, rho: float, bound: PartResult, fresh: PartRe
         "plant_block_vs_simulator_max_abs": bound.worst["plant_vs_simulator"],
         "analytic_iss_bound": float(reachable_set_bound(model.params, rho, state_box=STATE_BOX)),
         "lyapunov_bound": float(reachable_set_bound(model.params, rho, state_box=STATE_BOX, method="lyapunov")),
+        **sandwich(model, rho, horizon=horizon, seed=seed),
         "posterior": {"fresh_scenarios": fresh.evaluated, "violations": violations, "p_hat": estimate.p_hat,
                       "ci99": [estimate.lower, estimate.upper],
                       "consistent_with_eps": consistent_with_eps(violations, fresh.evaluated, eps)},
@@ -129,7 +157,8 @@ class SweepOutcome:
 def row_line(row: dict, n_posterior: int) -> str:
     """A rho_u's row in one line, as printed when it is complete."""
     return (f"  rho_u {row['rho_u']:.1f}: rho_y* LSTM {row['rho_y_lstm']:.4f}, plant "
-            f"{row['rho_y_plant']:.4f}, analytic {row['analytic_iss_bound']:.3f}, diagram-matrix "
+            f"{row['rho_y_plant']:.4f}, analytic {row['analytic_iss_bound']:.3f}, worst found "
+            f"{row['worst_case_found']:.4f} <= certified {row['certified_bound']:.4f}, diagram-matrix "
             f"{row['diagram_vs_matrix_max_abs']:.1e}, posterior {row['posterior']['violations']}/{n_posterior} "
             "violations")
 
@@ -170,7 +199,7 @@ def run_sweep(model: ScenarioModel, rho_u, *, n: int, n_posterior: int, horizon:
             if (index, BOUND) not in parts or (index, POSTERIOR) not in parts:
                 continue  # a rho_u's row needs its bound and its posterior check
             bound, fresh = parts.pop((index, BOUND)), parts.pop((index, POSTERIOR))
-            row = rows[index] = sweep_row(model, rho_u[index], bound, fresh, eps)
+            row = rows[index] = sweep_row(model, rho_u[index], bound, fresh, eps, horizon=horizon, seed=seed)
             if index == largest:
                 example = dict(bound.kept)
             if progress.bar is None:
@@ -185,13 +214,14 @@ def run_sweep(model: ScenarioModel, rho_u, *, n: int, n_posterior: int, horizon:
 
 def sweep_table(rows: list[dict], n_posterior: int) -> str:
     """The sweep as a table, one line per rho_u: the scenario bounds (LSTM, after the first
-    :data:`~.scenario_chunk.TRANSIENT` steps, plant), the guaranteed ones, the check, the violations."""
-    header = (f"  {'rho_u':>5}  {'LSTM':>8}  {f'k>={TRANSIENT}':>8}  {'plant':>8}  {'interval':>8}  {'Lyapunov':>8}"
-              f"  {'diag-mat':>8}  violations")
-    lines = [header]
+    :data:`~.scenario_chunk.TRANSIENT` steps, plant), the worst case found and the guaranteed bounds
+    (certified by linear relaxations, interval, Lyapunov), the check, the violations."""
+    lines = [(f"  {'rho_u':>5}  {'LSTM':>8}  {f'k>={TRANSIENT}':>8}  {'plant':>8}  {'worst':>8}  {'certif.':>8}"
+              f"  {'interval':>8}  {'Lyapunov':>8}  {'diag-mat':>8}  violations")]
     for r in rows:
         late = r["rho_y_lstm_after_transient"]
         lines.append(f"  {r['rho_u']:5.1f}  {r['rho_y_lstm']:8.4f}  {'n/a' if late is None else f'{late:8.4f}':>8}"
-                     f"  {r['rho_y_plant']:8.4f}  {r['analytic_iss_bound']:8.3f}  {r['lyapunov_bound']:8.3f}"
+                     f"  {r['rho_y_plant']:8.4f}  {r['worst_case_found']:8.4f}  {r['certified_bound']:8.4f}"
+                     f"  {r['analytic_iss_bound']:8.3f}  {r['lyapunov_bound']:8.3f}"
                      f"  {r['diagram_vs_matrix_max_abs']:8.1e}  {r['posterior']['violations']}/{n_posterior}")
     return "\n".join(lines)
