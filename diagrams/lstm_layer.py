@@ -90,6 +90,15 @@ def build_diagram(seed: int = 0):
     return bd
 
 
+def live_params(bd):
+    """The sliders of the live page (``lstmds live lstm_layer``, ``lstmds_sim.live(bd, params=live_params(bd))``):
+    offsets added to the forget- and input-gate biases, a scale of the recurrent weights R, the input's amplitude."""
+    from lstmds_sim.drawing.live import gate_bias, input_amplitude, recurrent_scale
+
+    return [gate_bias(bd, "f", name="forget_bias", start=-6.0, end=10.0), gate_bias(bd, "i", name="input_bias"),
+            recurrent_scale(bd), input_amplitude(bd)]
+
+
 # %% [markdown]
 # ## Build the diagram and look at it
 #
@@ -143,7 +152,33 @@ def build_diagram(seed: int = 0):
 # The differences are of the order of $10^{-16}$: the two computations agree to the last bits of
 # double precision. (MATLAB's example shows about $10^{-7}$ only because its toolbox computes in single
 # precision.)
+
+# %% [markdown]
+# ## Inspect the run
 #
+# The signal inspector shows this run as one page: click a wire to plot its signal (Shift+click
+# adds another, to overlay them), drag the step slider to watch every wire's value, and read the
+# loops and each loop's Theorem 4 gain on its lane (docs/inspector.md; `lstmds inspect lstm_layer`
+# writes the same page from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect, live
+#
+# inspect(diagram)
+
+# %% [markdown]
+# **Live parameters.** The sliders move the forget- and input-gate biases (an offset added to
+# $b_f$, $b_i$), scale the recurrent weights $R$ (the outer loop) and the input's amplitude. Push
+# the forget-gate bias up, as in exercise 1, and watch $f$, the cell state and the inner loop's
+# gain. Each move simulates the whole run again (the diagram was compiled once; a move is one call
+# of the compiled program) and the traces, the values on the wires and the loops' gains follow.
+# The page is served by this kernel on localhost, so it is live while the kernel runs, in a
+# browser on the same machine; `lstmds live lstm_layer` serves it from a terminal.
+
+# %% active="ipynb"
+# live(diagram, params=live_params(diagram))
+
+# %% [markdown]
 # ## The lab as a script
 #
 # `main()` does all of the above and writes the figures and `results.json` into its output folder.
@@ -261,7 +296,7 @@ def main(argv=None) -> dict:
 # **Solution 2.** Per layer $4 N_n N_i$ (W) $+ 4 N_n^2$ (R) $+ 4 N_n$ (b), plus the output layer
 # $N_o N_n + N_o$: for $N_n = 3$: $48 + 36 + 12 + 6 + 2 = 104$. For $N_n = 6$:
 # $96 + 144 + 24 + 12 + 2 = 278$. Doubling the units almost triples the count: the recurrent weights
-# grow with $N_n^2$ (lab 1b, `lstm_stack`, follows this up).
+# grow with $N_n^2$ (lab 2, `lstm_stack`, follows this up).
 
 # %% [markdown]
 # **3. Open the outer loop.** Set the recurrent weights to zero, `R = 0`. Which loop is left? Does

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lab 1b: two LSTM layers in series
+# # Lab 2: two LSTM layers in series
 #
 # Deep LSTM networks stack layers: the hidden state $h_1(k)$ of the first layer is the input of the
 # second, whose output layer gives $y$. In the diagram each layer is a **subsystem block** with
@@ -8,7 +8,7 @@
 # Each layer keeps its own two loops (the cell state inside, the hidden state around the gates). No
 # loop runs from the second layer back into the first: between the layers the signal only flows
 # forward. So a stack is a *cascade* of two dynamical systems, and what holds for each layer
-# separately (for instance the stability conditions of lab 6, one layer at a time) carries over to the
+# separately (for instance the stability conditions of lab 7, one layer at a time) carries over to the
 # stack.
 #
 # The price of width: one layer with $N_i$ inputs and $N_n$ units has
@@ -23,7 +23,7 @@
 # `lstmds run lstm_stack --out DIR`.
 
 # %%
-"""Lab 1b: two LSTM layers in series as subsystem blocks, and how the parameter count grows.
+"""Lab 2: two LSTM layers in series as subsystem blocks, and how the parameter count grows.
 
 Each layer is an LSTM subsystem block (primitive blocks inside); the second
 layer reads the first layer's hidden state. The diagram is cross-checked
@@ -118,6 +118,19 @@ def print_table(table: list[dict]) -> None:
 
 # %% active="ipynb"
 # print_table(parameter_table())
+
+# %% [markdown]
+# ## Inspect the run
+#
+# The signal inspector shows this run as one page: click a wire to plot its signal (Shift+click
+# adds another, to overlay them), drag the step slider to watch every wire's value, and read the
+# loops and each layer's Theorem 4 gains on its two loops; collapse a layer to see its gains on
+# its box (docs/inspector.md; `lstmds inspect lstm_stack` writes the same page from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect
+#
+# inspect(diagram)
 
 # %% [markdown]
 # ## The lab as a script

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lab 2: how well can an LSTM imitate a linear system?
+# # Lab 3: how well can an LSTM imitate a linear system?
 #
 # Take a linear discrete-time system $x(k+1) = A x(k) + B u(k)$, $y(k) = C x(k) + D u(k)$ with $n$ states and
 # $m$ inputs. Section 2 and 3 of Campa's "LSTM as a dynamical system" compute, from $(A, B, C, D)$ alone,
@@ -36,7 +36,7 @@
 # `lstmds run lstm_vs_linear --out DIR`.
 
 # %%
-"""Lab 2: how well can an LSTM imitate a linear system? Weights computed from (A, B, C, D).
+"""Lab 3: how well can an LSTM imitate a linear system? Weights computed from (A, B, C, D).
 
 Sections 2 and 3 of the "LSTM as a dynamical system" example. The reference
 system (zero -4; poles -9+-5j, -2+-50j; gain 5e5; zero-order hold at
@@ -97,6 +97,29 @@ def build_diagram(u=None, params=None, system=None):
     net = add_lstm_layer(bd, params, source, clock, prefix="lstm/")
     bd.connect(net, bd.RECORDER(name="net"), name="y_net")
     return bd
+
+
+def live_params(bd, system=None):
+    """The sliders of the live page (``lstmds live lstm_vs_linear``): the scale of the computed weights, as a
+    power of 10 (every weight recomputed from the system's matrices, the error growing like scale^2), and the
+    input's amplitude (a cubic error: 3u gives 27 times the error)."""
+    import functools
+
+    from lstmds_sim.drawing.live import Slider, input_amplitude, layer_blocks
+
+    system = system if system is not None else reference_system(TS)
+    blocks = layer_blocks(bd)
+
+    @functools.lru_cache(maxsize=4)
+    def weights(log_scale):
+        return lstm_from_linear(system, scale=10.0 ** log_scale)
+
+    moved = [(blocks[f"{key}_{g}"], lambda v, _, g=g, k=k: weights(v).gate(g)[k])
+             for g in "ifgo" for k, key in enumerate("WRb")]
+    moved += [(blocks[key], lambda v, _, key=key: getattr(weights(v), key)) for key in ("F", "bF") if key in blocks]
+    scale = Slider("log10_scale", "scale of the computed weights, log10 (the error grows like scale\u00b2)",
+                   -6.0, -0.5, float(np.log10(SCALE)), 0.1, blocks=tuple(moved))
+    return [scale, input_amplitude(bd, end=5.0)]
 
 
 def respond(u, params, system):
@@ -169,7 +192,7 @@ def print_accuracy(table: list[dict]) -> None:
 # %% active="ipynb"
 # table = accuracy_table(u, system)
 # print_accuracy(table)
-# accuracy_vs_scale(table);
+# accuracy_vs_scale(table, n=info["n_states"], m=info["n_inputs"]);
 
 # %% [markdown]
 # Both constructions follow the $\mathrm{scale}^2$ line over five decades, until round-off (about
@@ -189,6 +212,32 @@ def print_accuracy(table: list[dict]) -> None:
 #     "max |H_back - H| / max |H|": trip["max_relative_frequency_response_difference"]})
 # systems_pzmap({"true": info, "from weights": trip["extracted"]},
 #               title="true system vs system extracted from the weights");
+
+# %% [markdown]
+# ## Inspect the run
+#
+# The signal inspector shows the linear system and the LSTM side by side (their outputs overlaid)
+# as one page: click a wire to plot its signal (Shift+click adds another, to overlay them), drag
+# the step slider to watch every wire's value, and read the loops (docs/inspector.md; `lstmds
+# inspect lstm_vs_linear` writes the same page from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect, live
+#
+# diagram = build_diagram(u, params, system)
+# inspect(diagram)
+
+# %% [markdown]
+# **Live parameters.** The slider sets the scale of the computed weights (as a power of 10; every
+# weight is recomputed from $(A, B, C, D)$), a second one the input's amplitude: watch the two
+# outputs part as the scale grows (the cubic term of $\tanh$), and the same with a larger input.
+# Each move simulates the whole run again (the diagram was compiled once; a move is one call of
+# the compiled program) and the traces, the values on the wires and the loops' gains follow. The
+# page is served by this kernel on localhost, so it is live while the kernel runs, in a browser on
+# the same machine; `lstmds live lstm_vs_linear` serves it from a terminal.
+
+# %% active="ipynb"
+# live(diagram, params=live_params(diagram))
 
 # %% [markdown]
 # ## The lab as a script
@@ -235,7 +284,7 @@ def main(argv=None) -> dict:
     fig = linear_imitation(t, y_true, y_net, y3_true, y3_net, difference=difference, difference3=difference3)
     out.savefig(fig, "lstm_vs_linear_response")
     plt.close(fig)
-    fig = accuracy_vs_scale(table)
+    fig = accuracy_vs_scale(table, n=info["n_states"], m=info["n_inputs"])
     out.savefig(fig, "lstm_vs_linear_accuracy")
     plt.close(fig)
     fig = systems_pzmap({"true": info, "from weights": extracted},

@@ -1,7 +1,7 @@
 # %% [markdown]
-# # Lab 6: identify the pH plant with an LSTM that is certified stable
+# # Lab 7: identify the pH plant with an LSTM that is certified stable
 #
-# We now fit an LSTM to data from the pH plant of lab 5, as in Bonassi et al.'s simulation example,
+# We now fit an LSTM to data from the pH plant of lab 6, as in Bonassi et al.'s simulation example,
 # and make sure that the fitted network is **input-to-state stable** (ISS).
 #
 # **The LSTM in state-space form.** Bonassi et al. write the layer so that the output depends on the
@@ -50,7 +50,7 @@
 # `lstmds run ph_identification --out DIR` (option `--max-iter`).
 
 # %%
-"""Lab 6: identify the pH plant with an LSTM that is certified input-to-state stable (Theorem 4).
+"""Lab 7: identify the pH plant with an LSTM that is certified input-to-state stable (Theorem 4).
 
 Bonassi et al., Section 4. Identification data from the plant (MPRS on q3
 in [12.5, 17] ml/s, input jitter, output noise; 4400 training and 2250
@@ -98,7 +98,8 @@ def build_diagram(model: IdentifiedModel | None = None, q3=None, h0=None, c0=Non
 
     A hybrid diagram: the tank integrates in continuous time, the LSTM steps at Ts.
     """
-    if model is None:  # for rendering: an untrained network of the right size and a short input
+    placeholder = model is None
+    if placeholder:  # for rendering: an untrained network of the right size and a short input
         from lstmds_sim import LSTMParams
 
         model = IdentifiedModel(LSTMParams.random(1, 5, 1, rng=0, low=-0.1, high=0.1), 15.0, 2.0, 7.0, 2.0, 10.0)
@@ -124,7 +125,40 @@ def build_diagram(model: IdentifiedModel | None = None, q3=None, h0=None, c0=Non
     bd.connect(scale_out, shift[0], name="y_scale y")
     bd.connect(bd.CONSTANT(np.array([model.y_mean]), name="y_mean"), shift[1], name="y_mean")
     bd.connect(shift, bd.RECORDER(name="LSTM pH"), name="pH_hat")
+    if placeholder:  # the inspector says so on its page: never shown as if it were the lab's network
+        bd.lstmds_placeholder = ("This page shows the diagram with an untrained stand-in network (weights uniform in "
+                                 "(-0.1, 0.1)) on a constant input of 20 steps; its signals and gains are not the "
+                                 "lab's. The lab's page, the trained ISS-certified network on 300 validation steps: "
+                                 "lstmds run ph_identification --out DIR writes DIR/ph_identification_inspector.html.")
     return bd
+
+
+def live_params(bd):
+    """The slider of the live page (``lstmds live ph_identification``): the amplitude of the flow q3 about the
+    model's mean flow (beyond 1 it leaves the range the model was trained on)."""
+    from lstmds_sim.drawing.live import input_amplitude
+
+    mean = float(np.ravel(next(b for b in bd.blocklist if b.name == "u_mean").value)[0])
+    return [input_amplitude(bd, source="q3", centre=mean, end=2.0)]
+
+
+def live_diagram(model=None):
+    """The live page's diagram: the trained model (``model``: an IdentifiedModel or its file; default
+    ``out/ph_identification/lstm_iss_model.npz``, which ``lstmds run ph_identification`` saves) beside the
+    plant on the first 300 validation samples, the LSTM from the lab's random initial state, as the
+    lab's own inspector page shows it (never the untrained stand-in of ``build_diagram()``)."""
+    from pathlib import Path
+
+    if not isinstance(model, IdentifiedModel):
+        path = Path(model or "out/ph_identification/lstm_iss_model.npz")
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no trained model there; run `lstmds run ph_identification --out "
+                                    f"{path.parent}` first (it saves lstm_iss_model.npz), or give --model FILE")
+        model = IdentifiedModel.load(path)
+    data = generate_identification_data(seed=0)
+    rng = np.random.default_rng(1)  # figure_2's initial state (seed 0 + 1)
+    h0, c0 = rng.uniform(-1, 1, model.params.n_units), rng.uniform(-1, 1, model.params.n_units)
+    return build_diagram(model, data.u_val[:300], h0=h0, c0=c0)
 
 
 def print_run(name: str, run: dict) -> None:
@@ -221,7 +255,36 @@ def figure_2(model: IdentifiedModel, data, seed: int) -> dict:
 # The LSTM starts far off (its random initial state) and joins the plant within a few dozen samples:
 # that is the initial state's effect fading, as ISS promises. Even the noise-free plant scores only
 # about 98.5 % against the noisy measurement: that is the ceiling.
+
+# %% [markdown]
+# ## Inspect the run
 #
+# The signal inspector shows the certified LSTM beside the plant, on the first 300 validation
+# samples (plant pH and LSTM pH overlaid) as one page: click a wire to plot its signal
+# (Shift+click adds another, to overlay them), drag the step slider to watch every wire's value,
+# and read the loops and the LSTM's two Theorem 4 gains on its loops (docs/inspector.md; `lstmds
+# inspect ph_identification` writes the same page from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect, live
+# from lstmds_sim import run as run_diagram
+#
+# trained = build_diagram(runs["constrained"]["model"], data.u_val[:300], h0=figure["h0"], c0=figure["c0"])
+# inspect(trained, run_diagram(trained, probes=["*"], substeps=DEFAULT_SUBSTEPS))
+
+# %% [markdown]
+# **Live parameters.** The slider scales the input's swing about its mean flow: beyond 1 the flow
+# leaves the range the model was trained on, and the LSTM's pH parts from the plant's; its loop
+# gains do not move (they depend on the weights only). Each move simulates the whole run again
+# (the diagram was compiled once; a move is one call of the compiled program) and the traces, the
+# values on the wires and the loops' gains follow. The page is served by this kernel on localhost,
+# so it is live while the kernel runs, in a browser on the same machine; `lstmds live
+# ph_identification` serves it from a terminal.
+
+# %% active="ipynb"
+# live(trained, params=live_params(trained), substeps=DEFAULT_SUBSTEPS)
+
+# %% [markdown]
 # ## The lab as a script
 
 # %%

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lab 5: the pH neutralisation plant
+# # Lab 6: the pH neutralisation plant
 #
 # The plant of Bonassi et al.'s simulation example (after Henson & Seborg) is a stirred tank in which
 # three streams mix: an acid stream $q_1$ (nitric acid), a buffer stream $q_2$ (sodium bicarbonate)
@@ -31,7 +31,7 @@
 # `lstmds run ph_plant --out DIR`.
 
 # %%
-"""Lab 5: the pH neutralisation plant, drawn from integrators and as a sealed block.
+"""Lab 6: the pH neutralisation plant, drawn from integrators and as a sealed block.
 
 The Henson & Seborg tank (states h, Wa4, Wb4; input base flow q3; output
 pH) two ways. As the subsystem ``ph_tank`` drawn from primitive blocks (three
@@ -114,6 +114,17 @@ def build_diagram(q3=None, *, sealed: bool = False):
     bd.connect(source, plant, name="q3")
     bd.connect(plant, bd.RECORDER(name="pH"), name="pH")
     return bd
+
+
+def live_params(bd):
+    """The sliders of the live page (``lstmds live ph_plant``): the acid and buffer flows q1, q2 [ml/s] of the
+    drawn tank, and a shift of the base flow q3 of every tank."""
+    from lstmds_sim.drawing.live import Slider, constant
+
+    return [constant(bd, "ph_tank/q1", name="q1", title="acid flow q1 [ml/s]", start=8.0, end=25.0, step=0.1),
+            constant(bd, "ph_tank/q2", name="q2", title="buffer flow q2 [ml/s]", start=0.0, end=2.0, step=0.01),
+            Slider("q3_shift", "base flow shift, added to q3 [ml/s]", -3.0, 3.0, 0.0, 0.05,
+                   inputs=(("q3", lambda v, q3: q3 + v),))]
 
 
 def tank_diagram():
@@ -218,6 +229,32 @@ def plant_facts(gains) -> dict:
 # agreement, traces = cross_check(u, args.reference_samples)
 # print_kv("drawn tank against the sealed block [pH]:", agreement)
 # plant_agreement(np.arange(u.shape[1]) * TS, traces["drawn"], traces["sealed"], traces["reference"]);
+
+# %% [markdown]
+# ## Inspect the run
+#
+# The signal inspector shows the six step responses (pick a tank with the sequence selector) as
+# one page: click a wire to plot its signal (Shift+click adds another, to overlay them), drag the
+# step slider to watch every wire's value, and read the loops (docs/inspector.md; `lstmds inspect
+# ph_plant` writes the same page from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect, live
+#
+# diagram = build_diagram()
+# inspect(diagram, run(diagram, probes=["*"], substeps=SUBSTEPS))
+
+# %% [markdown]
+# **Live parameters.** The sliders set the acid and buffer flows $q_1$, $q_2$ and shift the base
+# flow $q_3$ of all six tanks: more acid moves the operating point down the titration curve, and
+# the six responses change shape with it. Each move simulates the whole run again (the diagram was
+# compiled once; a move is one call of the compiled program) and the traces, the values on the
+# wires and the loops' gains follow. The page is served by this kernel on localhost, so it is live
+# while the kernel runs, in a browser on the same machine; `lstmds live ph_plant` serves it from a
+# terminal.
+
+# %% active="ipynb"
+# live(diagram, params=live_params(diagram), substeps=SUBSTEPS)
 
 # %% [markdown]
 # ## The lab as a script

@@ -1,7 +1,7 @@
 # %% [markdown]
-# # Lab 7: probabilistic safety verification by the scenario approach
+# # Lab 8: probabilistic safety verification by the scenario approach
 #
-# Lab 6 (`ph_identification`) gave an LSTM model of the pH plant that is certified input-to-state stable (ISS): whatever
+# Lab 7 (`ph_identification`) gave an LSTM model of the pH plant that is certified input-to-state stable (ISS): whatever
 # bounded input it gets, its state and output stay bounded. ISS says *that* the output is bounded,
 # not *how large* it gets. For a safety argument we want a number: the largest output $\rho_y$ the
 # model reaches for inputs of amplitude at most $\rho_u$.
@@ -29,20 +29,22 @@
 # `lstmds run scenario_safety --out DIR` (also `lstmds scenario ...`).
 
 # %%
-"""Lab 7: probabilistic safety verification by the scenario approach (the paper's Figure 3b).
+"""Lab 8: probabilistic safety verification by the scenario approach (the paper's Figure 3b).
 
 Bonassi et al., Section 3. For each input amplitude rho_u, N scenarios are
 drawn (MPRS inputs with levels uniform in [-rho_u, rho_u], holds of 300-2000
 s, 2000 steps; initial LSTM states uniform in [-0.1, 0.1]); the ISS-certified
-LSTM of lab 6 is run on them, a chunk of scenarios at a time, through the
+LSTM of lab 7 is run on them, a chunk of scenarios at a time, through the
 batched block diagram AND the matrix implementation (they must agree to
 1e-9), and the plant block (PHPLANT, batched in its own diagram) is fed the
 same inputs. rho_y* = max |y| over scenarios and time is,
 with confidence 1 - beta, a bound that a new scenario exceeds with
 probability at most eps (N from the paper's bound (11): 2964 for eps = 1e-2,
 beta = 1e-6). A posterior check on fresh scenarios estimates the violation
-probability; two analytic bounds (the paper's ISS-Lyapunov bound and an interval
-bound) are drawn beside the scenario bounds.
+probability; guaranteed bounds (the paper's ISS-Lyapunov bound, an interval bound,
+and a certified bound by linear relaxations through the unrolled network) are drawn
+beside the scenario bounds, with the worst case a gradient search finds below them:
+the truth lies between that worst case and the certified bound.
 
 The sweep streams: scenarios are drawn from seeded blocks and run in chunks (--chunk), each keeping
 per scenario only its peak, here or on Dask (--workers, --scheduler) with the same result bit for
@@ -81,15 +83,15 @@ from lstmds_sim.safety.scenario_sweep import (
     run_sweep,
     sweep_table,
 )
-from lstmds_sim.safety.sweep import CHUNK_BUDGET, CLUSTER_HINT
+from lstmds_sim.safety.sweep import CHUNK_BUDGET, CLUSTER_HINT, check_sweep_size
 
 HORIZON = 2000  # steps per scenario (Ts = 10 s: 20,000 s)
-MAX_ITER = 1500  # SLSQP iterations when the lab trains its model (lab 6's)
+MAX_ITER = 1500  # SLSQP iterations when the lab trains its model (lab 7's)
 QUICK_MAX_ITER = 60  # ... with LSTMDS_QUICK=1 (build_diagram) and in the notebook's small sweep
 
 
 def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[IdentifiedModel, str]:
-    """Load the model of lab 6, or train one the same way (:func:`train_iss_model`) and save it."""
+    """Load the model of lab 7, or train one the same way (:func:`train_iss_model`) and save it."""
     if path:
         return IdentifiedModel.load(path), str(path)
     print(f"no --model given: training an ISS-certified LSTM on the pH data first ({max_iter} SLSQP iterations)")
@@ -184,7 +186,7 @@ def lab_options():
 # %% [markdown]
 # ## Build the diagram the sweep runs, and look at it
 #
-# The sweep runs one trained model: the ISS-certified LSTM of lab 6 (`--model`), or one trained the
+# The sweep runs one trained model: the ISS-certified LSTM of lab 7 (`--model`), or one trained the
 # same way. The notebook trains it briefly (60 SLSQP iterations instead of 1500: the numbers are
 # rough, the figures have the full run's shape) and runs a small sweep: $\varepsilon = 0.2$,
 # $\beta = 0.1$ give $N = 34$ scenarios of 300 steps, for three amplitudes.
@@ -231,6 +233,20 @@ def lab_options():
 # above every scenario bound, as they must; the Lyapunov one is too loose to be useful.
 
 # %% [markdown]
+# ## Inspect the run
+#
+# The signal inspector shows the sweep's LSTM on its first four scenarios (pick one with the
+# sequence selector) as one page: click a wire to plot its signal (Shift+click adds another, to
+# overlay them), drag the step slider to watch every wire's value, and read the loops and the
+# model's Theorem 4 gains (docs/inspector.md; `lstmds inspect scenario_safety` writes the same
+# page from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect
+#
+# inspect(build_diagram(model, horizon=args.horizon))
+
+# %% [markdown]
 # ## The lab as a script
 #
 # `main()` runs the full sweep (10 values of $\rho_u$, $N = 2964$ scenarios of 2000 steps, a posterior
@@ -243,6 +259,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if (args.workers or args.scheduler is not None) and importlib.util.find_spec("distributed") is None:
         parser.error(f"--{'workers' if args.workers else 'scheduler'} needs dask.distributed: {CLUSTER_HINT}")
+    if args.model is not None and not args.model.strip():  # --model "$MODEL" with MODEL unset: never train silently
+        parser.error("--model is empty (an unset shell variable?): give the model file, e.g. "
+                     "--model out/ph_identification/lstm_iss_model.npz, or leave --model out to train one")
     if args.scheduler is not None and not args.scheduler.strip():
         parser.error("--scheduler is empty: give the scheduler's address, e.g. tcp://10.0.0.5:8786")
     use_headless_backend()
@@ -252,6 +271,7 @@ def main(argv=None) -> dict:
     n_exact = sample_size(args.eps, args.beta, args.d, method="exact")
     n_post = n if args.posterior is None else args.posterior
     chunk, batch = plan_chunks(args.horizon, args.backend, max(n, n_post), args.chunk)
+    check_sweep_size((n + n_post) * len(args.rho_u), args.horizon, chunk)  # what no machine could finish: now
     model, model_source = identified_model(args.model, args.max_iter, args.seed, out)
     check_plant_flows(model, args.rho_u, model_source)
     if args.horizon <= TRANSIENT:

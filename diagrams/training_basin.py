@@ -1,7 +1,7 @@
 # %% [markdown]
-# # Lab 3: training from the computed weights leaves a narrow basin
+# # Lab 4: training from the computed weights leaves a narrow basin
 #
-# Lab 2 (`lstm_vs_linear`) computed LSTM weights from a linear system's matrices $(A, B, C, D)$:
+# Lab 3 (`lstm_vs_linear`) computed LSTM weights from a linear system's matrices $(A, B, C, D)$:
 # with the input, forget and output gates pinned by biases of $\pm 100$ (input and output gates wide
 # open, forget gate shut) and every signal scaled down by $10^{-3}$ so that $\tanh$ works in its
 # linear region, the cell candidate computes $\mathrm{scale} \cdot (A x + B u)$ and the output layer scales
@@ -25,7 +25,7 @@
 # `lstmds run training_basin --out DIR` (options `--epochs`, `--learning-rates`, `--realization`).
 
 # %%
-"""Lab 3: training from the computed weights leaves a narrow basin.
+"""Lab 4: training from the computed weights leaves a narrow basin.
 
 Section 4 of the "LSTM as a dynamical system" example. The LSTM (Nn = 5 =
 n + m units) starts from the weights computed from the reference system's
@@ -121,7 +121,7 @@ def validation_panel(record: dict, result, u_val) -> tuple:
 # %% [markdown]
 # ## The set-up, and the diagram the trained weights go into
 #
-# The reference system is lab 2's (zero at $-4$, poles $-9 \pm 5j$ and $-2 \pm 50j$, sampled with a
+# The reference system is lab 3's (zero at $-4$, poles $-9 \pm 5j$ and $-2 \pm 50j$, sampled with a
 # zero-order hold every 0.01 s), here in balanced coordinates. The LSTM has $N_n = n + m = 5$ units. The
 # picture is the LSTM diagram that the trained weights are loaded into at the end, to check that
 # what training produced still runs as a block diagram.
@@ -166,7 +166,7 @@ def validation_panel(record: dict, result, u_val) -> tuple:
 #
 # Which weights moved? In the computed network the $i$, $f$ and $o$ gates are saturated by their
 # $\pm 100$ biases: their gradients vanish, so only the weights tied to $A$ and $B$ (the $g$ gate) and
-# the output layer $F$ move. Reading the system back from the trained weights (lab 2's formulas)
+# the output layer $F$ move. Reading the system back from the trained weights (lab 3's formulas)
 # shows what training did to its poles and zeros.
 
 # %% active="ipynb"
@@ -177,6 +177,20 @@ def validation_panel(record: dict, result, u_val) -> tuple:
 # systems_pzmap({"true": describe(system), **{f"lr {r['learning_rate']:g}": r["extracted_system"]
 #                                             for r, _ in main_runs}},
 #               title="system read from the trained weights vs the true system");
+
+# %% [markdown]
+# ## Inspect the run
+#
+# The signal inspector shows the network trained with the first learning rate, in the diagram, on
+# the validation input as one page: click a wire to plot its signal (Shift+click adds another, to
+# overlay them), drag the step slider to watch every wire's value, and read the loops and each
+# loop's Theorem 4 gain (docs/inspector.md; `lstmds inspect training_basin` writes the same page
+# from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect
+#
+# inspect(build_diagram(runs[0][1].params, seed=args.seed), title="training_basin: trained, first learning rate")
 
 # %% [markdown]
 # ## The lab as a script
@@ -264,7 +278,7 @@ def main(argv=None) -> dict:
 # The exercise cells train for a few hundred epochs (`EPOCHS`): enough to see the effect, quick to run.
 #
 # **1. A smaller scale.** At scale $10^{-4}$ the computed weights imitate the system more closely
-# (lab 2: the error falls like scale²). Predict the validation error and the starting loss before
+# (lab 3: the error falls like scale²). Predict the validation error and the starting loss before
 # running, then predict: does training stay in the basin better or worse than at $10^{-3}$?
 
 # %% active="ipynb"

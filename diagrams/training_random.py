@@ -1,13 +1,13 @@
 # %% [markdown]
-# # Lab 4: training from random weights lands in local minima
+# # Lab 5: training from random weights lands in local minima
 #
-# Lab 3 showed that the weights computed from the system's matrices sit in a very narrow basin:
+# Lab 4 showed that the weights computed from the system's matrices sit in a very narrow basin:
 # training started there walks out of it. The question the MATLAB example ends with (Campa, section 4)
 # is the other way round: started from **random** weights, does training find those weights, or
 # anything as good?
 #
 # The set-up: the same LSTM ($N_n = 5$ units), every weight uniform in (0, 1), output bias 0; the same
-# 1001-sample training data as lab 3 (balanced realisation of the reference system); Adam with
+# 1001-sample training data as lab 4 (balanced realisation of the reference system); Adam with
 # learning rate 0.04, multiplied by a *drop factor* every 100 epochs, gradient threshold 1, 10,000
 # epochs. Then the sensitivity study the example only mentions: drop factors 0.979, 0.98 and 0.981
 # (the third digit changed), each from five random starts.
@@ -25,13 +25,13 @@
 # `lstmds run training_random --out DIR` (options `--epochs`, `--seeds`, `--drop-factors`).
 
 # %%
-"""Lab 4: training from random weights lands in local minima that depend on the hyperparameters.
+"""Lab 5: training from random weights lands in local minima that depend on the hyperparameters.
 
 Section 4 of the "LSTM as a dynamical system" example, and the sensitivity
 study it only mentions. Nn = 5 units, all weights uniform(0, 1), output bias
 0; Adam with learning rate 0.04 multiplied by the drop factor every 100
 epochs, gradient threshold 1, 10,000 epochs, on the same 1001-sample data as
-lab 3 (balanced realisation of the reference system). The study: drop
+lab 4 (balanced realisation of the reference system). The study: drop
 factor in {0.979, 0.98, 0.981} x several seeds -> final training loss,
 validation difference norm and the distance of the trained weights from the
 weights computed from (A, B, C, D). Then the Nn = n variant (4 units,
@@ -133,7 +133,7 @@ def summarise(table: list[dict], computed: LSTMParams, system, u_val) -> dict:
 
 
 def small_variant(system, u_train, y_train, u_val, epochs: int) -> dict:
-    """The Nn = n construction (4 units), before and after training with lab 3's settings."""
+    """The Nn = n construction (4 units), before and after training with lab 4's settings."""
     small = lstm_from_linear(system, scale=SCALE, units="n")
     trained = train_named(small, u_train, y_train, example_options(1e-4, epochs), label="Nn = n = 4 units, lr 1e-4")
     return {
@@ -149,7 +149,7 @@ def small_variant(system, u_train, y_train, u_val, epochs: int) -> dict:
 # %% [markdown]
 # ## The set-up and the diagram
 #
-# The diagram is the LSTM of lab 3 with random weights in it (drawn for seed 0): the same blocks and
+# The diagram is the LSTM of lab 4 with random weights in it (drawn for seed 0): the same blocks and
 # loops, only the numbers in the gains differ. Training changes numbers, never the picture.
 
 # %% active="ipynb"
@@ -196,19 +196,39 @@ def small_variant(system, u_train, y_train, u_val, epochs: int) -> dict:
 # %% active="ipynb"
 # best_row, best = min(runs.values(), key=lambda run: run[0]["final_loss"])
 # t = np.arange(N_VALIDATION) * TS
-# validation_figure(t, {"true system": linear_response(system, u_val), "LSTM, best random start":
+# chosen = best_row["validation_norm_difference"]
+# validation_figure(t, {"true system": linear_response(system, u_val), "LSTM, best random start (by training loss)":
 #                       simulate(best.params, u_val).y, "LSTM, computed weights": simulate(computed, u_val).y},
-#                   title=f"validation: best random start {best_row['validation_norm_difference']:.3g}, computed "
-#                         f"weights {validation_errors(computed, system, u_val)['norm_difference']:.3g}")
-# systems_pzmap({"true": describe(system), "best random start": extracted_system(best.params, scale=SCALE,
-#                                                                              dt=system.dt)},
-#               title="the system read from the weights (lab 2's formulas)");
+#                   title=f"validation: the best random start by training loss has error {chosen:.3g}; "
+#                         f"{sum(row['validation_norm_difference'] < chosen for row, _ in runs.values())} of the "
+#                         f"other {len(runs) - 1} runs do better\ncomputed weights: "
+#                         f"{validation_errors(computed, system, u_val)['norm_difference']:.3g}")
+# systems_pzmap({"true": describe(system), "best random start (by training loss)":
+#                extracted_system(best.params, scale=SCALE, dt=system.dt)},
+#               title="the system read from the weights (lab 3's formulas)");
 
 # %% [markdown]
-# Reading a linear system from random-start weights with lab 2's formulas gives nonsense poles and
+# Reading a linear system from random-start weights with lab 3's formulas gives nonsense poles and
 # zeros: those formulas assume the gates are pinned open and shut, which a trained random network's
 # gates are not. The network found its own, nonlinear, way of fitting the data.
+
+# %% [markdown]
+# ## Inspect the run
 #
+# The signal inspector shows the best random start (by training loss), trained, in the diagram, on
+# the validation input as one page: click a wire to plot its signal (Shift+click adds another, to
+# overlay them), drag the step slider to watch every wire's value, and read the loops and each
+# loop's Theorem 4 gain (docs/inspector.md; `lstmds inspect training_random` writes the same page
+# from a terminal).
+
+# %% active="ipynb"
+# from lstmds_sim import inspect
+# from lstmds_sim.core.diagram import lstm_diagram
+#
+# inspect(lstm_diagram(best.params, u_val, Ts=TS, name="training_random")[0],
+#         title="training_random: the best random start, trained")
+
+# %% [markdown]
 # ## The lab as a script
 
 # %%
@@ -264,15 +284,19 @@ def main(argv=None) -> dict:
 
     t = np.arange(N_VALIDATION) * TS
     y_val = linear_response(system, u_val)
-    fig = validation_figure(t, {"true system": y_val, "LSTM, best random start": simulate(best_result.params, u_val).y,
+    chosen = best_row["validation_norm_difference"]
+    fig = validation_figure(t, {"true system": y_val,
+                                "LSTM, best random start (by training loss)": simulate(best_result.params, u_val).y,
                                 "LSTM, computed weights": simulate(computed, u_val).y},
-                            title=f"validation: best random start {best_row['validation_norm_difference']:.3e}, "
-                                  f"computed weights {summary['computed_weights_validation_norm']:.3e}")
+                            title=f"validation: the best random start by training loss has error {chosen:.3e}; "
+                                  f"{sum(row['validation_norm_difference'] < chosen for row in table)} of the other "
+                                  f"{len(table) - 1} runs do better\ncomputed weights: "
+                                  f"{summary['computed_weights_validation_norm']:.3e}")
     out.savefig(fig, "training_random_validation")
     plt.close(fig)
 
-    fig = systems_pzmap({"true": true_info, "best random start": extracted_system(best_result.params, scale=SCALE,
-                                                                                   dt=system.dt)},
+    fig = systems_pzmap({"true": true_info, "best random start (by training loss)":
+                         extracted_system(best_result.params, scale=SCALE, dt=system.dt)},
                         title="system read from the weights (section 3 formulas)")
     out.savefig(fig, "training_random_pzmap")
     plt.close(fig)
@@ -310,7 +334,7 @@ def main(argv=None) -> dict:
 # **Solution 1.** The two systems' outputs differ by exactly $D' u(k)$ at every step (same state,
 # extra feedthrough), so the norm of the difference is $|D'|\,\lVert u \rVert$: $0.0861 \times$ the norm of
 # the 51 validation samples (about 6.8) $\approx 0.585$. The network is off by 0.585 against the true
-# system while it matches $(A, B, C, C A^{-1} B)$ to 0.007; lab 3's training (lr $10^{-4}$) cannot repair
+# system while it matches $(A, B, C, C A^{-1} B)$ to 0.007; lab 4's training (lr $10^{-4}$) cannot repair
 # a *structural* error: it ends at about the same 0.58.
 
 # %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"

@@ -38,7 +38,7 @@ _API = {
     "load": "core.bdfile",
     "LSTMDSError": "core.errors", "ShapeError": "core.errors", "NonFiniteError": "core.errors",
     "DiagramError": "core.errors", "SequenceEndError": "core.errors", "IncompleteSweepError": "core.errors",
-    "FolderBusyError": "core.errors", "StateDictKeyError": "core.errors",
+    "FolderBusyError": "core.errors", "StateDictKeyError": "core.errors", "WriteError": "core.errors",
     # systems
     "reference_system": "systems.reference", "lstm_from_linear": "systems.lstm_linear",
     "linear_from_lstm": "systems.lstm_linear", "reproduced_system": "systems.lstm_linear",
@@ -50,10 +50,12 @@ _API = {
     "IdentifiedModel": "learning.model", "IdentificationData": "learning.dataset",
     "generate_identification_data": "learning.dataset", "fit_percent": "learning.metrics",
     # safety
-    "iss_check": "safety.iss", "reachable_set_bound": "safety.bounds", "sample_size": "safety.scenario",
+    "iss_check": "safety.iss", "reachable_set_bound": "safety.bounds", "worst_case_input": "safety.falsify",
+    "sample_size": "safety.scenario",
     "ScenarioClass": "safety.scenario", "draw_scenarios": "safety.scenario",
     # drawing and I/O
     "render": "drawing.render", "OutputDir": "io.outdir", "inspect": "drawing.inspector",
+    "live": "drawing.live",
 }
 
 __all__ = sorted(_API)

@@ -152,7 +152,7 @@ def state_space_response(system, u):
 
 
 def test_training_labs_start_from_the_examples_set_up():
-    """What lab 3 and lab 4 train on and start from (their training runs are the slow tests below)."""
+    """What lab 4 and lab 5 train on and start from (their training runs are the slow tests below)."""
     from lstmds_sim.core.crosscheck import crosscheck
     from lstmds_sim.core.matrix import simulate
     from lstmds_sim.diagrams import training_basin, training_random
@@ -162,11 +162,11 @@ def test_training_labs_start_from_the_examples_set_up():
     assert system.dt == 0.01 and u.shape == (1001, 1) and u_val.shape == (51, 1)
     assert abs(describe(system)["steady_state_gain"][0][0] - 5e5 * 4 / (106 * 2504)) < 1e-9
     np.testing.assert_allclose(y, state_space_response(system, u), rtol=1e-10, atol=1e-12)
-    # lab 3 starts from the weights computed from (A, B, C, D): they already reproduce the system
+    # lab 4 starts from the weights computed from (A, B, C, D): they already reproduce the system
     y_val = state_space_response(system, u_val)
     assert np.linalg.norm(simulate(start, u_val).y - y_val) < 1e-3 * np.linalg.norm(y_val)
     assert start.n_units == 5 and crosscheck(start, u_val, Ts=0.01).worst[1] <= 1e-12  # diagram = matrices
-    # lab 4 starts from random weights: all uniform(0, 1), output bias 0, as in the example
+    # lab 5 starts from random weights: all uniform(0, 1), output bias 0, as in the example
     for seed in (0, 1):
         p = training_random.random_start(seed)
         weights = np.concatenate([getattr(p, name).ravel() for name in ("W", "R", "b", "F")])
@@ -210,7 +210,7 @@ def test_training_random_lab_short(tmp_path):
 
 
 def test_ph_plant_lab_diagrams_step_like_the_simulator_and_settle_at_the_steady_states():
-    """Lab 5's step responses (its whole run, with the drawn tank on the identification input and solve_ivp,
+    """Lab 6's step responses (its whole run, with the drawn tank on the identification input and solve_ivp,
     is the slow test below): the sealed block for the lab's batch of steps against simulate_plant and the
     algebraic steady states; the drawn tank against both on the first samples."""
     from lstmds_sim import run
@@ -242,7 +242,7 @@ def test_ph_plant_lab(tmp_path):
 
 
 def test_ph_identification_diagram_runs_the_plant_and_the_lstm_side_by_side():
-    """Figure 2's hybrid diagram (lab 6), on a short input: the drawn tank is the plant simulator (the same
+    """Figure 2's hybrid diagram (lab 7), on a short input: the drawn tank is the plant simulator (the same
     RK4 steps), and the LSTM branch (normalise, LSTM block in state-space form, denormalise) is the
     matrices' network, worked out here by hand."""
     from lstmds_sim import IdentifiedModel, LSTMParams, run

@@ -621,3 +621,86 @@ def test_a_slash_in_a_top_level_name_is_not_a_subsystem() -> None:
     bd.connect(scale, sink)
     g = graph_from_blockdiagram(bd)
     assert g.node("1/u_scale").subsystem == "" and g.node("1/u_scale").label == "1/u_scale\ngain"
+
+
+# --------------------------------------------------------------------------- #
+# summing blocks' signs, fan-outs clear of labels, large diagrams readable
+# --------------------------------------------------------------------------- #
+
+
+def _balance_blockdiagram():
+    """A tank's balance, dh/dt = q_in - q_out, with q_out = k h: a SUM("+-") in a loop."""
+    bdsim = pytest.importorskip("bdsim")
+    sim = bdsim.BDSim(banner=False, sysargs=False, toolboxes=False)
+    bd = sim.blockdiagram(name="balance")
+    q_in = bd.CONSTANT(1.0, name="q_in")
+    net = bd.SUM("+-", name="net flow")
+    level = bd.INTEGRATOR(x0=0.0, name="h")
+    valve = bd.GAIN(0.5, name="valve")
+    bd.connect(q_in, net[0])
+    bd.connect(valve, net[1])
+    bd.connect(net, level)
+    bd.connect(level, valve)
+    return bd
+
+
+def test_a_summing_blocks_signs_are_drawn_at_its_input_ports(tmp_path: pathlib.Path) -> None:
+    bd = _balance_blockdiagram()
+    g = graph_from_blockdiagram(bd)
+    assert g.node("net flow").signs == "+-"
+    assert g.node("valve").signs == "" and g.node("h").signs == ""
+    (svg,) = render(g, tmp_path / "balance", formats=("svg",))
+    root = ET.parse(svg).getroot()
+    signs = {}
+    for group in root.iter(f"{SVG}g"):
+        if group.get("id", "").startswith("sign-net-flow-"):
+            (text,) = group.iter(f"{SVG}text")
+            y = float(text.get("y"))
+            signs[int(group.get("id").rsplit("-", 1)[1])] = (text.text, y)
+    assert [signs[0][0], signs[1][0]] == ["+", "\N{MINUS SIGN}"]
+    assert signs[0][1] < signs[1][1]  # input 0 (added) above input 1 (subtracted), as the ports are
+    # the signs sit inside the box's left edge, at the ports the wires come in at
+    plan = plan_layout(g)
+    scene = build_scene(g, plan, header=1.0)
+    _, y, _, h = scene.boxes["net flow"]
+    ends = sorted(scene.paths[i].vertices[-1][1] for i, e in enumerate(g.edges) if e.dst == "net flow")
+    assert ends == pytest.approx(sorted(y + h / 2 + scene.port_offset(p, 2) for p in (0, 1)))
+
+
+def test_a_fanned_out_signal_branches_past_every_label_of_its_column() -> None:
+    # "src" fans out to three blocks; "wide" beside it has a long label: the branches start after it
+    g = DiagramGraph("fan", (_node("src", "sum"), _node("wide", "gain"), _node("a", "gain"), _node("b", "gain"),
+                             _node("c", "gain"), _node("d", "recorder"), _node("u", "constant")),
+                     (Edge("u", "src", 0, 0), Edge("u", "wide", 0, 0), Edge("src", "a", 0, 0, "q"),
+                      Edge("src", "b", 0, 0, "q"), Edge("src", "c", 0, 0, "q"),
+                      Edge("wide", "d", 0, 0, "a_rather_long_signal_name")))
+    scene = build_scene(g, plan_layout(g), header=1.0)
+    (branch,) = [b for b in scene.branches if b[1] == pytest.approx(scene.ports_out[("src", 0)][1])]
+    from lstmds_sim.drawing.scene import WIRE_PT, text_width_in
+
+    x_port = scene.ports_out[("wide", 0)][0]
+    assert branch[0] >= x_port + text_width_in("a_rather_long_signal_name", WIRE_PT)
+
+
+def _fitted_px(svg: pathlib.Path, texts: set[str], screen=(1600, 1000)) -> float:
+    """The smallest font size, in pixels, of the given texts when the whole picture is fitted into ``screen``."""
+    root = ET.parse(svg).getroot()
+    width = float(root.get("width", "").removesuffix("pt"))
+    height = float(root.get("height", "").removesuffix("pt"))
+    sizes = [float(re.search(r"font-size: ([0-9.]+)px", t.get("style", "")).group(1))
+             for t in root.iter(f"{SVG}text") if t.text in texts]
+    assert sizes
+    return min(sizes) * min(screen[0] / width, screen[1] / height)
+
+
+def test_a_large_diagram_is_readable_when_fitted_to_a_screen_and_a_small_one_is_unchanged(svgs) -> None:
+    from lstmds_sim.drawing.render import READABLE_PX, readable_scene
+
+    # the two-layer stack (62 blocks, two strips): its wire labels were about 5 px high fitted into
+    # 1600 x 1000 px; its text is now drawn larger relative to the geometry
+    assert _fitted_px(svgs["two"], {"h_prev", "c_prev", "z_f"}) >= 0.95 * READABLE_PX
+    assert _fitted_px(svgs["two"], {"lstm2/sum_o", "lstm2/cell state"}) >= READABLE_PX
+    one = lstm_graph()
+    assert readable_scene(one, plan_layout(one), 1.0).text_scale == 1.0  # already readable: as before
+    two = stack_graph()
+    assert readable_scene(two, plan_layout(two), 1.0).text_scale > 1.5

@@ -77,6 +77,10 @@ class Node:
         for its hidden-state delay (from the layer's record,
         :func:`lstmds_sim.core.diagram.lstm_layers`); ``""`` otherwise, and
         :func:`state_role` tells the meaning from the block's kind.
+    signs : str
+        A summing block's signs, one ``"+"`` or ``"-"`` per input port in port order (bdsim's
+        ``SUM("+-")``: input 0 added, input 1 subtracted); ``""`` for every other block. A picture
+        draws them at the ports, so that a balance can be read.
     """
 
     id: str
@@ -85,6 +89,7 @@ class Node:
     is_delay: bool = False
     subsystem: str = ""
     meaning: str = ""
+    signs: str = ""
 
     @property
     def name(self) -> str:
@@ -231,6 +236,14 @@ def _wire_label(wire: Any) -> str | None:
     return None
 
 
+def _signs(block: Any) -> str:
+    """A summing block's signs (bdsim's ``SUM.signs``, e.g. ``"+-"``), one per input; ``""`` otherwise."""
+    signs = getattr(block, "signs", None)
+    if isinstance(signs, str) and signs and set(signs) <= {"+", "-"} and len(signs) == getattr(block, "nin", len(signs)):
+        return signs
+    return ""
+
+
 def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
     """Build a :class:`DiagramGraph` from a ``bdsim`` ``BlockDiagram``.
 
@@ -281,6 +294,7 @@ def graph_from_blockdiagram(bd: Any) -> DiagramGraph:
                 is_delay=block.blockclass in ("sampled", "continuous"),
                 subsystem=path,
                 meaning=meanings.get(id(block), ""),
+                signs=_signs(block),
             )
         )
     edges = [

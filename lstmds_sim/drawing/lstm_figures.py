@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plots import differences, legend_outside, pzmap, stairs
+from .plots import differences, legend_outside, pzmap, stairs, step_hold
 
-__all__ = ["accuracy_vs_scale", "diagram_vs_matrices", "linear_imitation", "loop_signals", "systems_pzmap"]
+__all__ = ["UNIT_STYLES", "accuracy_vs_scale", "diagram_vs_matrices", "linear_imitation", "loop_signals",
+           "systems_pzmap"]
+
+#: How the units of a layer are told apart in :func:`loop_signals`: colours that are not the loops'
+#: (the renders draw the inner loop blue and the outer loop vermillion), then line styles.
+UNIT_STYLES = ({"color": "k"}, {"color": "#009e73"}, {"color": "#cc79a7"}, {"color": "0.55"},
+               {"color": "k", "ls": "--"}, {"color": "#009e73", "ls": "--"}, {"color": "#cc79a7", "ls": "--"})
+#: The loops' colours, as the renders draw them (:data:`lstmds_sim.drawing.render.LOOP_SCHEME`).
+_INNER_COLOUR, _OUTER_COLOUR = "#1f5fa8", "#d4541a"
 
 
 def _pyplot():
@@ -37,19 +45,25 @@ def diagram_vs_matrices(t, y_matrix, y_diagram, *, title: str) -> object:
 
 def loop_signals(t, c, h, f, *, title: str) -> object:
     """The two loops of an LSTM layer, unit by unit: the cell state c (inner loop), the forget gate f (the
-    inner loop's gain: c(k) = f(k) c(k-1) + ...) and the hidden state h (outer loop)."""
+    inner loop's gain: c(k) = f(k) c(k-1) + ...) and the hidden state h (outer loop).
+
+    The units are told apart by :data:`UNIT_STYLES`, never by the loops' colours; each panel's label
+    carries the colour of its loop, as in the diagram's picture. The dotted line f = 1 is labelled:
+    there the inner loop would keep all of c(k-1)."""
     c, h, f = (np.asarray(a).reshape(len(t), -1) for a in (c, h, f))
     fig, axes = _pyplot().subplots(3, 1, sharex=True, figsize=(8.5, 6.5))
-    panels = ((c, "c: cell state\n(inner loop)"), (f, "f: forget gate\n(inner-loop gain)"),
-              (h, "h: hidden state\n(outer loop)"))
-    for ax, (values, label) in zip(axes, panels):
+    panels = ((c, "c: cell state\n(inner loop)", _INNER_COLOUR), (f, "f: forget gate\n(inner-loop gain)", _INNER_COLOUR),
+              (h, "h: hidden state\n(outer loop)", _OUTER_COLOUR))
+    for ax, (values, label, colour) in zip(axes, panels):
         for unit in range(values.shape[1]):
-            ax.step(t, values[:, unit], where="post", lw=1.2, label=f"unit {unit + 1}")
-        ax.set_ylabel(label, fontsize=9)
+            step_hold(ax, t, values[:, unit], lw=1.2, label=f"unit {unit + 1}", **UNIT_STYLES[unit % len(UNIT_STYLES)])
+        ax.set_ylabel(label, fontsize=9, color=colour)
         ax.grid(alpha=0.3)
     axes[1].set_ylim(-0.02, 1.02)
     axes[1].axhline(1.0, color="0.5", ls=":", lw=0.8)
-    legend_outside(axes[0])
+    axes[1].text(1.01, 1.0, "f = 1: the inner loop\nkeeps all of c(k-1)", transform=axes[1].get_yaxis_transform(),
+                 fontsize=7.5, color="0.35", va="center", ha="left")
+    legend_outside(axes[0], title="units (colours\nnot the loops')", title_fontsize=8)
     axes[0].set_title(title, fontsize=10)
     axes[-1].set_xlabel("t [s]")
     fig.align_ylabels(axes)
@@ -71,12 +85,18 @@ def linear_imitation(t, y_true, y_net, y3_true, y3_net, *, difference: float, di
     return fig
 
 
-def accuracy_vs_scale(table: list[dict], *, reference_row: int = 2) -> object:
-    """Error norm against scale for both constructions, with the scale^2 line through ``reference_row``."""
+def accuracy_vs_scale(table: list[dict], *, reference_row: int = 2, n: int | None = None,
+                      m: int | None = None) -> object:
+    """Error norm against scale for both constructions, with the scale^2 line through ``reference_row``.
+
+    The legend says what n and m are (the linear system's states and inputs), with their values when
+    ``n`` and ``m`` are given."""
     fig, ax = _pyplot().subplots(figsize=(6.5, 4.5))
     scales = np.array([row["scale"] for row in table])
+    sizes = {"n+m": f" = {n + m}" if n is not None and m is not None else "", "n": f" = {n}" if n is not None else ""}
     for units, marker in (("n+m", "o"), ("n", "s")):
-        ax.loglog(scales, [row[f"error_{units}"] for row in table], marker=marker, label=f"Nn = {units}")
+        ax.loglog(scales, [row[f"error_{units}"] for row in table], marker=marker,
+                  label=f"Nn = {units.replace('+', ' + ')}{sizes[units]} units")
     anchor = table[reference_row]
     ax.loglog(scales, anchor["error_n+m"] * (scales / anchor["scale"]) ** 2, "k:", label="slope 2 (scale$^2$)")
     ax.axhspan(ax.get_ylim()[0], 1e-13, color="0.92", zorder=0)
@@ -85,17 +105,23 @@ def accuracy_vs_scale(table: list[dict], *, reference_row: int = 2) -> object:
     ax.set_ylabel("norm(y_net - y_true)")
     ax.set_title("LSTM imitating a linear system: error vs scale", fontsize=10)
     ax.grid(alpha=0.3, which="major")
-    legend_outside(ax)
+    legend = legend_outside(ax)
+    n_text = "n: states of the linear\nsystem" + (f" ({n})" if n is not None else "")
+    m_text = "m: its inputs" + (f" ({m})" if m is not None else "")
+    ax.annotate(f"Nn: LSTM units\n{n_text}\n{m_text}", xy=(0, 0), xycoords=legend, xytext=(0, -8),
+                textcoords="offset points", va="top", ha="left", fontsize=8, color="0.3")
     return fig
 
 
-def systems_pzmap(systems: dict, *, title: str, inset="auto") -> object:
+def systems_pzmap(systems: dict, *, title: str, inset="auto", colours=None) -> object:
     """Pole-zero map of several systems, each given as :func:`lstmds_sim.systems.lti.describe` gives it
-    (``"zeros"``/``"poles"`` as [re, im] pairs); the first is drawn largest (see :func:`.plots.pzmap`)."""
+    (``"zeros"``/``"poles"`` as [re, im] pairs); the first is drawn largest (see :func:`.plots.pzmap`),
+    in ``colours`` (one per system; by default the reference blue, then black, red, green, as
+    :func:`.plots.stairs` draws its series)."""
     def as_complex(pairs):
         return [complex(*p) if np.ndim(p) else complex(p) for p in pairs]
 
     fig, ax = _pyplot().subplots(figsize=(7.5, 5.5))
     pzmap(ax, {name: (as_complex(d["zeros"]), as_complex(d["poles"])) for name, d in systems.items()},
-          title=title, inset=inset)
+          title=title, inset=inset, colours=colours)
     return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plots import differences, legend_outside, loss_curves
+from .plots import differences, hold, legend_outside, loss_curves, step_hold
 
 __all__ = ["identification_training", "identification_validation", "plant_agreement", "plant_overview"]
 
@@ -45,15 +45,16 @@ def plant_overview(q3_grid, curve, *, q3_nominal: float, ph_nominal: float, t, s
     ax1.grid(alpha=0.3)
     ax1.legend(fontsize=8, loc="upper left")
     for trace, colour in zip(ph, colours):
-        ax2.step(t, trace, where="post", color=colour, lw=1.3)
+        step_hold(ax2, t, trace, color=colour, lw=1.3)
+    end = hold(t, t)[0][-1]  # the last sample is held for its period too
     finals = np.array([trace[-1] for trace in ph])
     span = float(np.ptp(ph)) or 1.0
     for step, final, y, colour in zip(steps, finals, _spread(finals, 0.055 * span), colours):
-        ax2.annotate(f"{step:+.2f} ml/s: pH {final:.2f}", xy=(t[-1], final), xytext=(t[-1] + 0.03 * np.ptp(t), y),
+        ax2.annotate(f"{step:+.2f} ml/s: pH {final:.2f}", xy=(end, final), xytext=(end + 0.03 * np.ptp(t), y),
                      fontsize=8, color=colour, va="center", annotation_clip=False)
     ax2.axvline(step_time, color="0.5", ls=":", lw=0.9)
     ax2.text(step_time, ax2.get_ylim()[1], " step", fontsize=8, color="0.4", va="top")
-    ax2.set_xlim(t[0], t[-1])
+    ax2.set_xlim(t[0], end)
     ax2.set_xlabel("t [s]")
     ax2.set_ylabel("pH")
     ax2.set_title("responses to steps of q3 (one batched diagram run)", fontsize=10)
@@ -62,18 +63,23 @@ def plant_overview(q3_grid, curve, *, q3_nominal: float, ph_nominal: float, t, s
     return fig
 
 
-def plant_agreement(t, drawn, sealed, reference, *, reference_solver: str = "solve_ivp") -> object:
+def plant_agreement(t, drawn, sealed, reference, *, reference_solver: str = "solve_ivp",
+                    runs: tuple[str, ...] = ("training input", "validation input")) -> object:
     """The drawn tank against the sealed block (every sample, each run of the batch) and the drawn tank
-    with an adaptive solver against the block, as |difference| in pH on a log scale."""
+    with an adaptive solver against the block (on the first samples of the first run), as |difference|
+    in pH on a log scale. ``runs`` names the runs of the batch, in order (by default the identification
+    experiment's two: its training and its validation input); runs beyond them are numbered."""
     drawn, sealed = np.atleast_2d(drawn), np.atleast_2d(sealed)
+    names = [runs[k] if k < len(runs) else f"run {k + 1}" for k in range(len(drawn))]
     fig, axes = _pyplot().subplots(2, 1, figsize=(9, 5), sharex=False)
-    differences(axes[0], t[: drawn.shape[1]], {f"run {k + 1}": drawn[k] - sealed[k] for k in range(len(drawn))},
+    differences(axes[0], t[: drawn.shape[1]], {names[k]: drawn[k] - sealed[k] for k in range(len(drawn))},
                 ylabel="|pH difference|",
-                title="drawn tank (integrators, RK4) vs the sealed PHPLANT block (same RK4 steps)")
+                title="drawn tank (integrators, RK4) vs the sealed PHPLANT block (same RK4 steps), per input")
     axes[0].set_xlabel("t [s]")
     n = len(np.ravel(reference))
     differences(axes[1], t[:n], {"": np.ravel(reference) - sealed[0, :n]}, ylabel="|pH difference|",
-                title=f"drawn tank with {reference_solver} (adaptive, tight tolerance) vs the block")
+                title=f"drawn tank with {reference_solver} (adaptive, tight tolerance) vs the block: "
+                      f"first {n} samples of the {names[0]}")
     axes[1].set_xlabel("t [s]")
     fig.tight_layout()
     return fig
@@ -88,10 +94,28 @@ def identification_validation(t, measured, plant, lstm, q3, *, fit_percent: floa
     axes[0].plot(t, plant, color="tab:blue", lw=1.3, label="plant (ph_tank subsystem)")
     axes[0].plot(t, lstm, color="tab:red", lw=1.0, ls="--", label=lstm_label)
     axes[0].axvspan(t[0], t[washout], color="0.9", zorder=0, label=f"washout ({washout} samples)")
+    # the pH axis spans the data after the washout: the LSTM's first samples (from its random initial
+    # state) may run off it, and a note says where they start
+    settled = np.concatenate([np.ravel(measured), np.ravel(plant), np.ravel(lstm)[washout:]])
+    low, high = float(np.min(settled)), float(np.max(settled))
+    pad = 0.06 * (high - low or 1.0)
+    axes[0].set_ylim(low - pad, high + pad)
+    start = float(np.ravel(lstm)[0])
+    off_axis = not low - pad <= start <= high + pad
+    if off_axis:  # a mark where the LSTM leaves the axis, and the note under the legend, where it hides nothing
+        below = start < low - pad
+        axes[0].plot([t[0]], [low - pad if below else high + pad], "v" if below else "^", color="tab:red", ms=7,
+                     clip_on=False, zorder=5)
     axes[0].set_ylabel("pH")
     axes[0].set_title(f"validation: FIT {fit_percent:.1f} % (mean-subtracted, after {washout} samples)", fontsize=10)
     axes[0].grid(alpha=0.3)
-    legend_outside(axes[0])
+    legend = legend_outside(axes[0])
+    if off_axis:
+        mark = "\N{BLACK DOWN-POINTING TRIANGLE}" if below else "\N{BLACK UP-POINTING TRIANGLE}"
+        axes[0].annotate(f"{mark} the LSTM starts at pH {start:.2f}"
+                         f"\n(random initial state), off the axis;\nits first samples are the washout",
+                         xy=(0, 0), xycoords=legend, xytext=(0, -6), textcoords="offset points", va="top", ha="left",
+                         fontsize=8, color="tab:red")
     axes[1].plot(t, np.asarray(lstm) - np.asarray(measured), color="0.5", lw=0.5, label="LSTM - measured")
     axes[1].plot(t, np.asarray(lstm) - np.asarray(plant), color="tab:red", lw=0.9, label="LSTM - plant")
     error = np.abs(np.asarray(lstm) - np.asarray(plant))[washout:]
@@ -101,7 +125,7 @@ def identification_validation(t, measured, plant, lstm, q3, *, fit_percent: floa
     axes[1].set_ylabel("error [pH]")
     axes[1].grid(alpha=0.3)
     legend_outside(axes[1])
-    axes[2].step(t, q3, where="post", color="k", lw=0.8)
+    step_hold(axes[2], t, q3, color="k", lw=0.8)
     axes[2].set_ylabel("q3 [ml/s]")
     axes[2].set_xlabel("t [s]")
     axes[2].grid(alpha=0.3)

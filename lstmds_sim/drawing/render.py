@@ -24,11 +24,20 @@ several loops (an LSTM's ``f*c`` and ``sum c``) carries a thin tab of each
 loop's colour along its lower edge.
 
 Subsystems are framed and named, and their blocks show the subsystem's
-prefix (``lstm1/Wo``).  Wires keep their signal names.
+prefix (``lstm1/Wo``).  Wires keep their signal names.  A summing block
+shows the sign of each input (``+``, ``−``) at its port, as in Simulink,
+so that a balance (``A dh/dt = q_in − q4``) can be read off the picture.
+
+Readable at screen size.  A picture is meant to be read whole, fitted into
+a screen (:data:`SCREEN_PX`): a large diagram gets its text (and lines and
+arrowheads) larger relative to its geometry, up to :data:`MAX_TEXT_SCALE`
+times, until its wire labels are :data:`READABLE_PX` high when fitted, and
+is drawn that many times smaller (:func:`readable_scene`).
 """
 
 from __future__ import annotations
 
+import io
 import math
 import pathlib
 import re
@@ -45,6 +54,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, PathPatch, Rectangle
 from matplotlib.path import Path
 
+from ..core.atomic import write_file
 from .graph import (
     INNER,
     MEANINGS,
@@ -57,9 +67,10 @@ from .graph import (
     state_role,
 )
 from .layout import layout, plan_layout
-from .scene import FRAME_PT, KIND_PT, NAME_PT, WIRE_PT, Scene, build_scene, display_name
+from .scene import _SIGN_IN, FRAME_PT, KIND_PT, NAME_PT, SIGN_PT, WIRE_PT, Scene, build_scene, display_name
 
-__all__ = ["LOOP_COLOURS", "LOOP_SCHEME", "layout", "loop_colours", "render"]
+__all__ = ["LOOP_COLOURS", "LOOP_SCHEME", "MAX_TEXT_SCALE", "READABLE_PX", "SCREEN_PX", "fitted_text_px", "layout",
+           "loop_colours", "readable_scene", "render"]
 
 #: The colour of each loop meaning (see :data:`lstmds_sim.drawing.graph.MEANINGS`).
 LOOP_SCHEME: dict[str, str] = {
@@ -97,8 +108,16 @@ _EDGE_GREY = "#4a4a4a"
 _BOX_EDGE = "#303030"
 _LOOP_LW = 2.4  # a loop's wire
 _CASE_LW = 2.8  # each further loop on the same wire adds this much casing
-_TAB_IN = 0.05  # height of a loop's tab under a block
+_TAB_IN = 0.045  # height of a loop's tab under a block
 _LABEL_BOX = {"boxstyle": "square,pad=0.06", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
+_SIGNS = {"+": "+", "-": "\N{MINUS SIGN}"}
+
+#: The screen a picture is meant to be read on, whole (width, height in pixels), ...
+SCREEN_PX = (1600, 1000)
+#: ... how high its wire labels should then be, in pixels, ...
+READABLE_PX = 8.5
+#: ... and how much larger than nominal, relative to the geometry, its text may be drawn to get there.
+MAX_TEXT_SCALE = 2.5
 
 # Same input, same bytes: fixed SVG ids, text kept as text (searchable,
 # smaller), and no time stamps or version strings in the files.
@@ -182,9 +201,10 @@ def _shorten_end(path: Path, by: float) -> Path:
     return Path(verts, path.codes)
 
 
-def _draw_edge(ax: Any, path: Path, colours: Sequence[str]) -> None:
+def _draw_edge(ax: Any, path: Path, colours: Sequence[str], scale: float = 1.0) -> None:
     """Draw one wire: thin grey if on no loop; else thick in its loop's
-    colour, each further loop adding a casing of its colour around it."""
+    colour, each further loop adding a casing of its colour around it
+    (``scale``: the scene's text scale, which the arrowheads follow)."""
     if not colours:
         ax.add_patch(
             FancyArrowPatch(
@@ -200,7 +220,7 @@ def _draw_edge(ax: Any, path: Path, colours: Sequence[str]) -> None:
         )
         return
     k = len(colours)
-    body = _shorten_end(path, 0.14)
+    body = _shorten_end(path, 0.14 * scale)
     for j in range(k - 1):  # casings, widest first
         ax.add_patch(
             PathPatch(
@@ -251,10 +271,14 @@ def _draw_boxes(
     scene: Scene,
     filled: dict[str, str],
     tabs: dict[str, list[str]],
+    n_in: dict[str, int] | None = None,
 ) -> None:
     """The blocks: ``filled`` boxes (states) in their loop's colour, ``tabs``
-    (the colours of the loops through a block) along their lower edge."""
+    (the colours of the loops through a block) along their lower edge, and a
+    summing block's signs at its input ports (``n_in``: the ports the layout
+    placed, per block)."""
     used: set[str] = set()
+    s = scene.text_scale
     for node in graph.nodes:
         x, y, w, h = scene.boxes[node.id]
         face, text = _box_style(graph, node.id), "black"
@@ -277,24 +301,35 @@ def _draw_boxes(
         ax.add_patch(box)
         colours = tabs.get(node.id, [])
         inset = 0.07
+        left = inset + (_SIGN_IN * s if node.signs else 0.0)  # clear of a summing block's signs
         for j, colour in enumerate(colours):
-            tab_w = (w - 2 * inset) / len(colours)
-            tab = Rectangle((x + inset + j * tab_w, y + 0.035), tab_w, _TAB_IN, facecolor=colour, lw=0, zorder=3.5)
+            tab_w = (w - left - inset) / len(colours)
+            tab = Rectangle((x + left + j * tab_w, y + 0.025 * s), tab_w, _TAB_IN * s, facecolor=colour, lw=0,
+                            zorder=3.5)
             tab.set_gid(f"tab-{slug}-{j}")
             ax.add_patch(tab)
         main, kind = display_name(graph, node.id)
-        cx, cy = x + w / 2, y + h / 2 + (0.02 if colours else 0.0)
+        cx, cy = x + w / 2, y + h / 2 + (0.02 * s if colours else 0.0)
         centred = {"ha": "center", "va": "center", "color": text, "zorder": 4}
         if kind:
-            ax.text(cx, cy + 0.085, main, fontsize=NAME_PT, **centred)
-            ax.text(cx, cy - 0.11, kind, fontsize=KIND_PT, style="italic", **centred)
+            ax.text(cx, cy + 0.085 * s, main, fontsize=NAME_PT, **centred)
+            ax.text(cx, cy - 0.11 * s, kind, fontsize=KIND_PT, style="italic", **centred)
         else:
             ax.text(cx, cy, main, fontsize=NAME_PT, **centred)
+        ports = (n_in or {}).get(node.id, len(node.signs))
+        if node.signs:  # at most as high as the ports are apart (the picture is s times smaller than the scene)
+            size = min(SIGN_PT, 0.9 * 72 * (scene.port_offset(0, ports) - scene.port_offset(1, ports)) / s)
+        for port, sign in enumerate(node.signs[:ports]):  # a SUM's signs, inside its left edge, at each input
+            sign_y = y + h / 2 + scene.port_offset(port, ports)
+            mark = ax.text(x + 0.05 * s, sign_y, _SIGNS[sign], fontsize=size, weight="bold", ha="left",
+                           va="center", color=text, zorder=4)
+            mark.set_gid(f"sign-{slug}-{port}")
 
 
 def _draw_frames(ax: Any, scene: Scene) -> None:
     """A labelled frame around each subsystem's blocks."""
     used: set[str] = set()
+    s = scene.text_scale
     for f in scene.frames:
         frame = FancyBboxPatch(
             (f.x, f.y),
@@ -309,7 +344,7 @@ def _draw_frames(ax: Any, scene: Scene) -> None:
         )
         frame.set_gid("subsystem-" + _slug(f.name, used))
         ax.add_patch(frame)
-        ax.text(f.x + 0.14, f.y + f.h - 0.07, f"{f.name}  (subsystem)", ha="left", va="top", fontsize=FRAME_PT,
+        ax.text(f.x + 0.14 * s, f.y + f.h - 0.07 * s, f"{f.name}  (subsystem)", ha="left", va="top", fontsize=FRAME_PT,
                 weight="bold", color="#3d4a5c", zorder=0.6)
 
 
@@ -317,6 +352,7 @@ def _draw_wire_labels(ax: Any, graph: DiagramGraph, scene: Scene) -> None:
     """Each named output port gets its wire name once, just right of the
     port: above the wire, or under it where the wire curves up."""
     done = set()
+    s = scene.text_scale
     for e in graph.edges:
         key = (e.src, e.src_port)
         if not e.label or key in done:
@@ -325,8 +361,8 @@ def _draw_wire_labels(ax: Any, graph: DiagramGraph, scene: Scene) -> None:
         x, y = scene.ports_out[key]
         below = key in scene.labels_below
         ax.text(
-            x + 0.06,
-            y - 0.045 if below else y + 0.04,
+            x + 0.06 * s,
+            y - 0.045 * s if below else y + 0.04 * s,
             e.label,
             ha="left",
             va="top" if below else "bottom",
@@ -392,7 +428,7 @@ def _draw_legend(ax: Any, handles: list[Any], labels: list[str], scene: Scene) -
         labels,
         handler_map={tuple: HandlerTuple(ndivide=1), _SideBySide: HandlerTuple(ndivide=None, pad=0.0)},
         loc="upper center",
-        bbox_to_anchor=(scene.width / 2, scene.height - _TITLE_IN + 0.05),
+        bbox_to_anchor=(scene.width / 2, scene.height - (_TITLE_IN - 0.05) * scene.text_scale),
         bbox_transform=ax.transData,
         ncol=ncol,
         frameon=False,
@@ -422,16 +458,39 @@ def _check_loops(graph: DiagramGraph, loops: Sequence[FeedbackLoop]) -> None:
             raise ValueError(f"loop closed by {loop.delay!r} has edge indices outside diagram {graph.name!r}")
 
 
+def fitted_text_px(width_in: float, height_in: float, size_pt: float = WIRE_PT) -> float:
+    """How many pixels high text of ``size_pt`` points is when a picture ``width_in`` x ``height_in``
+    inches is fitted into :data:`SCREEN_PX`."""
+    return size_pt / 72 * min(SCREEN_PX[0] / width_in, SCREEN_PX[1] / height_in)
+
+
+def readable_scene(graph: DiagramGraph, plan: Any, header_in: float) -> Scene:
+    """The scene of ``graph`` at the smallest text scale (1 to :data:`MAX_TEXT_SCALE`) at which its
+    picture, drawn ``text_scale`` times smaller than the scene, shows its wire labels at least
+    :data:`READABLE_PX` high when fitted into :data:`SCREEN_PX` (a few fixed steps: deterministic).
+    ``header_in``: the room for the title and legend at scale 1."""
+    scale = 1.0
+    for _ in range(5):
+        scene = build_scene(graph, plan, header_in * scale, text_scale=scale)
+        px = fitted_text_px(scene.width / scale, scene.height / scale)
+        if px >= 0.98 * READABLE_PX or scale >= MAX_TEXT_SCALE:
+            break
+        scale = min(MAX_TEXT_SCALE, round(scale * READABLE_PX / px * 1.03, 3))
+    return scene
+
+
 def _draw(graph: DiagramGraph, title: str, loops: Sequence[FeedbackLoop]) -> Figure:
-    """The whole picture, on a Figure of just the right size (1 data unit = 1 inch)."""
+    """The whole picture, on a Figure of just the right size (1 data unit = 1 inch of the scene; the
+    figure is the scene's text scale times smaller, see :func:`readable_scene`)."""
     loops = sorted(loops, key=lambda loop: _role_order(graph, loop))  # the picture does not depend on their order
     colours = loop_colours(graph, loops)
     inner = _inner_states(graph, loops)
     handles, labels = _legend_entries(graph, loops, colours, inner)
     _, rows = _legend_layout(len(handles))
     plan = plan_layout(graph)
-    scene = build_scene(graph, plan, _TITLE_IN + (_LEGEND_ROW_IN * rows + 0.2 if handles else 0.0))
-    fig = Figure(figsize=(scene.width, scene.height))
+    scene = readable_scene(graph, plan, _TITLE_IN + (_LEGEND_ROW_IN * rows + 0.2 if handles else 0.0))
+    s = scene.text_scale
+    fig = Figure(figsize=(scene.width / s, scene.height / s))
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0, scene.width)
@@ -441,18 +500,18 @@ def _draw(graph: DiagramGraph, title: str, loops: Sequence[FeedbackLoop]) -> Fig
     _draw_frames(ax, scene)
     member = _loop_membership(graph, loops)
     for i in range(len(graph.edges)):
-        _draw_edge(ax, scene.paths[i], [colours[k] for k in member.get(i, [])])
+        _draw_edge(ax, scene.paths[i], [colours[k] for k in member.get(i, [])], s)
     filled = {loop.delay: colours[k] for k, loop in enumerate(loops)} | inner
     tabs: dict[str, list[str]] = defaultdict(list)  # blocks on several loops: one tab per loop
     for k, loop in enumerate(loops):
         for node_id in sorted(loop.nodes - {loop.delay}):
             tabs[node_id].append(colours[k])
     tabs = {node_id: cs for node_id, cs in tabs.items() if len(cs) > 1}
-    _draw_boxes(ax, graph, scene, filled, tabs)
+    _draw_boxes(ax, graph, scene, filled, tabs, plan.n_in)
     _draw_wire_labels(ax, graph, scene)
     for x, y in scene.branches:
-        ax.add_patch(Circle((x, y), 0.035, color="black", zorder=5))
-    ax.text(scene.width / 2, scene.height - 0.18, title, ha="center", va="top", fontsize=_TITLE_PT, weight="bold")
+        ax.add_patch(Circle((x, y), 0.035 * s, color="black", zorder=5))
+    ax.text(scene.width / 2, scene.height - 0.18 * s, title, ha="center", va="top", fontsize=_TITLE_PT, weight="bold")
     _draw_legend(ax, handles, labels, scene)
     return fig
 
@@ -521,12 +580,12 @@ def render(
     stem = pathlib.Path(path)
     if stem.suffix.lstrip(".").lower() in supported:  # "out/lstm.svg" -> "out/lstm"
         stem = stem.with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     with matplotlib.rc_context(_RC):
         fig = _draw(graph, graph.name if title is None else title, loops)
         for fmt in formats:
             target = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(target, format=fmt, dpi=dpi, metadata=_NO_DATE.get(fmt), facecolor="white")
-            written.append(target)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_NO_DATE.get(fmt), facecolor="white")
+            written.append(write_file(target, buffer.getbuffer(), overwrite=True))  # all at once
     return written

@@ -4,8 +4,15 @@
 a row; :func:`build_scene` turns that into boxes, wire routes and subsystem
 frames, measured in inches (the picture is drawn at 1 data unit = 1 inch):
 
-* **columns** are as wide as their longest block name; the gap after a
-  column is as wide as the wire labels that start in it need;
+* **columns** are as wide as their longest block name (a summing block
+  has room at its left edge for the signs of its inputs); the gap after a
+  column is as wide as the wire labels that start in it need, and a
+  fanned-out signal branches only past every label of its column;
+* **text scale** -- a large diagram is drawn with its text (and lines)
+  larger relative to its geometry (:func:`build_scene`'s ``text_scale``;
+  the picture is then shown that many times smaller, so the text keeps
+  its size while the whole diagram shrinks: readable when the picture is
+  fitted to a screen);
 * **strips** -- a diagram wider than :data:`MAX_WIDTH_IN` is cut into strips
   drawn one below the other, at gaps that no feedback wire and no subsystem
   spans and that few wires cross (two LSTM layers in series become two
@@ -38,7 +45,7 @@ from matplotlib.transforms import Affine2D
 from .graph import DiagramGraph
 from .layout import _BOX_HEIGHT, _DUMMY_SIZE, _NODE_SIZE, Plan, _port_offset
 
-__all__ = ["MAX_WIDTH_IN", "Frame", "Scene", "build_scene", "display_name", "split_label"]
+__all__ = ["MAX_WIDTH_IN", "SIGN_PT", "Frame", "Scene", "build_scene", "display_name", "split_label"]
 
 # --------------------------------------------------------------------------- #
 # Sizes.  Text sizes are in points; at the widest picture (MAX_WIDTH_IN) shown
@@ -49,7 +56,8 @@ NAME_PT = 10.5  # block name
 KIND_PT = 8.5  # block kind, under the name
 WIRE_PT = 9.5  # wire label
 FRAME_PT = 11.0  # subsystem name on its frame
-MAX_WIDTH_IN = 22.0  # wider diagrams are cut into strips
+SIGN_PT = 11.0  # a summing block's sign at an input port
+MAX_WIDTH_IN = 22.0  # wider diagrams are cut into strips (at text scale 1)
 
 _ROW_IN = 0.85  # one layout row
 _BOX_H = _BOX_HEIGHT * _ROW_IN
@@ -65,6 +73,7 @@ _TRACK_IN = 0.12  # spacing of feedback verticals in a gap
 _CORNER_IN = 0.09
 _FRAME_PAD = 0.16  # frame to the blocks inside it
 _FRAME_LABEL = 0.26  # room above the blocks for the frame's name
+_SIGN_IN = 0.2  # room at a summing block's left edge for its signs (at text scale 1)
 _FRAME_GAP = 0.22  # frame to a block outside it
 _STRIP_GAP = 0.45  # between two strips, besides the wrap lanes
 _MARGIN = 0.3  # around the whole picture
@@ -94,6 +103,16 @@ class Scene:
     width: float
     height: float
     strips: int  # how many strips the columns were cut into
+    #: text (and line) size relative to the geometry: the picture is drawn ``text_scale`` times
+    #: smaller than ``width`` x ``height`` inches, its text at its nominal point size
+    text_scale: float = 1.0
+    #: the height of every box, and the height of one layout row
+    box_height: float = _BOX_H
+    row: float = _ROW_IN
+
+    def port_offset(self, port: int, n_ports: int) -> float:
+        """How far (inches, up) input or output ``port`` of ``n_ports`` lies above its box's centre."""
+        return -_port_offset(port, n_ports) / _BOX_HEIGHT * self.box_height
 
 
 # --------------------------------------------------------------------------- #
@@ -135,13 +154,14 @@ def display_name(graph: DiagramGraph, node_id: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- #
 
 
-def _s_curve(a: tuple[float, float], b: tuple[float, float], stub_a: float) -> tuple[list, list]:
+def _s_curve(a: tuple[float, float], b: tuple[float, float], stub_a: float,
+             stub_b: float = _STUB_IN) -> tuple[list, list]:
     """Vertices and codes from ``a`` (a right edge) to ``b`` (a left edge):
     straight stubs at both ends and a cubic S-curve between."""
     (xa, ya), (xb, yb) = a, b
     if abs(ya - yb) < 1e-9:
         return [b], [Path.LINETO]
-    p, q = (xa + stub_a, ya), (xb - _STUB_IN, yb)
+    p, q = (xa + stub_a, ya), (xb - stub_b, yb)
     mid = (p[0] + q[0]) / 2
     return [p, (mid, ya), (mid, yb), q, b], [Path.LINETO, Path.CURVE4, Path.CURVE4, Path.CURVE4, Path.LINETO]
 
@@ -170,11 +190,22 @@ def _rounded(points: Sequence[tuple[float, float]], radius: float = _CORNER_IN) 
 # --------------------------------------------------------------------------- #
 
 
+def _box_and_row(text_scale: float) -> tuple[float, float]:
+    """The height of a box and of a layout row (inches) at ``text_scale``: as at scale 1 until a box
+    gets too low for a block's name, its kind and a loop's tab under them at that scale; then the
+    boxes grow, and the rows by as much (the gap between two boxes stays)."""
+    box = max(_BOX_H, 0.4 * text_scale)
+    return box, _ROW_IN + box - _BOX_H
+
+
 class _Builder:
     """One scene under construction (y down until :meth:`finish`)."""
 
-    def __init__(self, graph: DiagramGraph, plan: Plan):
+    def __init__(self, graph: DiagramGraph, plan: Plan, text_scale: float = 1.0):
         self.graph, self.plan = graph, plan
+        self.scale = float(text_scale)
+        self.box_h, self.row = _box_and_row(self.scale)
+        self.stub = _STUB_IN * self.scale  # arrowheads grow with the text
         self.nodes = {n.id for n in graph.nodes}
         self.n_cols = len(plan.columns)
         self.group = {item: plan.group.get(item, "") for column in plan.columns for item in column}
@@ -196,11 +227,16 @@ class _Builder:
         self.label_w: dict[tuple[str, int], float] = {}
         self.fan_out = dict(fan_out)
         for key, n in fan_out.items():
-            w = text_width_in(self.label.get(key, ""), WIRE_PT)
-            self.label_w[key] = w
-            # a fanned-out signal branches after a straight trunk that holds its label;
-            # a single wire's label sits beside its curve, on the side the curve leaves
-            self.trunk[key] = max(_TRUNK_IN, w + 0.12) if n > 1 else _STUB_IN
+            self.label_w[key] = text_width_in(self.label.get(key, ""), WIRE_PT * self.scale)
+        widest: dict[int, float] = defaultdict(float)  # the widest wire label starting in each column
+        for key, w in self.label_w.items():
+            widest[self.plan.col[key[0]]] = max(widest[self.plan.col[key[0]]], w)
+        for key, n in fan_out.items():
+            # a fanned-out signal branches after a straight trunk that holds its label and reaches past
+            # every other label of its column, so that no branch runs through a label; a single
+            # wire's label sits beside its curve, on the side the curve leaves
+            label_room = widest[self.plan.col[key[0]]] + 0.12 * self.scale
+            self.trunk[key] = max(_TRUNK_IN, label_room) if n > 1 else self.stub
 
     def _column_sizes(self) -> tuple[list[float], list[float]]:
         """Width of each column and of the gap after it."""
@@ -211,8 +247,10 @@ class _Builder:
             for item in column:
                 if item in self.nodes:
                     main, kind = display_name(graph, item)
-                    text_w = max(text_width_in(main, NAME_PT), text_width_in(kind, KIND_PT, True))
-                    w = max(w, _MIN_BOX_W, text_w + 0.24)
+                    text_w = max(text_width_in(main, NAME_PT * self.scale),
+                                 text_width_in(kind, KIND_PT * self.scale, True))
+                    signs = 2 * _SIGN_IN * self.scale if graph.node(item).signs else 0.0  # both sides: centred text
+                    w = max(w, _MIN_BOX_W, text_w + 0.24 * self.scale + signs)
             widths.append(w)
         back_out: dict[int, int] = defaultdict(int)
         back_in: dict[int, int] = defaultdict(int)
@@ -225,14 +263,14 @@ class _Builder:
         self.back_in = back_in
         need_out: dict[int, float] = defaultdict(float)  # room after a column for its wires' labels
         for key, t in self.trunk.items():
-            room = t + _CURVE_IN + _STUB_IN if self.fan_out[key] > 1 else self.label_w[key] + 0.2
+            room = t + _CURVE_IN + self.stub if self.fan_out[key] > 1 else self.label_w[key] + 0.2 * self.scale
             need_out[plan.col[key[0]]] = max(need_out[plan.col[key[0]]], room)
         gaps = []
         for c in range(self.n_cols):
             need = max(_GAP_IN, need_out[c])
             if back_out[c] or back_in.get(c + 1, 0):  # the verticals of feedback wires
-                leave = max(back_trunk[c], _FEEDBACK_IN) + _TRACK_IN * back_out[c] if back_out[c] else _STUB_IN
-                enter = _FEEDBACK_IN + _TRACK_IN * back_in[c + 1] if back_in.get(c + 1, 0) else _STUB_IN
+                leave = max(back_trunk[c], _FEEDBACK_IN) + _TRACK_IN * back_out[c] if back_out[c] else self.stub
+                enter = _FEEDBACK_IN + _TRACK_IN * back_in[c + 1] if back_in.get(c + 1, 0) else self.stub
                 need = max(need, leave + enter + 0.1)
             gaps.append(need)
         for g in {g for g in self.group.values() if g}:  # room for the frame's sides
@@ -272,8 +310,9 @@ class _Builder:
                 for a, b in itertools.pairwise(bounds)
             ]
 
+        limit = MAX_WIDTH_IN * self.scale  # the picture is drawn text_scale times smaller
         one = max(strip_widths(()))
-        if one <= MAX_WIDTH_IN:
+        if one <= limit:
             return []
         best: tuple[float, tuple[int, ...]] = (one, ())
         for k in range(1, 4):  # the fewest strips that fit (a tenth over is fine), else the narrowest
@@ -284,7 +323,7 @@ class _Builder:
                     fewest = (w, cuts)
             if fewest is None:
                 break
-            if fewest[0] <= 1.1 * MAX_WIDTH_IN:
+            if fewest[0] <= 1.1 * limit:
                 return list(fewest[1])
             if fewest[0] < best[0] - 1e-9:
                 best = fewest
@@ -317,8 +356,8 @@ class _Builder:
         self.lefts, self.widths = lefts, widths
         self._feedback_verticals()
 
-        y0 = {item: plan.y[item] * _ROW_IN for item in plan.y}
-        half = {item: (_BOX_H / 2 if item in self.nodes else 0.0) for item in y0}
+        y0 = {item: plan.y[item] * self.row for item in plan.y}
+        half = {item: (self.box_h / 2 if item in self.nodes else 0.0) for item in y0}
 
         # feedback lanes inside each subsystem, relative to its blocks
         lanes: dict[int, float] = {}
@@ -401,7 +440,7 @@ class _Builder:
                 top, bot = min(top, lane), max(bot, lane)
                 x_a, x_b = self._feedback_x[i]
                 left, right = min(left, x_b), max(right, x_a)
-        return (left - _FRAME_PAD, top - _FRAME_PAD - _FRAME_LABEL, right + _FRAME_PAD, bot + _FRAME_PAD)
+        return (left - _FRAME_PAD, top - _FRAME_PAD - _FRAME_LABEL * self.scale, right + _FRAME_PAD, bot + _FRAME_PAD)
 
     def _push_down(self, y0: dict, half: dict, frames: dict) -> dict[str, float]:
         """Offsets (down) of the bodies that keep columns in order and frames clear.
@@ -430,7 +469,7 @@ class _Builder:
             for a, b in itertools.pairwise(column):
                 if body(a) != body(b):
                     size = lambda i: _NODE_SIZE if i in self.nodes else _DUMMY_SIZE
-                    require(body(a), body(b), y0[a] + (size(a) + size(b)) / 2 * _ROW_IN - y0[b])
+                    require(body(a), body(b), y0[a] + (size(a) + size(b)) / 2 * self.row - y0[b])
         group_cols = {}
         for g in frames:
             cols = [plan.col[i] for i, gi in self.group.items() if gi == g]
@@ -480,8 +519,8 @@ class _Builder:
         plan, graph = self.plan, self.graph
         for i in sorted(edges, key=self._span_key):
             e = graph.edges[i]
-            a = y[e.src] + _port_offset(e.src_port, plan.n_out[e.src]) * _ROW_IN
-            b = y[e.dst] + _port_offset(e.dst_port, plan.n_in[e.dst]) * _ROW_IN
+            a = y[e.src] + self._port(e.src_port, plan.n_out[e.src])
+            b = y[e.dst] + self._port(e.dst_port, plan.n_in[e.dst])
             c0, c1 = sorted((plan.col[e.src], plan.col[e.dst]))
             below = (a + b) / 2 >= mid
             sign = 1.0 if below else -1.0
@@ -496,6 +535,10 @@ class _Builder:
             self._placed.append((c0, c1, lane, below, g))
             lanes[i] = lane
 
+    def _port(self, port: int, n_ports: int) -> float:
+        """Offset (inches, down) of a port from its box's centre: the ports share the box's height."""
+        return _port_offset(port, n_ports) / _BOX_HEIGHT * self.box_h
+
     def _span_key(self, i: int) -> tuple[int, int]:
         e = self.graph.edges[i]
         return (abs(self.plan.col[e.src] - self.plan.col[e.dst]), i)
@@ -504,15 +547,16 @@ class _Builder:
     def _finish(self, y, lanes, wraps, wrap_lane, frames: list[Frame], n_strips: int, header: float) -> Scene:
         plan, graph = self.plan, self.graph
         lefts, widths = self.lefts, self.widths
-        boxes = {n.id: (lefts[plan.col[n.id]], y[n.id] - _BOX_H / 2, widths[plan.col[n.id]], _BOX_H)
+        box_h = self.box_h
+        boxes = {n.id: (lefts[plan.col[n.id]], y[n.id] - box_h / 2, widths[plan.col[n.id]], box_h)
                  for n in graph.nodes}
 
         def port_in(node: str, port: int) -> tuple[float, float]:
-            return lefts[plan.col[node]], y[node] + _port_offset(port, plan.n_in[node]) * _ROW_IN
+            return lefts[plan.col[node]], y[node] + self._port(port, plan.n_in[node])
 
         def port_out(node: str, port: int) -> tuple[float, float]:
             c = plan.col[node]
-            return lefts[c] + widths[c], y[node] + _port_offset(port, plan.n_out[node]) * _ROW_IN
+            return lefts[c] + widths[c], y[node] + self._port(port, plan.n_out[node])
 
         frame_of = {f.name: f for f in frames}
         below: set[tuple[str, int]] = set()
@@ -546,7 +590,7 @@ class _Builder:
                 entry = port_in(e.dst, e.dst_port) if k == len(items) - 1 else (lefts[c], y[item])
                 if c - 1 in wraps:
                     n = wraps[c - 1].index(i)
-                    stub = self.trunk[key] if k == 1 else _STUB_IN
+                    stub = self.trunk[key] if k == 1 else self.stub
                     clear = max(stub + 0.08, _FEEDBACK_IN, self.label_w[key] + 0.3 if k == 1 else 0.0)  # past the label
                     x_a = exit_[0] + clear + _TRACK_IN * (n + self.back_out[c - 1])
                     x_b = entry[0] - _FEEDBACK_IN - _TRACK_IN * (n + self.back_in.get(c, 0))
@@ -558,7 +602,7 @@ class _Builder:
                     lane = wrap_lane[(c - 1, i)]
                     v, cd = _rounded([exit_, (x_a, exit_[1]), (x_a, lane), (x_b, lane), (x_b, entry[1]), entry])
                 else:
-                    v, cd = _s_curve(exit_, entry, self.trunk[key] if k == 1 else _STUB_IN)
+                    v, cd = _s_curve(exit_, entry, self.trunk[key] if k == 1 else self.stub, self.stub)
                     if k == 1 and fan_out[key] == 1 and entry[1] < exit_[1] - 1e-9:  # it curves up: label below
                         below.add(key)
                 verts += v
@@ -596,10 +640,19 @@ class _Builder:
             width=width,
             height=height,
             strips=n_strips,
+            text_scale=self.scale,
+            box_height=self.box_h,
+            row=self.row,
         )
 
 
-def build_scene(graph: DiagramGraph, plan: Plan, header: float) -> Scene:
+def build_scene(graph: DiagramGraph, plan: Plan, header: float, text_scale: float = 1.0) -> Scene:
     """Turn the abstract layout into boxes, wire routes and frames in inches,
-    leaving ``header`` inches on top for the title and legend."""
-    return _Builder(graph, plan).build(header)
+    leaving ``header`` inches on top for the title and legend.
+
+    ``text_scale``: how much larger than at scale 1 the text (and the lines and arrowheads) are drawn
+    relative to the geometry; column widths, the room for labels and frame names, the box and row
+    heights follow, while the gaps and lanes between them do not. A picture drawn
+    ``text_scale`` times smaller than the scene (:func:`~lstmds_sim.drawing.render.render` does)
+    shows its text at the nominal point sizes and the whole diagram smaller."""
+    return _Builder(graph, plan, text_scale).build(header)

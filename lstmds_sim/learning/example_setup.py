@@ -1,10 +1,10 @@
 """The set-up the training labs share (section 4 of Campa's "LSTM as a dynamical system" example).
 
-The reference system (lab 2's fourth-order plant, sampled every :data:`TS` s) in a chosen
+The reference system (lab 3's fourth-order plant, sampled every :data:`TS` s) in a chosen
 realisation, the LSTM weights computed from it (:data:`SCALE`, Nn = n + m = 5 units), one training
 sequence of :data:`N_TRAIN` samples (randn input, the system's response from rest) and a validation
 input of :data:`N_VALIDATION` samples, and the example's Adam options (MATLAB's
-``trainingOptions("adam", ...)``). Lab 3 (``training_basin``) trains from the computed weights, lab 4
+``trainingOptions("adam", ...)``). Lab 4 (``training_basin``) trains from the computed weights, lab 5
 (``training_random``) from random ones, on the same data.
 """
 

@@ -177,7 +177,7 @@ def identify(data, *, constrained: bool, max_iter: int, seed: int, washout: int,
 
 
 def train_iss_model(max_iter: int, seed: int, *, progress=None):
-    """An ISS-certified LSTM of the pH plant, trained the way of lab 6: an
+    """An ISS-certified LSTM of the pH plant, trained the way of lab 7: an
     :class:`~lstmds_sim.learning.model.IdentifiedModel` (weights and normalisation).
 
     The identification data of ``seed`` (:func:`~lstmds_sim.learning.dataset.generate_identification_data`),
