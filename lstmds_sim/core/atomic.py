@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import WriteError
 
-__all__ = ["PARTIAL", "describe_write_error", "human_bytes", "sync_folder", "write_file"]
+__all__ = ["PARTIAL", "describe_write_error", "human_bytes", "sync_folder", "sync_path", "write_file"]
 
 #: The suffix of a temporary file: ``.NAME.PID-RANDOM.lstmds-partial``, beside NAME.
 PARTIAL = ".lstmds-partial"
@@ -123,10 +123,14 @@ def _alive(pid: int) -> bool:
 
 def sync_folder(folder) -> None:
     """Flush a folder's entries (a rename) to the disk, where the system allows it (not on Windows)."""
-    if os.name == "nt":
-        return
+    if os.name != "nt":
+        sync_path(folder)
+
+
+def sync_path(path) -> None:
+    """Flush a file, or a folder's entries, to the disk (quietly nothing where the system does not allow it)."""
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:

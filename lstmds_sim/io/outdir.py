@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.atomic import describe_write_error, sync_folder, write_file
+from ..core.atomic import describe_write_error, sync_folder, sync_path, write_file
 from ..core.errors import FolderBusyError, WriteError
 
 __all__ = ["COMMITTED", "RESULTS", "FolderBusyError", "OutputDir", "public_paths", "recover", "to_json"]
@@ -252,7 +252,7 @@ class OutputDir:
             raise WriteError(f"{self.root / missing[0]} was never written (out.path() was called for it and "
                              "nothing was saved there); write it, or leave it out")
         for name in self.written:
-            _sync_file(self.staging / name)
+            sync_path(self.staging / name)  # the writers that made it (matplotlib, say) did not flush it
         manifest = json.dumps({"record": self.record, "files": self.written})
         with _SignalsDeferred() as deferred:
             write_file(self.staging / MANIFEST, manifest, overwrite=True, shown_as=self.root / MANIFEST)
@@ -297,20 +297,6 @@ def _release(lock, staging: Path) -> None:
     if not (staging / MANIFEST).exists():  # a commit that began is finished by the next run, never dropped
         shutil.rmtree(staging, ignore_errors=True)
     lock.close()  # closing the file releases the lock
-
-
-def _sync_file(path: Path) -> None:
-    """Flush a staged file to the disk (the writers that made it, matplotlib say, did not)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _move_into_place(root: Path, staging: Path, record: str, names: Sequence[str]) -> None:
