@@ -326,7 +326,16 @@ class _InterruptWatch:
             raise KeyboardInterrupt
         raise Terminated(signum)
 
+    def unraisable(self, info) -> None:
+        """A signal's KeyboardInterrupt raised inside a finalizer or a weakref callback, where Python can only
+        ignore it (and print a traceback): ignored quietly, the signal remembered; anything else as before."""
+        if isinstance(info.exc_value, KeyboardInterrupt) and self.seen is not None:
+            return
+        self.previous_hook(info)
+
     def __enter__(self):
+        self.previous_hook = sys.unraisablehook
+        sys.unraisablehook = self.unraisable
         self.previous = {}
         for sig in STOP_SIGNALS:
             current = signal.getsignal(sig)
@@ -339,6 +348,8 @@ class _InterruptWatch:
         for sig, previous in self.previous.items():
             if signal.getsignal(sig) is self:
                 signal.signal(sig, previous)
+        if sys.unraisablehook == self.unraisable:
+            sys.unraisablehook = self.previous_hook
 
 
 INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
@@ -433,7 +444,7 @@ def entry() -> None:
     status = main()
     for sig in STOP_SIGNALS:  # the command is over: a signal now changes nothing on the disk, and says nothing
         if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):
-            signal.signal(sig, _quiet_exit)
+            signal.signal(sig, _quiet_exit(status))
     if status in STOPPED:
         # what a normal exit would do first: the interrupted run's objects are collected, so their
         # finalizers run (an output folder's staging files are removed and its lock released), then
@@ -453,10 +464,24 @@ def entry() -> None:
         except (OSError, ValueError):
             pass
         os._exit(status)
-    sys.exit(status)
+    # A finished command leaves the same way, after the exit handlers: Python's own shutdown puts the default
+    # signal handlers back before it tears down the native libraries (XLA's threads take a while), and a
+    # signal then would end the process by that signal, not with the command's status
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    _bounded(atexit._run_exitfuncs, EXIT_HANDLERS_S)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(status)
 
 
-EXIT_HANDLERS_S = 10.0  # seconds the exit handlers of a stopped command may take
+EXIT_HANDLERS_S = 10.0  # seconds the exit handlers of a command may take
 
 
 def _bounded(function, seconds: float) -> None:
@@ -468,9 +493,14 @@ def _bounded(function, seconds: float) -> None:
     thread.join(seconds)
 
 
-def _quiet_exit(signum, frame) -> None:
-    """A signal after the command ended: leave at once with its status, without a traceback."""
-    os._exit(128 + int(signum))
+def _quiet_exit(status: int):
+    """The handler for a signal after the command ended: leave at once, with the command's own ``status``
+    (the work is done, or was stopped already), without a traceback or a second line."""
+
+    def leave(signum, frame) -> None:
+        os._exit(status)
+
+    return leave
 
 
 if __name__ == "__main__":

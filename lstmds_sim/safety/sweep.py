@@ -367,7 +367,7 @@ def connect_scheduler(distributed, address: str, timeout_s: float = CONNECT_S):
     """A ``distributed.Client`` of the scheduler at ``address``; one line when none answers there.
 
     What listens at the address is checked first: nothing (refused, unreachable), something that
-    speaks first (an SSH or mail server: a Dask scheduler waits to be spoken to), or something that
+    speaks first with anything but Dask's comm handshake (an SSH or mail server), or something that
     accepts but never answers as Dask does (an HTTP server): each is named, within ``timeout_s``.
     """
     import socket
@@ -389,10 +389,11 @@ def connect_scheduler(distributed, address: str, timeout_s: float = CONNECT_S):
         with probe:
             probe.settimeout(0.5)
             try:
-                greeting = probe.recv(64)
+                greeting = probe.recv(256)
             except OSError:  # a timeout too: nothing said first
                 greeting = None
-        if greeting:
+        # a Dask scheduler greets too: its comm handshake, a framed msgpack message with its "compression"
+        if greeting and b"compression" not in greeting:
             raise OSError(f"{address!r} is not a Dask scheduler: what answers there speaks first "
                           f"({greeting[:40]!r}); give the scheduler's address, tcp://host:8786")
     outcome: dict = {}
