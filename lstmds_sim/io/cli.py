@@ -445,40 +445,31 @@ def entry() -> None:
     for sig in STOP_SIGNALS:  # the command is over: a signal now changes nothing on the disk, and says nothing
         if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):
             signal.signal(sig, _quiet_exit(status))
+    # Leave with os._exit after the exit handlers, finished or stopped: Python's own shutdown puts the default
+    # signal handlers back before it tears down the native libraries (XLA's threads take a while), and a
+    # signal then would end the process by that signal, not with the command's status
+    _flush()
     if status in STOPPED:
         # what a normal exit would do first: the interrupted run's objects are collected, so their
-        # finalizers run (an output folder's staging files are removed and its lock released), then
-        # the exit handlers (atexit, and weakref.finalize's) that os._exit would skip. The one line is
-        # said: what a library's exit handler might print now (a worker's, a kernel's) is silenced
+        # finalizers run (an output folder's staging files are removed and its lock released). The one line
+        # is said: what a library's exit handler might print now (a worker's, a kernel's) is silenced
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
         except (OSError, ValueError):
             pass
         gc.collect()
-        _bounded(atexit._run_exitfuncs, EXIT_HANDLERS_S)  # a library's clean-up that hangs cannot keep it alive
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os._exit(status)
-    # A finished command leaves the same way, after the exit handlers: Python's own shutdown puts the default
-    # signal handlers back before it tears down the native libraries (XLA's threads take a while), and a
-    # signal then would end the process by that signal, not with the command's status
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-    _bounded(atexit._run_exitfuncs, EXIT_HANDLERS_S)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    _bounded(atexit._run_exitfuncs, EXIT_HANDLERS_S)  # a library's clean-up that hangs cannot keep it alive
+    _flush()
     os._exit(status)
+
+
+def _flush() -> None:
+    """Flush stdout and stderr (quietly, if the terminal or the pipe is gone)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 EXIT_HANDLERS_S = 10.0  # seconds the exit handlers of a command may take
