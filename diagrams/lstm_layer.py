@@ -59,6 +59,7 @@ from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.core.diagram import lstm_diagram
 from lstmds_sim.diagrams import print_files
 from lstmds_sim.drawing.lstm_figures import diagram_vs_matrices, loop_signals
+from lstmds_sim.io.exercise import check_answer, keep  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 
@@ -247,8 +248,10 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise changes a few values in the cell below it. Try it, predict, then open the solution
-# (the collapsed cells).
+# Each exercise changes a few values in the cell below it. Predict first, then run the cell. Where the
+# answer is a number, write it in the answer cell; the cell after it checks it. The solutions are in the
+# teacher's edition (`lstmds notebook lstm_layer`), collapsed; the student's edition
+# (`lstmds notebook lstm_layer --student`) has none.
 #
 # **1. Stop the inner loop from contracting.** Add a constant to the forget gate's bias $b_f$ (rows
 # $N_n \ldots 2N_n - 1$ of `b`) and run again. How large must the extra bias be before $f > 0.99$ at
@@ -263,56 +266,98 @@ def main(argv=None) -> dict:
 # print(f"smallest forget gate {changed['f'].min():.4f}, largest |c| {np.abs(changed['c']).max():.2f}")
 # loop_signals(t, changed["c"], changed["h"], changed["f"], title=f"forget-gate bias + {EXTRA_FORGET_BIAS:g}");
 
-# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** $f = \sigma(z_f)$, and $\sigma(x) > 0.99$ needs $x > \ln 99 \approx 4.6$. The printout
-# below shows the smallest $z_f$ of the original run, about $-2.8$ (the input is random normal and
-# can push a gate input below zero), so the extra bias must be about $4.6 + 2.8 \approx 7.4$ before
-# $f > 0.99$ at every step: at +5 the smallest $f$ is still 0.91, at +10 it is 0.9994. Then
-# $c(k) \approx c(k-1) + i \odot g$: the inner loop is (almost) an integrator with its pole at 1, and the
-# cell state **adds up** $i \odot g$ instead of forgetting it. Here $g$ is mostly positive (positive
-# weights), so $c$ climbs step after step, to about 33 after 50 steps instead of staying below 6;
-# $h = o \odot \tanh(c)$ saturates at $o$ and the output stops following the input. A forget gate near 1
-# is how an LSTM remembers for a long time, and also why its cell state can drift.
+# %% active="ipynb" tags=["answer"]
+# # The smallest extra forget-gate bias that makes f > 0.99 at every step (to one decimal):
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# z_f = np.log(result["f"] / (1 - result["f"]))  # the gate's input is logit(f)
+# ANSWER_1 = round(float(np.log(99) - z_f.min()), 1)
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# z_f_min = float(np.log(result["f"] / (1 - result["f"])).min())
+# check_answer("ANSWER_1", ANSWER_1, np.log(99) - z_f_min, atol=0.1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
-# z_f = result["f"]  # the gate itself; its input is logit(f)
-# print(f"smallest z_f in the original run: {np.log(z_f / (1 - z_f)).min():.2f}")
+# # Solution 1: the runs behind it
+# ends = {}
 # for extra in (0, 2, 5, 10):
 #     b = params.b.copy()
 #     b[N_UNITS:2 * N_UNITS] += extra
 #     r = run(lstm_diagram(params.replace(b=b), u, Ts=TS, h0=h0, c0=c0)[0], probes=PROBES)
+#     ends[extra] = r
 #     print(f"extra bias {extra:>2}: smallest f {r['f'].min():.4f}, c at the end {np.round(r['c'][-1], 2)}")
-
-# %% [markdown]
-# **2. Count before you compute.** How many parameters has this layer (with its output layer)?
-# Predict the number, then the number for twice as many units, before running the cell.
-
-# %% active="ipynb"
-# UNITS = 2 * N_UNITS
-#
-# print(params.n_params, LSTMParams.random(N_INPUTS, UNITS, N_OUTPUTS, rng=0).n_params)
+# keep(ln99=np.log(99), z_f_min=z_f_min, needed=np.log(99) - z_f_min,
+#      f_min_5=ends[5]["f"].min(), f_min_10=ends[10]["f"].min(),
+#      c_end_10=np.abs(ends[10]["c"]).max(), c_max_0=np.abs(ends[0]["c"]).max())
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** Per layer $4 N_n N_i$ (W) $+ 4 N_n^2$ (R) $+ 4 N_n$ (b), plus the output layer
-# $N_o N_n + N_o$: for $N_n = 3$: $48 + 36 + 12 + 6 + 2 = 104$. For $N_n = 6$:
-# $96 + 144 + 24 + 12 + 2 = 278$. Doubling the units almost triples the count: the recurrent weights
-# grow with $N_n^2$ (lab 2, `lstm_stack`, follows this up).
+# **Solution 1.**
+#
+# $f = \sigma(z_f)$, and $\sigma(x) > 0.99$ needs $x > \ln 99 \approx {{ln99:.2f}}$. The smallest $z_f$ of
+# the original run is {{z_f_min:.2f}} (the input is random normal and can push a gate input below zero),
+# so the extra bias must be about {{needed:.1f}} before $f > 0.99$ at every step: at +5 the smallest $f$
+# is still {{f_min_5:.2f}}, at +10 it is {{f_min_10:.4f}}. Then $c(k) \approx c(k-1) + i \odot g$: the inner
+# loop is (almost) an integrator with its pole at 1, and the cell state **adds up** $i \odot g$ instead
+# of forgetting it. Here $g$ is mostly positive (positive weights), so $c$ climbs step after step, to
+# {{c_end_10:.0f}} at +10 instead of staying below {{c_max_0:.1f}}; $h = o \odot \tanh(c)$ saturates at $o$
+# and the output stops following the input. A forget gate near 1 is how an LSTM remembers for a long
+# time, and also why its cell state can drift.
+
+# %% [markdown]
+# **2. Count before you compute.** The printout above counts the parameters of this layer with its
+# output layer, for $N_n = 3$. How many has the same layer with twice as many units, $N_n = 6$?
+# Predict the number, write it in the answer cell, then run the cell below it to see.
+
+# %% active="ipynb" tags=["answer"]
+# # The number of parameters for Nn = 6 (with the output layer):
+# ANSWER_2 = None
+# ### BEGIN SOLUTION
+# UNITS = 2 * N_UNITS
+# ANSWER_2 = 4 * UNITS * N_INPUTS + 4 * UNITS**2 + 4 * UNITS + N_OUTPUTS * UNITS + N_OUTPUTS
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# check_answer("ANSWER_2", ANSWER_2, LSTMParams.random(N_INPUTS, 2 * N_UNITS, N_OUTPUTS, rng=0).n_params, rtol=0)
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the terms of the count
+# def terms(n):
+#     return 4 * n * N_INPUTS, 4 * n**2, 4 * n, N_OUTPUTS * n + N_OUTPUTS
+# keep(**{f"{k}{n}": v for n in (3, 6) for k, v in zip(("W", "R", "b", "F"), terms(n))},
+#      n3=params.n_params, n6=LSTMParams.random(N_INPUTS, 6, N_OUTPUTS, rng=0).n_params)
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 2.**
+#
+# Per layer $4 N_n N_i$ (W) $+ 4 N_n^2$ (R) $+ 4 N_n$ (b), plus the output layer $N_o N_n + N_o$: for
+# $N_n = 3$: ${{W3}} + {{R3}} + {{b3}} + {{F3}} = {{n3}}$. For $N_n = 6$: ${{W6}} + {{R6}} + {{b6}} + {{F6}} = {{n6}}$.
+# Doubling the units almost triples the count: the recurrent weights grow with $N_n^2$ (lab 2,
+# `lstm_stack`, follows this up).
 
 # %% [markdown]
 # **3. Open the outer loop.** Set the recurrent weights to zero, `R = 0`. Which loop is left? Does
-# the output change much? Predict first.
+# the output change much? Predict first, then run the cell.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["predict"]
 # open_outer = run(lstm_diagram(params.replace(R=np.zeros_like(params.R)), u, Ts=TS, h0=h0, c0=c0)[0])
-# print(f"norm of the change of y: {np.linalg.norm(open_outer.recorders['y'] - y_diagram):.3f} "
-#       f"(norm of y: {np.linalg.norm(y_diagram):.3f})")
+# change = np.linalg.norm(open_outer.recorders["y"] - y_diagram)
+# print(f"norm of the change of y: {change:.3f} (norm of y: {np.linalg.norm(y_diagram):.3f})")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: the numbers it quotes
+# z_gates = params.R @ np.asarray(result["h"]).T  # what R h added to every gate input, step by step
+# keep(change=change, y_norm=np.linalg.norm(y_diagram), share=100 * change / np.linalg.norm(y_diagram),
+#      rh_max=z_gates.max())
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** With $R = 0$ the gates see only the input: $h(k-1)$ no longer feeds anything inside
-# the layer, so the outer loop's gain is zero (the diagram still draws its wires: the R gains are
-# there, with zeros in them). The inner loop remains: $c(k) = f(u(k)) \odot c(k-1) + \ldots$ still
-# remembers. The output changes a lot, by about 60 % of its norm (8.7 against 14.5): with positive
-# weights and $h$ mostly positive, $R\,h$ had raised every gate input by up to 3.
+# **Solution 3.**
+#
+# With $R = 0$ the gates see only the input: $h(k-1)$ no longer feeds anything inside the layer, so
+# the outer loop's gain is zero (the diagram still draws its wires: the R gains are there, with zeros
+# in them). The inner loop remains: $c(k) = f(u(k)) \odot c(k-1) + \ldots$ still remembers. The output
+# changes a lot, by {{share:.0f}} % of its norm ({{change:.1f}} against {{y_norm:.1f}}): with positive weights and
+# $h$ mostly positive, $R\,h$ had raised every gate input by up to {{rh_max:.1f}}.
 
 # %% active="py"
 if __name__ == "__main__":

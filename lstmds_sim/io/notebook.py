@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["EXTRA_HINT", "cmd_notebook", "lab_notebook", "lab_path", "register", "run_notebook"]
+__all__ = ["EXTRA_HINT", "cmd_notebook", "hide_predictions", "lab_notebook", "lab_path", "register", "run_notebook"]
 
 EXTRA_HINT = "pip install 'lstmds-sim[notebook]'"
 KERNEL = "python3"
@@ -164,6 +164,17 @@ def _stop_kernel(client) -> None:
         pass
 
 
+def hide_predictions(nb) -> int:
+    """Clear the outputs of cells tagged ``predict`` (run, so they are checked, but the student predicts
+    before seeing what they print); how many were cleared."""
+    cleared = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "predict" in cell.metadata.get("tags", []):
+            cell["outputs"], cell["execution_count"] = [], None
+            cleared += 1
+    return cleared
+
+
 def _error_line(err, nb) -> str:
     """One line for a failed cell: which cell, and the exception's last line."""
     index = next((i for i, cell in enumerate(nb.cells) if any(o.get("output_type") == "error"
@@ -197,6 +208,14 @@ def cmd_notebook(args) -> int:
                 print(f"lstmds: error: notebook {name}: {_error_line(err, nb)}; nothing written "
                       f"(lstmds run {name} shows the traceback with LSTMDS_TRACEBACK=1)", file=sys.stderr)
                 return 1
+            from .exercise import SolutionTextError, fill
+
+            try:
+                fill(nb)  # the solutions' numbers, from this run
+            except SolutionTextError as err:
+                print(f"lstmds: error: notebook {name}: {err}; nothing written", file=sys.stderr)
+                return 1
+            hide_predictions(nb)
         text = nbformat.writes(nb)
         out.write_file(f"{name}.ipynb", text if text.endswith("\n") else text + "\n")  # as nbformat.write
         code = [c for c in nb.cells if c.cell_type == "code"]

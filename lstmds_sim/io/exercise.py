@@ -1,0 +1,118 @@
+"""What a lab's exercises use inside its notebook: numbers kept for the solution text, answers checked.
+
+A solution's prose never types a result. The solution's code cell computes it and hands it over with
+:func:`keep`; the markdown cell below writes ``{{name}}`` or ``{{name:.3f}}`` where the number goes, and
+``lstmds notebook`` fills it in from the executed values (:func:`fill`), so the text and the run agree
+on every machine. An exercise whose answer is a number has an answer cell (the student's, an nbgrader
+solution region in the teacher's edition) and an autograded cell that calls :func:`check_answer` against a
+value the notebook computes itself.
+
+The kernel side (``keep``, ``check_answer``) needs IPython only when it displays; ``fill`` is the writer's side.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "check_answer", "fill", "keep"]
+
+#: The output type that carries kept values from the kernel to the writer (removed from the notebook it writes).
+VALUES_MIME = "application/vnd.lstmds.values+json"
+
+#: A place for a kept number in a solution's markdown: ``{{name}}`` or ``{{name:format}}``.
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::([^}]*))?\}\}")
+
+
+class AnswerError(AssertionError):
+    """An answer that is not the expected one (what nbgrader's autograder counts as a failed check)."""
+
+
+class SolutionTextError(ValueError):
+    """A solution's text asks for a number that no cell above it kept."""
+
+
+def _plain(value):
+    """``value`` as JSON: numpy scalars and arrays become Python numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def keep(**values) -> None:
+    """Keep ``values`` (numbers, strings, lists) for the solution text below this cell.
+
+    Displayed as an output of type :data:`VALUES_MIME` with an empty text part, so a notebook
+    front end shows nothing; ``lstmds notebook`` reads it, fills ``{{name}}`` places in the markdown
+    cells after it, and drops the output.
+    """
+    from IPython.display import display
+
+    display({VALUES_MIME: {name: _plain(value) for name, value in values.items()}, "text/plain": ""}, raw=True)
+
+
+def check_answer(name: str, answer, expected, *, rtol: float = 1e-6, atol: float = 0.0) -> None:
+    """Check the student's ``answer`` (the variable ``name``) against ``expected``; one line either way.
+
+    Numbers compare with ``math.isclose(answer, expected, rel_tol=rtol, abs_tol=atol)``; anything else
+    with ``==``. A wrong or missing answer raises :class:`AnswerError` (nbgrader: no points).
+    """
+    if answer is None or answer is Ellipsis:
+        raise AnswerError(f"{name} is not set yet: write your answer in the cell above")
+    try:
+        right = math.isclose(float(answer), float(expected), rel_tol=rtol, abs_tol=atol)
+        shown = f"{float(answer):.6g}"
+    except (TypeError, ValueError):
+        right = answer == expected
+        shown = repr(answer)
+    if not right:
+        within = f" (within {rtol:g} relative{f', {atol:g} absolute' if atol else ''})" if rtol or atol else ""
+        raise AnswerError(f"{name} = {shown} is not the answer{within}: look again at the cells above")
+    print(f"{name} = {shown}: right")
+
+
+def _format(value, spec: str | None) -> str:
+    return str(value) if not spec else format(value, spec)
+
+
+def fill(nb) -> int:
+    """Fill every ``{{name[:format]}}`` in ``nb``'s markdown cells from the values kept above them.
+
+    Walks the cells in order; a code cell's :data:`VALUES_MIME` outputs add to the values (a later
+    :func:`keep` of the same name wins) and are removed. Returns how many places were filled; a
+    place whose name nothing above kept, or whose format does not fit the value, raises
+    :class:`SolutionTextError` naming the cell.
+    """
+    values: dict = {}
+    filled = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            kept = []
+            for output in cell.get("outputs", []):
+                data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
+                if VALUES_MIME in data:
+                    values.update(data[VALUES_MIME])
+                else:
+                    kept.append(output)
+            cell["outputs"] = kept
+        elif cell.cell_type == "markdown" and "{{" in cell.source:
+            def place(match, index=index):
+                name, spec = match.group(1), match.group(2)
+                if name not in values:
+                    raise SolutionTextError(
+                        f"cell {index + 1} of {len(nb.cells)}: {{{{{name}}}}} is not a value kept above it "
+                        f"(keep({name}=...) in a code cell before it; kept so far: {', '.join(sorted(values)) or 'none'})")
+                try:
+                    return _format(values[name], spec)
+                except (TypeError, ValueError):
+                    raise SolutionTextError(f"cell {index + 1} of {len(nb.cells)}: format {spec!r} does not fit "
+                                            f"{name} = {values[name]!r}") from None
+
+            source, count = PLACEHOLDER.subn(place, cell.source)
+            cell.source = source
+            filled += count
+    return filled
