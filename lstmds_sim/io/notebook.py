@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["EXTRA_HINT", "cmd_notebook", "hide_predictions", "lab_notebook", "lab_path", "register", "run_notebook"]
+__all__ = ["EXTRA_HINT", "cmd_notebook", "hide_predictions", "lab_edition", "lab_notebook", "lab_path", "register", "run_notebook"]
 
 EXTRA_HINT = "pip install 'lstmds-sim[notebook]'"
 KERNEL = "python3"
@@ -164,6 +164,29 @@ def _stop_kernel(client) -> None:
         pass
 
 
+def lab_edition(name: str, *, execute: bool = True, timeout: int = 3600, progress=None):
+    """Lab ``name`` as the notebook ``lstmds notebook`` writes: ``(nb, seconds)``.
+
+    Executed (unless ``execute`` is false; ``seconds`` is then None), its solutions' numbers filled in
+    from the run (:func:`~lstmds_sim.io.exercise.fill`) and its ``predict`` cells shown empty. Raises
+    nbclient's errors when a cell raises (the notebook is on the error as ``err.nb``), and
+    :class:`~lstmds_sim.io.exercise.SolutionTextError` for a solution asking for a number nothing kept.
+    """
+    from .exercise import fill
+
+    nb = lab_notebook(name)
+    if not execute:
+        return nb, None
+    try:
+        seconds = run_notebook(nb, label=f"notebook {name}", timeout=timeout, progress=progress)
+    except Exception as err:
+        err.nb = nb
+        raise
+    fill(nb)
+    hide_predictions(nb)
+    return nb, seconds
+
+
 def hide_predictions(nb) -> int:
     """Clear the outputs of cells tagged ``predict`` (run, so they are checked, but the student predicts
     before seeing what they print); how many were cleared."""
@@ -192,30 +215,24 @@ def cmd_notebook(args) -> int:
     except ModuleNotFoundError as err:
         print(f"lstmds: error: lstmds notebook needs {err.name}: {EXTRA_HINT}", file=sys.stderr)
         return 2
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     from ..diagrams import quick
+    from .exercise import SolutionTextError
     from .outdir import OutputDir
 
-    nb = lab_notebook(args.name)
     name = args.name
+    lab_path(name)  # an unknown lab: one line before anything starts
     with OutputDir(args.out, record=f"{name}.notebook.json", owner=f"notebook {name}") as out:
-        seconds = None
-        if not args.no_execute:
-            from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-            try:
-                seconds = run_notebook(nb, label=f"notebook {name}", timeout=args.timeout)
-            except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
-                print(f"lstmds: error: notebook {name}: {_error_line(err, nb)}; nothing written "
-                      f"(lstmds run {name} shows the traceback with LSTMDS_TRACEBACK=1)", file=sys.stderr)
-                return 1
-            from .exercise import SolutionTextError, fill
-
-            try:
-                fill(nb)  # the solutions' numbers, from this run
-            except SolutionTextError as err:
-                print(f"lstmds: error: notebook {name}: {err}; nothing written", file=sys.stderr)
-                return 1
-            hide_predictions(nb)
+        try:
+            nb, seconds = lab_edition(name, execute=not args.no_execute, timeout=args.timeout)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+            print(f"lstmds: error: notebook {name}: {_error_line(err, err.nb)}; nothing written "
+                  f"(lstmds run {name} shows the traceback with LSTMDS_TRACEBACK=1)", file=sys.stderr)
+            return 1
+        except SolutionTextError as err:
+            print(f"lstmds: error: notebook {name}: {err}; nothing written", file=sys.stderr)
+            return 1
         text = nbformat.writes(nb)
         out.write_file(f"{name}.ipynb", text if text.endswith("\n") else text + "\n")  # as nbformat.write
         code = [c for c in nb.cells if c.cell_type == "code"]
