@@ -26,6 +26,8 @@ wire and its trace are seen together (1280 x 800 and up). The script
 
 from __future__ import annotations
 
+from .page_js import DIAGRAM_JS
+
 __all__ = ["CSS", "JS"]
 
 CSS = r"""
@@ -124,7 +126,7 @@ footer { font-size: 12px; color: var(--muted); margin: 10px 14px 16px; }
 }
 """
 
-JS = r"""
+JS = DIAGRAM_JS + r"""
 (function () {
   "use strict";
   var root = document.getElementById("lstmds-inspector");
@@ -153,13 +155,7 @@ JS = r"""
     for (var i = 0; i < K; i++) out[i] = arr[idx(p, b, i, j)];
     return out;
   }
-  function fmt(v) {
-    if (!isFinite(v)) return String(v);
-    var a = Math.abs(v);
-    if (a === 0) return "0";
-    if (a < 1e-3 || a >= 1e5) return v.toExponential(3);
-    return String(Number(v.toPrecision(4)));
-  }
+  var fmt = lstmdsDiagram.fmt;
   function valuesAt(p, i) {
     var out = [];
     for (var j = 0; j < p.n; j++) out.push(at(p, state.b, i, j));
@@ -439,40 +435,11 @@ JS = r"""
       diagram.scrollTop = cy * state.zoom - diagram.clientHeight / 2;
     }
   }
-  function centreOn(loop) {  // scroll the diagram so that the loop's wires, delay and tag are in its middle
-    var els = views[state.view].querySelectorAll('[data-loop="' + loop + '"]'), box = null;
-    els.forEach(function (el) {
-      var r = el.getBoundingClientRect();
-      if (!r.width && !r.height) return;
-      box = box ? {l: Math.min(box.l, r.left), t: Math.min(box.t, r.top), r: Math.max(box.r, r.right), b: Math.max(box.b, r.bottom)}
-                : {l: r.left, t: r.top, r: r.right, b: r.bottom};
-    });
-    if (!box) return;
-    var d = diagram.getBoundingClientRect();
-    diagram.scrollLeft += (box.l + box.r) / 2 - (d.left + d.width / 2);
-    diagram.scrollTop += (box.t + box.b) / 2 - (d.top + d.height / 2);
-  }
+  function centreOn(loop) { lstmdsDiagram.centreOn(views[state.view], diagram, loop); }
   document.getElementById("lstmds-zoom-in").addEventListener("click", function () { setZoom(state.zoom * 1.25); });
   document.getElementById("lstmds-zoom-out").addEventListener("click", function () { setZoom(state.zoom / 1.25); });
   document.getElementById("lstmds-zoom").addEventListener("click", function () { setZoom("fit"); });
-  var pan = null;
-  diagram.addEventListener("mousedown", function (ev) {
-    if (ev.button !== 0) return;
-    pan = {x: ev.clientX, y: ev.clientY, left: diagram.scrollLeft, top: diagram.scrollTop, moved: false};
-  });
-  window.addEventListener("mousemove", function (ev) {
-    if (!pan) return;
-    var dx = ev.clientX - pan.x, dy = ev.clientY - pan.y;
-    if (!pan.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
-    pan.moved = true;
-    diagram.classList.add("panning");
-    diagram.scrollLeft = pan.left - dx;
-    diagram.scrollTop = pan.top - dy;
-  });
-  window.addEventListener("mouseup", function () {
-    if (pan && pan.moved) { diagram.classList.remove("panning"); setTimeout(function () { pan = null; }, 0); }
-    else pan = null;
-  });
+  var dragged = lstmdsDiagram.pannable(diagram);
 
   // ------------------------------------------------------------------ events
   slider.addEventListener("input", function () { setStep(parseInt(slider.value, 10)); });
@@ -492,7 +459,7 @@ JS = r"""
     box.addEventListener("change", function () { setLoop(box.getAttribute("data-loop-toggle"), box.checked); });
   });
   root.addEventListener("click", function (ev) {
-    if (pan && pan.moved) return;  // the end of a drag of the diagram, not a click
+    if (dragged()) return;  // the end of a drag of the diagram, not a click
     var el = ev.target.closest("[data-toggle], .wire[data-signal], [data-for], [data-shows], tr[data-row]");
     if (!el || !root.contains(el)) return;
     if (el.hasAttribute("data-toggle")) { toggleGroup(el.getAttribute("data-toggle")); return; }

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from .page_js import DIAGRAM_JS
+
 __all__ = ["Live", "LiveModel", "LiveRun", "Slider", "constant", "gate_bias", "input_amplitude", "layer_blocks",
            "live", "make_document", "recurrent_scale", "standard_sliders", "start_server"]
 
@@ -529,20 +531,14 @@ LIVE_CSS = r"""
 .wire.selected .halo { stroke: #1f77b4; stroke-opacity: 0.28; }
 """
 
-LIVE_JS = r"""
+LIVE_JS = DIAGRAM_JS + r"""
 (function () {
   "use strict";
   var root = document.getElementById("lstmds-live");
   var DATA = JSON.parse(document.getElementById("lstmds-live-data").textContent), BAR_H = DATA.badge_height;
   var svg = root.querySelector("svg.view"), diagram = root.querySelector(".diagram");
   var state = {i: 0, timer: null, zoom: 1, selected: null, redraws: 0, redrawnAt: null, doc: null, absmax: {}};
-  function fmt(v) {
-    if (!isFinite(v)) return String(v);
-    var a = Math.abs(v);
-    if (a === 0) return "0";
-    if (a < 1e-3 || a >= 1e5) return v.toExponential(3);
-    return String(Number(v.toPrecision(4)));
-  }
+  var fmt = lstmdsDiagram.fmt;
   function doc() {
     if (state.doc) return state.doc;
     if (!window.Bokeh || !Bokeh.documents) return null;
@@ -636,34 +632,11 @@ LIVE_JS = r"""
     if (s === "auto") s = Math.max(Math.min(fitScale(), 1.25), DATA.legible_scale);
     applyZoom(Math.max(0.15, Math.min(3, s)));
   }
-  function centreOn(loop) {
-    var box = null;
-    svg.querySelectorAll('[data-loop="' + loop + '"]').forEach(function (el) {
-      var r = el.getBoundingClientRect();
-      if (!r.width && !r.height) return;
-      box = box ? {l: Math.min(box.l, r.left), t: Math.min(box.t, r.top), r: Math.max(box.r, r.right), b: Math.max(box.b, r.bottom)}
-                : {l: r.left, t: r.top, r: r.right, b: r.bottom};
-    });
-    if (!box) return;
-    var d = diagram.getBoundingClientRect();
-    diagram.scrollLeft += (box.l + box.r) / 2 - (d.left + d.width / 2);
-    diagram.scrollTop += (box.t + box.b) / 2 - (d.top + d.height / 2);
-  }
+  function centreOn(loop) { lstmdsDiagram.centreOn(svg, diagram, loop); }
   document.getElementById("lstmds-zoom-in").addEventListener("click", function () { setZoom(state.zoom * 1.25); });
   document.getElementById("lstmds-zoom-out").addEventListener("click", function () { setZoom(state.zoom / 1.25); });
   document.getElementById("lstmds-zoom").addEventListener("click", function () { setZoom("fit"); });
-  var pan = null;
-  diagram.addEventListener("mousedown", function (ev) { if (ev.button === 0) pan = {x: ev.clientX, y: ev.clientY, left: diagram.scrollLeft, top: diagram.scrollTop, moved: false}; });
-  window.addEventListener("mousemove", function (ev) {
-    if (!pan) return;
-    var dx = ev.clientX - pan.x, dy = ev.clientY - pan.y;
-    if (!pan.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
-    pan.moved = true; diagram.classList.add("panning");
-    diagram.scrollLeft = pan.left - dx; diagram.scrollTop = pan.top - dy;
-  });
-  window.addEventListener("mouseup", function () {
-    if (pan && pan.moved) { diagram.classList.remove("panning"); setTimeout(function () { pan = null; }, 0); } else pan = null;
-  });
+  var dragged = lstmdsDiagram.pannable(diagram);
   // the step: play, pause, scrub
   var slider = document.getElementById("lstmds-slider"), play = document.getElementById("lstmds-play");
   slider.addEventListener("input", function () { setStep(parseInt(slider.value, 10)); });
@@ -686,7 +659,7 @@ LIVE_JS = r"""
     });
   });
   root.addEventListener("click", function (ev) {
-    if (pan && pan.moved) return;
+    if (dragged()) return;
     var el = ev.target.closest(".wire[data-signal], [data-for], [data-shows]");
     if (!el || !svg.contains(el)) return;
     state.selected = el.getAttribute("data-signal") || el.getAttribute("data-for") || el.getAttribute("data-shows");
