@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "check_answer", "fill", "keep"]
+__all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "check_answer", "fill", "keep", "sci"]
 
 #: The output type that carries kept values from the kernel to the writer (removed from the notebook it writes).
 VALUES_MIME = "application/vnd.lstmds.values+json"
@@ -73,6 +73,19 @@ def check_answer(name: str, answer, expected, *, rtol: float = 1e-6, atol: float
         within = f" (within {rtol:g} relative{f', {atol:g} absolute' if atol else ''})" if rtol or atol else ""
         raise AnswerError(f"{name} = {shown} is not the answer{within}: look again at the cells above")
     print(f"{name} = {shown}: right")
+
+
+def sci(value, digits: int = 2) -> str:
+    """``value`` in scientific notation for a solution's LaTeX (between ``$`` signs): ``1.04 \\cdot 10^{-6}``.
+
+    Keep the string (``keep(error=sci(error))``) and write ``${{error}}$``: a tiny or huge result then
+    reads as it would in a textbook, not as ``1.04e-06``. With ``digits=0`` a mantissa of 1 is left
+    out (``10^{-6}``), for an order of magnitude.
+    """
+    mantissa, exponent = f"{float(value):.{digits}e}".split("e")
+    if digits == 0 and mantissa in ("1", "-1"):
+        return f"{mantissa[:-1]}10^{{{int(exponent)}}}"
+    return f"{mantissa} \\cdot 10^{{{int(exponent)}}}" if int(exponent) else mantissa
 
 
 def _format(value, spec: str | None) -> str:

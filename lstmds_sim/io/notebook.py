@@ -7,6 +7,11 @@ and writes ``DIR/NAME.ipynb`` with every output, through :class:`~lstmds_sim.io.
 (record ``DIR/NAME.notebook.json``, so several notebooks can share a folder). A cell that raises
 stops it: nothing is written, and the error is one line naming the cell.
 
+That notebook is the teacher's edition: its exercise cells carry nbgrader's metadata and its
+solutions are there, collapsed. ``--student`` writes the student's edition instead
+(:mod:`~lstmds_sim.io.editions`, with nbgrader's own preprocessors): no solution, no output; the
+teacher's edition is run first, so a lab whose checks fail on its own answers is never handed out.
+
 jupytext, nbclient, nbformat and ipykernel are the ``notebook`` extra; they are imported only
 when the command runs.
 """
@@ -32,12 +37,17 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "notebook", help="write a lab as a Jupyter notebook, executed with its outputs (NAME.ipynb)",
         description="Write the lab NAME as DIR/NAME.ipynb, executed in a fresh python3 kernel, with its text, "
-                    "figures, exercises and (collapsed) solutions. LSTMDS_QUICK=1 runs it with small settings.")
+                    "figures, exercises and (collapsed) solutions: the teacher's edition; --student writes the "
+                    "student's. LSTMDS_QUICK=1 runs it with small settings.")
     parser.add_argument("name", help="the lab (lstmds list shows them)")
-    parser.add_argument("--out", default="out/notebooks", help="folder (default: %(default)s)")
+    parser.add_argument("--out", default=None,
+                        help="folder (default: out/notebooks, or out/student with --student)")
     parser.add_argument("--timeout", type=positive_int, default=3600,
                         help="seconds a cell may run before the notebook is stopped (default: %(default)s)")
     parser.add_argument("--no-execute", action="store_true", help="write the notebook without running it")
+    parser.add_argument("--student", action="store_true",
+                        help="write the student's edition: no solutions, unexecuted, made with nbgrader (the "
+                             "teacher's edition is run first to check every answer, unless --no-execute)")
     parser.set_defaults(func=cmd_notebook)
 
 
@@ -167,14 +177,19 @@ def _stop_kernel(client) -> None:
 def lab_edition(name: str, *, execute: bool = True, timeout: int = 3600, progress=None):
     """Lab ``name`` as the notebook ``lstmds notebook`` writes: ``(nb, seconds)``.
 
-    Executed (unless ``execute`` is false; ``seconds`` is then None), its solutions' numbers filled in
-    from the run (:func:`~lstmds_sim.io.exercise.fill`) and its ``predict`` cells shown empty. Raises
-    nbclient's errors when a cell raises (the notebook is on the error as ``err.nb``), and
-    :class:`~lstmds_sim.io.exercise.SolutionTextError` for a solution asking for a number nothing kept.
+    The teacher's edition: its exercise cells carry nbgrader's metadata
+    (:func:`~lstmds_sim.io.editions.mark_cells`); executed (unless ``execute`` is false; ``seconds`` is
+    then None), its solutions' numbers filled in from the run (:func:`~lstmds_sim.io.exercise.fill`)
+    and its ``predict`` cells shown empty. Raises nbclient's errors when a cell raises (the notebook is
+    on the error as ``err.nb``), :class:`~lstmds_sim.io.exercise.SolutionTextError` for a solution
+    asking for a number nothing kept, and :class:`~lstmds_sim.io.editions.EditionError` for exercise
+    cells that break the convention (before anything runs).
     """
+    from .editions import mark_cells
     from .exercise import fill
 
     nb = lab_notebook(name)
+    mark_cells(nb)  # the teacher's edition is an nbgrader source notebook; a broken convention stops here
     if not execute:
         return nb, None
     try:
@@ -218,26 +233,40 @@ def cmd_notebook(args) -> int:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     from ..diagrams import quick
+    from .editions import COURSE_HINT, EditionError, student_edition
     from .exercise import SolutionTextError
     from .outdir import OutputDir
 
     name = args.name
+    student = getattr(args, "student", False)
+    if student:
+        try:
+            import nbgrader.converters.generate_assignment  # noqa: F401  (nbgrader and what it needs)
+        except ModuleNotFoundError as err:
+            print(f"lstmds: error: lstmds notebook --student needs {(err.name or 'nbgrader').split('.')[0]} "
+                  f"(nbgrader's preprocessors): "
+                  f"{COURSE_HINT}", file=sys.stderr)
+            return 2
     lab_path(name)  # an unknown lab: one line before anything starts
-    with OutputDir(args.out, record=f"{name}.notebook.json", owner=f"notebook {name}") as out:
+    folder = args.out or ("out/student" if student else "out/notebooks")
+    with OutputDir(folder, record=f"{name}.notebook.json", owner=f"notebook {name}") as out:
         try:
             nb, seconds = lab_edition(name, execute=not args.no_execute, timeout=args.timeout)
+            if student:  # made from the unexecuted notebook; the run above only checked that every answer is right
+                nb = student_edition(lab_edition(name, execute=False)[0])
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
             print(f"lstmds: error: notebook {name}: {_error_line(err, err.nb)}; nothing written "
                   f"(lstmds run {name} shows the traceback with LSTMDS_TRACEBACK=1)", file=sys.stderr)
             return 1
-        except SolutionTextError as err:
+        except (SolutionTextError, EditionError) as err:
             print(f"lstmds: error: notebook {name}: {err}; nothing written", file=sys.stderr)
             return 1
         text = nbformat.writes(nb)
         out.write_file(f"{name}.ipynb", text if text.endswith("\n") else text + "\n")  # as nbformat.write
         code = [c for c in nb.cells if c.cell_type == "code"]
         out.write_results({
-            "notebook": f"{name}.ipynb", "executed": seconds is not None,
+            "notebook": f"{name}.ipynb", "edition": "student" if student else "teacher",
+            "executed": seconds is not None and not student, "checked": seconds is not None,
             "execution_s": seconds, "quick": quick(), "kernel": KERNEL,
             "cells": len(nb.cells), "code_cells": len(code),
             "markdown_cells": sum(c.cell_type == "markdown" for c in nb.cells),
@@ -245,5 +274,8 @@ def cmd_notebook(args) -> int:
             "error_outputs": sum(o.get("output_type") == "error" for c in code for o in c.get("outputs", [])),
         })
     took = f" (executed in {seconds:.0f} s)" if seconds is not None else " (not executed)"
+    if student:
+        took = (f" (student's edition, unexecuted; the teacher's passed every check in {seconds:.0f} s)"
+                if seconds is not None else " (student's edition, unexecuted; not checked: --no-execute)")
     print(f"files in {out.root}: {name}.ipynb, {name}.notebook.json{took}")
     return 0
