@@ -68,6 +68,8 @@ def test_a_plain_install_carries_every_package_folder():
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lstmds_sim").rglob("__init__.py")}
     found |= {f"lstmds_sim.{p.parent.relative_to(ROOT).as_posix().replace('/', '.')}"
               for top in ("blocks", "diagrams") for p in (ROOT / top).rglob("__init__.py")}
+    found.add("lstmds_sim.docs")  # docs/, data only (lstmds book reads theory.md from it): mapped in package-dir
+    assert (ROOT / "docs" / "theory.md").is_file()
     assert found == listed, f"pyproject [tool.setuptools] packages: add {sorted(found - listed)}, drop {sorted(listed - found)}"
 
 

@@ -61,6 +61,9 @@ INSPECTOR_TITLE = 'title="lstmds signal inspector"'
 LIVE_TITLE = 'title="lstmds live parameters"'
 _SRCDOC = re.compile(r'<iframe srcdoc="([^"]*)"')
 _SOLUTION_REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION\b.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.MULTILINE | re.DOTALL)
+#: nbgrader's hidden tests in a check cell: the expected value's computation (the student's edition leaves it out)
+_HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\b.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?",
+                           re.MULTILINE | re.DOTALL)
 _SOLUTION_TITLE = re.compile(r"^\s*\*\*(Solution\b[^*]*?)\.?\*\*\s*$")
 
 
@@ -213,6 +216,7 @@ def site_notebook(nb, name: str, *, student: bool = False) -> tuple[object, dict
                 _fold(cell, "hide-input", "The answer cell, with its solution")
         elif "check" in tags and cell.cell_type == "code":
             if student:
+                cell.source = _HIDDEN_TESTS.sub("", cell.source).rstrip() + "\n"
                 _clear(cell)
             else:
                 _fold(cell, "hide-output", "The check's output (it prints the answer)")

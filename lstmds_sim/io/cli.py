@@ -253,6 +253,8 @@ COMMAND_MODULES = (
     "lstmds_sim.io.inspector",  # lstmds inspect NAME --out DIR
     "lstmds_sim.io.live",       # lstmds live NAME [--port N] [--no-browser]
     "lstmds_sim.io.convert",    # lstmds convert IN OUT
+    "lstmds_sim.io.book",       # lstmds book --out DIR
+    "lstmds_sim.io.results_page",  # lstmds results --run | --from DIR --out docs/results.md
 )
 
 
