@@ -57,9 +57,10 @@ import numpy as np
 from lstmds_sim import LSTMParams, run, simulate
 from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.core.progress import task
 from lstmds_sim.diagrams import print_files
 from lstmds_sim.drawing.lstm_figures import diagram_vs_matrices, loop_signals
-from lstmds_sim.io.exercise import check_answer, keep  # noqa: F401  (the notebook's exercises)
+from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 
@@ -188,7 +189,6 @@ def live_params(bd):
 def main(argv=None) -> dict:
     args = lab_options().parse_args(argv)
     use_headless_backend()
-    import matplotlib.pyplot as plt
 
     out = OutputDir(args.out, lab="lstm_layer")
     params, h0, c0, u = example(args.seed)
@@ -220,15 +220,23 @@ def main(argv=None) -> dict:
         "matrix run [ms]": matrix_s * 1e3,
     })
 
-    fig = diagram_vs_matrices(t, y_matrix, y_diagram,
-                              title=f"LSTM layer output, diagram vs matrices: norm of difference {difference:.2e}")
-    out.savefig(fig, "lstm_layer_output")
-    plt.close(fig)
-    fig = loop_signals(t, result["c"], result["h"], result["f"], title="the two loops at work, unit by unit")
-    out.savefig(fig, "lstm_layer_loops")
-    plt.close(fig)
-    out.render(bd, "lstm_layer_diagram", title="LSTM layer: inner loop (cell state) and outer loop (hidden state)")
-    out.write_inspector(bd, stem="lstm_layer_inspector", optional=True)  # click a wire, scrub the steps
+    with task("writing the figures", 4, unit="figure") as progress:
+        import matplotlib.pyplot as plt  # a second or more: part of the figures' step
+
+        fig = diagram_vs_matrices(t, y_matrix, y_diagram,
+                                  title=f"LSTM layer output, diagram vs matrices: norm of difference {difference:.2e}")
+        out.savefig(fig, "lstm_layer_output")
+        plt.close(fig)
+        progress.show(1)
+        fig = loop_signals(t, result["c"], result["h"], result["f"], title="the two loops at work, unit by unit")
+        out.savefig(fig, "lstm_layer_loops")
+        plt.close(fig)
+        progress.show(2)
+        out.render(bd, "lstm_layer_diagram",
+                   title="LSTM layer: inner loop (cell state) and outer loop (hidden state)")
+        progress.show(3)
+        out.write_inspector(bd, stem="lstm_layer_inspector", optional=True)  # click a wire, scrub the steps
+        progress.show(4)
 
     results = {
         "sizes": {"Nn": N_UNITS, "Ni": N_INPUTS, "No": N_OUTPUTS, "Ts": TS, "samples": N_SAMPLES, "seed": args.seed},
@@ -249,9 +257,10 @@ def main(argv=None) -> dict:
 # ## Exercises
 #
 # Each exercise changes a few values in the cell below it. Predict first, then run the cell. Where the
-# answer is a number, write it in the answer cell; the cell after it checks it. The solutions are in the
-# teacher's edition (`lstmds notebook lstm_layer`), collapsed; the student's edition
-# (`lstmds notebook lstm_layer --student`) has none.
+# answer is a number, write it in the answer cell; the cell after it takes it down, and nbgrader's
+# autograder checks the value (the teacher's edition shows the check). The solutions are in the teacher's
+# edition (`lstmds notebook lstm_layer`), collapsed; the student's edition (`lstmds notebook lstm_layer
+# --student`) has none.
 #
 # **1. Stop the inner loop from contracting.** Add a constant to the forget gate's bias $b_f$ (rows
 # $N_n \ldots 2N_n - 1$ of `b`) and run again. How large must the extra bias be before $f > 0.99$ at
@@ -275,8 +284,11 @@ def main(argv=None) -> dict:
 # ### END SOLUTION
 
 # %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
 # z_f_min = float(np.log(result["f"] / (1 - result["f"])).min())
 # check_answer("ANSWER_1", ANSWER_1, np.log(99) - z_f_min, atol=0.1)
+# ### END HIDDEN TESTS
 
 # %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
 # # Solution 1: the runs behind it
@@ -318,7 +330,10 @@ def main(argv=None) -> dict:
 # ### END SOLUTION
 
 # %% active="ipynb" tags=["check"]
+# answered("ANSWER_2", ANSWER_2)
+# ### BEGIN HIDDEN TESTS
 # check_answer("ANSWER_2", ANSWER_2, LSTMParams.random(N_INPUTS, 2 * N_UNITS, N_OUTPUTS, rng=0).n_params, rtol=0)
+# ### END HIDDEN TESTS
 
 # %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
 # # Solution 2: the terms of the count

@@ -40,8 +40,10 @@ import numpy as np
 from lstmds_sim import LSTMParams, count_params, run, simulate
 from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.core.diagram import lstm_diagram
+from lstmds_sim.core.progress import task
 from lstmds_sim.diagrams import print_files
 from lstmds_sim.drawing.lstm_figures import diagram_vs_matrices
+from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 
@@ -139,7 +141,6 @@ def print_table(table: list[dict]) -> None:
 def main(argv=None) -> dict:
     args = lab_options().parse_args(argv)
     use_headless_backend()
-    import matplotlib.pyplot as plt
 
     out = OutputDir(args.out, lab="lstm_stack")
     layers, u = example(args.seed)
@@ -162,12 +163,18 @@ def main(argv=None) -> dict:
     })
 
     t = np.arange(N_SAMPLES) * TS
-    fig = diagram_vs_matrices(t, y_matrix, y_diagram,
-                              title=f"two stacked LSTM layers: norm of difference {difference:.2e}")
-    out.savefig(fig, "lstm_stack_output")
-    plt.close(fig)
-    out.render(bd, "lstm_stack_diagram", title="two LSTM layers in series: each layer has its own two loops")
-    out.write_inspector(bd, stem="lstm_stack_inspector", optional=True)  # click a wire, scrub the steps
+    with task("writing the figures", 3, unit="figure") as progress:
+        import matplotlib.pyplot as plt  # a second or more: part of the figures' step
+
+        fig = diagram_vs_matrices(t, y_matrix, y_diagram,
+                                  title=f"two stacked LSTM layers: norm of difference {difference:.2e}")
+        out.savefig(fig, "lstm_stack_output")
+        plt.close(fig)
+        progress.show(1)
+        out.render(bd, "lstm_stack_diagram", title="two LSTM layers in series: each layer has its own two loops")
+        progress.show(2)
+        out.write_inspector(bd, stem="lstm_stack_inspector", optional=True)  # click a wire, scrub the steps
+        progress.show(3)
 
     results = {
         "sizes": SIZES,
@@ -185,50 +192,135 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
-# **1. Count before you compute.** A network of three layers of 64 units reads 10 inputs. How many
-# parameters do its LSTM layers have? Predict, then check with `count_params(Ni, Nn)`.
+# Predict first, then run the cell. Where the answer is a number, write it in the answer cell; the cell
+# after it takes it down, and nbgrader's autograder checks the value (the teacher's edition shows the
+# check). The solutions are in the teacher's edition (`lstmds notebook lstm_stack`), collapsed; the
+# student's edition (`lstmds notebook lstm_stack --student`) has none.
+#
+# **1. Count before you compute.** A network of three LSTM layers of 64 units reads 10 inputs. How many
+# parameters do its LSTM layers have (without an output layer)? Write your count in the answer cell;
+# then check your count with `count_params(Ni, Nn)`.
 
-# %% active="ipynb"
-# print(count_params(10, 64) + 2 * count_params(64, 64))
+# %% active="ipynb" tags=["answer"]
+# # The parameters of the three LSTM layers (64 units each, 10 inputs):
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# first_layer = 4 * 64 * 10 + 4 * 64**2 + 4 * 64
+# next_layer = 4 * 64 * 64 + 4 * 64**2 + 4 * 64
+# ANSWER_1 = first_layer + 2 * next_layer
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
+# check_answer("ANSWER_1", ANSWER_1, count_params(10, 64) + 2 * count_params(64, 64), rtol=0)
+# ### END HIDDEN TESTS
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 1: the terms of the count
+# def layer_terms(ni, nn):
+#     return {"W": 4 * nn * ni, "R": 4 * nn**2, "b": 4 * nn, "total": count_params(ni, nn)}
+# keep(**{f"{key}_first": value for key, value in layer_terms(10, 64).items()},
+#      **{f"{key}_next": value for key, value in layer_terms(64, 64).items()},
+#      total=count_params(10, 64) + 2 * count_params(64, 64), recurrent=3 * layer_terms(64, 64)["R"])
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** First layer: $4 \cdot 64 \cdot 10 + 4 \cdot 64^2 + 4 \cdot 64 = 2560 + 16384 + 256 = 19{,}200$.
-# The next two read 64 inputs each: $4 \cdot 64 \cdot 64 + 16384 + 256 = 33{,}024$ each. In all
-# $19{,}200 + 2 \cdot 33{,}024 = 85{,}248$; the recurrent weights alone are $3 \cdot 16{,}384 = 49{,}152$.
+# **Solution 1.**
+#
+# The first layer reads the 10 inputs: $4 \cdot 64 \cdot 10 + 4 \cdot 64^2 + 4 \cdot 64 = {{W_first}} + {{R_first}} +
+# {{b_first}} = {{total_first}}$. The next two read the 64 hidden states of the layer before them:
+# ${{W_next}} + {{R_next}} + {{b_next}} = {{total_next}}$ each. In all {{total:,}} parameters; the recurrent
+# weights alone are {{recurrent:,}} of them. Only the first layer's input weights depend on the number
+# of inputs: the rest grows with the square of the width.
 
 # %% [markdown]
-# **2. Where are the loops?** Find the feedback loops of the stacked diagram (each closed by a unit
-# delay). How many do you expect, and does any loop contain blocks of both layers?
+# **2. Where are the loops?** Every feedback loop of a diagram is closed by a unit delay. How many loops
+# would a stack of **three** layers have? Write the number in the answer cell; the check builds that
+# stack and counts them. Then predict: does any loop of our two-layer stack contain blocks of both
+# layers? The cell after the check lists its loops.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["answer"]
+# # The number of feedback loops of a stack of three LSTM layers:
+# ANSWER_2 = None
+# ### BEGIN SOLUTION
+# ANSWER_2 = 2 * 3  # two per layer (cell state, hidden state), none from a layer back to the one before
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_2", ANSWER_2)
+# ### BEGIN HIDDEN TESTS
 # from lstmds_sim.drawing.graph import find_feedback_loops, graph_from_blockdiagram
 #
+# three = [layers[0], LSTMParams.random(SIZES["Nn1"], SIZES["Nn1"], rng=2), layers[1]]  # a middle layer of 5 units
+# three_loops = find_feedback_loops(graph_from_blockdiagram(lstm_diagram(three, u, Ts=TS, subsystems=True)[0]))
+# check_answer("ANSWER_2", ANSWER_2, len(three_loops), rtol=0)
+# ### END HIDDEN TESTS
+
+# %% active="ipynb" tags=["predict"]
 # loops = find_feedback_loops(graph_from_blockdiagram(diagram))
 # for loop in loops:
 #     layers_in_loop = sorted({name.split("/")[0] for name in loop.nodes})
 #     print(f"closed by {loop.delay!r}: {len(loop.nodes)} blocks, layers {layers_in_loop}")
 
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the two kinds of loop
+# sizes = {loop.delay.split("/")[1]: len(loop.nodes) for loop in loops}
+# spanning = [loop.delay for loop in loops + three_loops if len({name.split("/")[0] for name in loop.nodes}) > 1]
+# assert not spanning, f"the text below says no loop spans two layers; these do: {spanning}"
+# keep(n_loops=len(loops), n_loops3=len(three_loops), cell_blocks=sizes["cell state"],
+#      hidden_blocks=sizes["hidden state"])
+
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** Four loops: the cell-state loop and the hidden-state loop of each layer. None
-# spans the two layers: layer 2 never feeds back into layer 1. This is why the stack is a cascade, and
-# why a stability condition checked layer by layer is enough for the whole stack.
+# **Solution 2.**
+#
+# Two per layer: {{n_loops3}} for three layers, {{n_loops}} for our two. Each layer has its cell-state loop
+# ({{cell_blocks}} blocks: the delay, the product with $f$ and the sum that makes the new cell state) and its
+# hidden-state loop ({{hidden_blocks}} blocks, through $R$ and every gate). None of them contains blocks of
+# two layers: a layer reads the hidden state of the layer before it but never feeds back into it. This is
+# why the stack is a cascade, and why a stability condition checked layer by layer is enough for the
+# whole stack.
 
 # %% [markdown]
-# **3. Wider layer, bigger picture?** Make the second layer 10 units wide instead of 3. Predict: how
-# many blocks does the flattened diagram have now, and how many parameters?
+# **3. Wider layer, bigger picture?** Make the second layer 10 units wide instead of 3. How many blocks
+# does the flattened diagram have now? Write the number in the answer cell. Then predict how many
+# parameters the second layer (with its output layer) has, and run the cell after the check.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["answer"]
+# # The number of blocks of the flattened diagram with a second layer of 10 units:
+# ANSWER_3 = None
+# ### BEGIN SOLUTION
+# ANSWER_3 = len(diagram.blocklist)  # as many as with 3 units: a block carries a vector, a gain a matrix
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_3", ANSWER_3)
+# ### BEGIN HIDDEN TESTS
 # wide = [layers[0], LSTMParams.random(SIZES["Nn1"], 10, SIZES["No"], rng=1)]
 # wide_diagram = lstm_diagram(wide, u, Ts=TS, subsystems=True)[0]
-# wide_result = run(wide_diagram)  # running it flattens the subsystems
-# print(f"blocks: {len(wide_diagram.blocklist)} (3 units: {len(diagram.blocklist)}); "
-#       f"parameters: {sum(p.n_params for p in wide)} (3 units: {sum(p.n_params for p in layers)})")
+# run(wide_diagram)  # running it flattens the subsystems
+# check_answer("ANSWER_3", ANSWER_3, len(wide_diagram.blocklist), rtol=0)
+# ### END HIDDEN TESTS
+
+# %% active="ipynb" tags=["predict"]
+# print(f"second layer: {wide[1].n_params} parameters with 10 units, {layers[1].n_params} with 3; "
+#       f"blocks: {len(wide_diagram.blocklist)} and {len(diagram.blocklist)}")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: the terms of the second layer's count
+# def second_layer_terms(nn, ni=SIZES["Nn1"], no=SIZES["No"]):
+#     return 4 * nn * ni, 4 * nn**2, 4 * nn, no * nn + no
+# keep(**{f"{key}{nn}": value for nn in (3, 10) for key, value in zip(("W", "R", "b", "F"), second_layer_terms(nn))},
+#      n3=layers[1].n_params, n10=wide[1].n_params, blocks=len(wide_diagram.blocklist),
+#      ratio=wide[1].n_params / layers[1].n_params)
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** The same number of blocks: each block carries a whole vector signal and each gain a
-# whole matrix, so the picture does not grow with the number of units. The parameters do: the second
-# layer goes from $4 \cdot 3 \cdot 5 + 4 \cdot 9 + 12 + 2 \cdot 3 + 2 = 116$ to
-# $4 \cdot 10 \cdot 5 + 4 \cdot 100 + 40 + 2 \cdot 10 + 2 = 662$. A diagram shows the structure;
+# **Solution 3.**
+#
+# The same number of blocks, {{blocks}}: each block carries a whole vector signal and each gain a whole
+# matrix, so the picture does not grow with the number of units. The parameters do: the second layer
+# (its $W$, $R$, $b$ and the output layer) goes from ${{W3}} + {{R3}} + {{b3}} + {{F3}} = {{n3}}$ to
+# ${{W10}} + {{R10}} + {{b10}} + {{F10}} = {{n10}}$: {{ratio:.1f}} times as many for a little more than three
+# times the width, because the recurrent weights grow with its square. A diagram shows the structure;
 # the weights hold the size.
 
 # %% active="py"

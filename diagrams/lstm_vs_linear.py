@@ -56,8 +56,10 @@ import numpy as np
 from lstmds_sim import run
 from lstmds_sim.core.diagram import add_lstm_layer
 from lstmds_sim.core.engine import blockdiagram
+from lstmds_sim.core.progress import task
 from lstmds_sim.diagrams import print_files
 from lstmds_sim.drawing.lstm_figures import accuracy_vs_scale, linear_imitation, systems_pzmap
+from lstmds_sim.io.exercise import answered, check_answer, keep, sci  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.experiments import round_trip
@@ -142,6 +144,21 @@ def accuracy_table(u, system) -> list[dict]:
         for units in ("n+m", "n"):
             row[f"ratio_{units}"] = previous[f"error_{units}"] / row[f"error_{units}"]
     return rows
+
+
+def other_constructions(u, system) -> dict:
+    """What the construction gives beside the lab's own (docs/results.md quotes it): with Nn = n units, the D it
+    puts in place of the system's (C A^-1 B) and its error against the original system; in the balanced
+    realisation (the training labs'), the error at the same scale."""
+    nn = lstm_from_linear(system, scale=SCALE, units="n")
+    y_true, y_net = respond(u, nn, system)
+    balanced = reference_system(system.dt, realization="balanced")
+    y_bal, y_bal_net = respond(u, lstm_from_linear(balanced, scale=SCALE), balanced)
+    return {
+        "nn_equals_n": {"D_in_place_of_D": float(reproduced_system(system, units="n").D[0, 0]),
+                        "norm_difference_vs_original": float(np.linalg.norm(y_net - y_true))},
+        "balanced_norm_difference": float(np.linalg.norm(y_bal_net - y_bal)),
+    }
 
 
 def print_accuracy(table: list[dict]) -> None:
@@ -246,7 +263,6 @@ def print_accuracy(table: list[dict]) -> None:
 def main(argv=None) -> dict:
     args = lab_options().parse_args(argv)
     use_headless_backend()
-    import matplotlib.pyplot as plt
 
     out = OutputDir(args.out, lab="lstm_vs_linear")
     system = reference_system(TS)  # a discrete StateSpace, dt = TS
@@ -281,19 +297,27 @@ def main(argv=None) -> dict:
         "max |H_back - H| / max |H|": trip["max_relative_frequency_response_difference"],
     })
 
-    fig = linear_imitation(t, y_true, y_net, y3_true, y3_net, difference=difference, difference3=difference3)
-    out.savefig(fig, "lstm_vs_linear_response")
-    plt.close(fig)
-    fig = accuracy_vs_scale(table, n=info["n_states"], m=info["n_inputs"])
-    out.savefig(fig, "lstm_vs_linear_accuracy")
-    plt.close(fig)
-    fig = systems_pzmap({"true": info, "from weights": extracted},
-                        title="true system vs system extracted from the weights")
-    out.savefig(fig, "lstm_vs_linear_pzmap")
-    plt.close(fig)
-    out.render(build_diagram(u, params, system), "lstm_vs_linear_diagram",
-               title="linear reference (DSS) and LSTM with computed weights, same input")
-    out.write_inspector(build_diagram(u, params, system), stem="lstm_vs_linear_inspector", optional=True)
+    with task("writing the figures", 5, unit="figure") as progress:
+        import matplotlib.pyplot as plt  # a second or more: part of the figures' step
+
+        fig = linear_imitation(t, y_true, y_net, y3_true, y3_net, difference=difference, difference3=difference3)
+        out.savefig(fig, "lstm_vs_linear_response")
+        plt.close(fig)
+        progress.show(1)
+        fig = accuracy_vs_scale(table, n=info["n_states"], m=info["n_inputs"])
+        out.savefig(fig, "lstm_vs_linear_accuracy")
+        plt.close(fig)
+        progress.show(2)
+        fig = systems_pzmap({"true": info, "from weights": extracted},
+                            title="true system vs system extracted from the weights")
+        out.savefig(fig, "lstm_vs_linear_pzmap")
+        plt.close(fig)
+        progress.show(3)
+        out.render(build_diagram(u, params, system), "lstm_vs_linear_diagram",
+                   title="linear reference (DSS) and LSTM with computed weights, same input")
+        progress.show(4)
+        out.write_inspector(build_diagram(u, params, system), stem="lstm_vs_linear_inspector", optional=True)
+        progress.show(5)
 
     results = {
         "Ts": TS, "samples": N_SAMPLES, "scale": SCALE, "seed": args.seed,
@@ -303,6 +327,8 @@ def main(argv=None) -> dict:
         "linearity_test": {"norm_difference_3u": difference3, "ratio": difference3 / difference},
         "accuracy_table": table,
         "round_trip": trip,
+        "n_units": params.n_units,
+        **other_constructions(u, system),
     }
     out.write_results(results)
     print_files(out)
@@ -312,52 +338,135 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
-# **1. Predict the error at scale $10^{-4}$** before running: the error at $10^{-3}$ is printed above.
+# Predict first, then run the cell. Where the answer is a number, write it in the answer cell; the cell
+# after it takes it down, and nbgrader's autograder checks the value (the teacher's edition shows the
+# check). The solutions are in the teacher's edition (`lstmds notebook lstm_vs_linear`), collapsed; the
+# student's edition (`lstmds notebook lstm_vs_linear --student`) has none.
+#
+# **1. Predict the error at scale $3 \cdot 10^{-4}$,** a scale the table above does not list, from the
+# error at $10^{-3}$ (printed above) and the rule the table follows. Write it in the answer cell; the
+# check compares it with a run at that scale, within 2 %. The cell after the check tries any scale.
 
-# %% active="ipynb"
-# SCALE_EXERCISE = 1e-4
+# %% active="ipynb" tags=["answer"]
+# # The norm of the difference at scale 3e-4 (Nn = n + m units, input u):
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# ANSWER_1 = difference * (3e-4 / SCALE) ** 2  # the error falls like scale^2
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
+# y_t, y_n = respond(u, lstm_from_linear(system, scale=3e-4), system)
+# error_3e4 = np.linalg.norm(y_n - y_t)
+# check_answer("ANSWER_1", ANSWER_1, error_3e4, rtol=0.02)
+# ### END HIDDEN TESTS
+
+# %% active="ipynb" tags=["predict"]
+# SCALE_EXERCISE = 3e-4  # try 3e-2, 3e-6, 3e-8
 #
 # y_t, y_n = respond(u, lstm_from_linear(system, scale=SCALE_EXERCISE), system)
-# print(f"scale {SCALE_EXERCISE:g}: norm of the difference {np.linalg.norm(y_n - y_t):.3e}")
+# print(f"scale {SCALE_EXERCISE:g}: norm of the difference {np.linalg.norm(y_n - y_t):.3e} "
+#       f"({np.linalg.norm(y_n - y_t) / difference:.4f} times the error at scale {SCALE:g})")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 1: the rule, the run, and where the rule ends
+# square_law = [row["scale"] for row in table[1:] if abs(row["ratio_n+m"] / 100 - 1) < 0.05]
+# keep(error_1e3=sci(difference), factor=(3e-4 / SCALE) ** 2, predicted=sci(difference * (3e-4 / SCALE) ** 2),
+#      measured=sci(error_3e4), ratio=error_3e4 / difference, last_square=sci(min(square_law), 0),
+#      eps=sci(np.finfo(float).eps, 1), floor=sci(table[-1]["error_n+m"], 1))
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** The error falls like $\mathrm{scale}^2$: ten times smaller scale, a hundred times smaller
-# error, $1.04 \cdot 10^{-6} \to 1.04 \cdot 10^{-8}$. It keeps doing so down to about $10^{-6}$; below, the
-# round-off of the signals inside (about $10^{-16}$ relative), multiplied by output weights of order
-# $1/\mathrm{scale}$, is larger than the $\tanh$ error.
+# **Solution 1.**
+#
+# The error falls like $\mathrm{scale}^2$: a scale $0.3$ times as large gives $0.3^2 = {{factor:.2f}}$ times the
+# error, ${{error_1e3}} \to {{predicted}}$. The run gives ${{measured}}$, {{ratio:.4f}} times the error at
+# $10^{-3}$. The rule holds down to a scale of about ${{last_square}}$ (the table's ratio of 100 from one
+# row to the next); below it the round-off of the signals inside (${{eps}}$ relative, per operation),
+# multiplied by output weights of order $1/\mathrm{scale}$, is larger than the $\tanh$ error, and the
+# error stops falling, at ${{floor}}$ for $10^{-7}$.
 
 # %% [markdown]
 # **2. Open the forget gate.** Set the forget gate's bias from $-100$ to $0$, so that $f = \sigma(0) = 1/2$.
-# Predict: does the LSTM still imitate the system? What does the cell state do now?
+# Predict: does the LSTM still imitate the system? What does the cell state do now? Then run the cell.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["predict"]
 # n_units = params.n_units
 # b = params.b.copy()
 # b[n_units:2 * n_units] = 0.0  # the forget gate's rows of the stacked bias [i; f; g; o]
-# y_t, y_n = respond(u, params.replace(b=b), system)
-# print(f"forget-gate bias 0: norm of the difference {np.linalg.norm(y_n - y_t):.3e} "
-#       f"(output norm {np.linalg.norm(y_t):.1f})")
+# opened = run(build_diagram(u, params.replace(b=b), system), probes=["lstm/h"])
+# error_open = np.linalg.norm(opened.recorders["net"] - opened.recorders["true"])
+# print(f"forget-gate bias 0: norm of the difference {error_open:.3e} "
+#       f"(output norm {np.linalg.norm(opened.recorders['true']):.1f})")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the two loops, shut and open
+# shut = run(build_diagram(u, params, system), probes=["lstm/h"])
+# h_shut = np.abs(np.asarray(shut["lstm/h"])).max()
+# h_open = np.abs(np.asarray(opened["lstm/h"])).max(axis=1)  # the largest unit, step by step
+# A_g = params.gate("g")[1]  # the g gate's recurrent weights: A, padded with zeros
+# rho_open = np.abs(np.linalg.eigvals(A_g + np.eye(n_units) / 2)).max()  # the two loops together, linearised
+# assert rho_open > 1, "the text below says the network is unstable"
+# k_half = next(k for k in range(len(h_open)) if (h_open[k:] > 0.5).all())
+# keep(error_shut=sci(difference), error_open=sci(error_open, 1), y_norm=np.linalg.norm(y_true),
+#      poles_A=np.abs(np.linalg.eigvals(A_g)).max(), rho_open=rho_open,
+#      h_shut=h_shut, k_half=k_half, h_last=h_open[-1], F_max=sci(np.abs(params.F).max(), 0))
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** No, not at all: the error jumps from $10^{-6}$ to about $10^{8}$. With $f = 1/2$ the inner loop
-# is back, $c(k) = \tfrac12 c(k-1) + g(k)$: a filter with its pole at $1/2$ and a gain of 2 at low
-# frequencies, inside every unit of the outer loop. The outer loop carried $A$, whose poles lie at
-# 0.98 and 0.91; with the extra gain it is **unstable**: the hidden state grows from about $10^{-3}$ until
-# $\tanh$ saturates (near 0.96 after 50 steps), far outside the linear region, and the output weights
-# (about $2 \cdot 10^9$ here: $1/\mathrm{scale}$ times the large $C$ of this realisation) turn that into
-# an output of $10^8$. The computed weights work only because the forget gate is shut.
+# **Solution 2.**
+#
+# No, not at all: the error jumps from ${{error_shut}}$ to ${{error_open}}$, on an output of norm
+# {{y_norm:.0f}}. With $f = 1/2$ the inner loop is back: $c(k) = \tfrac12\,c(k-1) + i \odot g(k)$. While the
+# signals are small ($h \approx c$, $i \approx o \approx 1$) the two loops add up:
+# $h(k) \approx (A + \tfrac12 I)\,h(k-1) + \mathrm{scale}\,B\,u(k)$ in the first $n$ units. The outer loop
+# carried $A$, whose poles have a modulus of at most {{poles_A:.2f}}; the eigenvalues of $A + \tfrac12 I$ reach
+# {{rho_open:.2f}}, outside the unit circle: the network is **unstable**. Its hidden state, never above
+# {{h_shut:.4f}} with the gate shut, grows step after step (above 0.5 from step {{k_half}} on) until $\tanh$
+# saturates, at {{h_last:.2f}} in the last step: far outside the linear region. The output weights (up to
+# ${{F_max}}$ here: $1/\mathrm{scale}$ times the large $C A^{-1}$ of this realisation) turn that into the
+# huge error. The computed weights work only because the forget gate is shut.
 
 # %% [markdown]
-# **3. Five times the input.** Predict the error for input $5u$ from the $1u$ error and the cubic term.
+# **3. Five times the input.** Predict the error for the input $5u$ from the $1u$ error (printed above)
+# and the cubic term of $\tanh$. Write it in the answer cell; the check compares it with a run, within 2 %.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["answer"]
+# # The norm of the difference for the input 5u (scale 1e-3):
+# ANSWER_3 = None
+# ### BEGIN SOLUTION
+# ANSWER_3 = 5**3 * difference  # a cubic error: 5 times the input, 125 times the error
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_3", ANSWER_3)
+# ### BEGIN HIDDEN TESTS
 # y_t, y_n = respond(5 * u, params, system)
-# print(f"5u: norm of the difference {np.linalg.norm(y_n - y_t):.3e}")
+# error_5u = np.linalg.norm(y_n - y_t)
+# check_answer("ANSWER_3", ANSWER_3, error_5u, rtol=0.02)
+# ### END HIDDEN TESTS
+
+# %% active="ipynb" tags=["predict"]
+# AMPLITUDE = 5  # try 10, 30, 100
+#
+# y_t, y_n = respond(AMPLITUDE * u, params, system)
+# print(f"{AMPLITUDE}u: norm of the difference {np.linalg.norm(y_n - y_t):.3e}, "
+#       f"{np.linalg.norm(y_n - y_t) / difference:,.1f} times the 1u error")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: the cubic rule, and a much larger input
+# y_t, y_n = respond(100 * u, params, system)
+# assert np.linalg.norm(y_n - y_t) / difference < 100**3, "the text below says the fifth-order term pulls the other way"
+# keep(predicted=sci(125 * difference), measured=sci(error_5u), ratio5=error_5u / difference,
+#      ratio100=np.linalg.norm(y_n - y_t) / difference)
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** The error comes from the $v^3/3$ term of $\tanh$: five times the input, $5^3 = 125$
-# times the error, about $1.3 \cdot 10^{-4}$. (For much larger inputs the signals leave the region where
-# the cubic term dominates and even this rule fails: that is where "linear region" ends.)
+# **Solution 3.**
+#
+# The error comes from the $v^3/3$ term of $\tanh$: five times the input, $5^3 = 125$ times the error,
+# ${{predicted}}$. The run gives ${{measured}}$, {{ratio5:.1f}} times the $1u$ error. For much larger
+# inputs the signals leave the region where the cubic term is all that counts: with $100u$ the error is
+# {{ratio100:,.0f}} times the $1u$ error, not $100^3 = 1{,}000{,}000$ times, because the next term of
+# $\tanh$, $+2v^5/15$, pulls the other way. That is where the "linear region" ends.
 
 # %% active="py"
 if __name__ == "__main__":

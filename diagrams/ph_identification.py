@@ -71,6 +71,7 @@ import numpy as np
 from lstmds_sim.core.engine import blockdiagram
 from lstmds_sim.diagrams import print_files, setting
 from lstmds_sim.drawing.ph_figures import identification_training, identification_validation
+from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.dataset import generate_identification_data
@@ -169,7 +170,7 @@ def print_run(name: str, run: dict) -> None:
         "FIT on validation, paper's (12) [%]": s["fit_paper_percent"],
         "Theorem 4 satisfied": s["iss_satisfied"],
         "repaired after SLSQP": s["repaired"],
-        "left-hand sides (< 1 required)": ", ".join(f"{v:.4f}" for v in s["iss_left_hand_sides"]),
+        "Theorem 4 left-hand sides": ", ".join(f"{v:.4f}" for v in s["iss_left_hand_sides"]),
     })
 
 
@@ -296,9 +297,12 @@ def main(argv=None) -> dict:
     out = OutputDir(args.out, lab="ph_identification")
     print(f"ph_identification: identification data (seed {args.seed}), then two SLSQP fits of {args.max_iter} "
           "iterations", flush=True)
-    data = generate_identification_data(seed=args.seed)
-    out.path("identification_data.csv")  # data.save writes this beside the .npz
-    data.save(out.path("identification_data.npz"), overwrite=True)
+    with task("identification data: simulate the plant, save", 2, unit="step") as progress:  # never silent
+        data = generate_identification_data(seed=args.seed)
+        progress.show(1)
+        out.path("identification_data.csv")  # data.save writes this beside the .npz
+        data.save(out.path("identification_data.npz"), overwrite=True)
+        progress.show(2)
 
     runs = {}
     for name in ("constrained", "unconstrained"):
@@ -341,7 +345,13 @@ def main(argv=None) -> dict:
 
     results = {
         "data": {"n_train": data.n_train, "n_val": data.n_val, "Ts": data.Ts, "seed": args.seed,
-                 "u_mean": data.u_mean, "u_scale": data.u_scale, "y_mean": data.y_mean, "y_scale": data.y_scale},
+                 "u_mean": data.u_mean, "u_scale": data.u_scale, "y_mean": data.y_mean, "y_scale": data.y_scale,
+                 "q3_range": data.q3_range, "hold": data.hold, "input_jitter": data.input_jitter,
+                 "output_noise": data.output_noise},
+        "max_iter": args.max_iter, "n_states": model.params.n_units, "n_params": model.params.n_params,
+        "noise_free_plant": fit_report(data.normalise_y(data.y_val), data.normalise_y(data.y_clean[data.n_train:]),
+                                       skip=WASHOUT),
+        "mean_prediction_physical_pH": fit_report(data.y_val, np.full(data.n_val, data.y_mean), skip=WASHOUT),
         "washout": WASHOUT,
         "fit_note": "fit_mean: 100 (1 - |y - yhat| / |y - mean y|), the group's definition; "
                     "fit_paper: 100 (1 - |y - yhat| / |y|), (12) as printed; both after the washout, "
@@ -360,78 +370,163 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
+# Each exercise changes a few values in the cell below it, or asks you to predict what a cell will print
+# before you run it. Where the answer is a number, write it in the answer cell; the cell after it takes it
+# down, and nbgrader's autograder checks the value (the teacher's edition shows the check). The solutions
+# are in the teacher's edition (`lstmds notebook ph_identification`), collapsed; the student's edition
+# (`lstmds notebook ph_identification --student`) has none.
+#
 # **1. Check Theorem 4 by hand.** From the certified network's weights, compute the three gate bounds
-# $\bar\sigma_i, \bar\sigma_f, \bar\sigma_o$ and $\lVert U_c \rVert_1$, and the two loop gains. Which gate is the
-# tightest? (Gates are stacked $[i; f; g; o]$ in `W`, `R`, `b`; `R` holds the $U$ matrices; $n_x = 5$.)
+# $\bar\sigma_i, \bar\sigma_f, \bar\sigma_o$, the norm $\lVert U_c \rVert_1$ and the two loop gains. Write the
+# outer loop's gain in the answer cell. Which of the two conditions is the tighter one? (Gates are
+# stacked $[i; f; g; o]$ in `W`, `R`, `b`; `R` holds the $U$ matrices; $n_x = 5$. The cell below
+# gives you each gate's $[W_g\ U_g\ b_g]$.)
 
 # %% active="ipynb"
 # p = runs["constrained"]["result"].params
 # n = p.n_units
-# sigmoid = lambda v: 1 / (1 + np.exp(-v))
-# bound = {g: sigmoid(np.max(np.sum(np.abs(np.hstack([p.W[k * n:(k + 1) * n], p.R[k * n:(k + 1) * n],
-#                                                     p.b[k * n:(k + 1) * n, None]])), axis=1)))
-#          for k, g in enumerate("ifgo")}
-# uc = np.max(np.sum(np.abs(p.R[2 * n:3 * n]), axis=0))
-# print({g: round(float(v), 4) for g, v in bound.items()}, f"||U_c||_1 = {uc:.4f}")
-# print(f"inner loop {(1 + bound['o']) * bound['f']:.4f}, outer loop {(1 + bound['o']) * bound['i'] * uc:.4f}")
+#
+#
+# def gate(k):
+#     """[W_g  U_g  b_g] of gate k (0: i, 1: f, 2: g, 3: o), one row per cell."""
+#     rows = slice(k * n, (k + 1) * n)
+#     return np.hstack([p.W[rows], p.R[rows], p.b[rows, None]])
+#
+#
+# def sigmoid(v):
+#     return 1 / (1 + np.exp(-v))
+#
+#
+# print(f"{n} cells; [W_i U_i b_i] is {gate(0).shape[0]} x {gate(0).shape[1]}, U_c is p.R[2 * n:3 * n]")
+
+# %% active="ipynb" tags=["answer"]
+# # The outer loop's gain (1 + sigma_o) sigma_i ||U_c||_1 of the certified network:
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# bound = {g: sigmoid(np.max(np.sum(np.abs(gate(k)), axis=1))) for k, g in enumerate("ifgo")}
+# ANSWER_1 = float((1 + bound["o"]) * bound["i"] * np.max(np.sum(np.abs(p.R[2 * n:3 * n]), axis=0)))
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
+# from lstmds_sim.safety.iss import iss_check
+#
+# check_answer("ANSWER_1", ANSWER_1, iss_check(p).lhs[1], rtol=1e-9)
+# ### END HIDDEN TESTS
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 1: the bounds and the two gains
+# sigma = {g: float(sigmoid(np.max(np.sum(np.abs(gate(k)), axis=1)))) for k, g in enumerate("ifgo")}
+# norm_U_c = float(np.max(np.sum(np.abs(p.R[2 * n:3 * n]), axis=0)))
+# printed = runs["constrained"]["summary"]["iss_left_hand_sides"]
+# keep(sigma_i=sigma["i"], sigma_f=sigma["f"], sigma_o=sigma["o"], norm_U_c=norm_U_c,
+#      inner=(1 + sigma["o"]) * sigma["f"], outer=(1 + sigma["o"]) * sigma["i"] * norm_U_c,
+#      printed_inner=printed[0], printed_outer=printed[1], iterations=args.max_iter,
+#      tighter="inner" if printed[0] > printed[1] else "outer", gap=1 - min(printed), f_limit=1 / (1 + sigma["o"]))
+# if runs["constrained"]["summary"]["repaired"]:  # SLSQP's last point, before the repair shrank the gates
+#     ended = 1 - runs["constrained"]["result"].options["margin"] - runs["constrained"]["result"].optimizer_constraints
+#     keep(repair=f" (SLSQP itself ended a little beyond them, at {ended[0]:.4f} and {ended[1]:.4f}; the repair "
+#                 "after the fit shrank the gates back inside)")
+# else:
+#     keep(repair="")
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** The two loop gains equal the `iss_left_hand_sides` printed above (the library's
-# `iss_check` computes them independently of the optimiser). In the full run (1500 iterations) both
-# are 0.999: the optimiser pushed the fit until the constraints stopped it, so both are *active*.
-# The gate bounds come out near $\bar\sigma_i \approx 0.66$, $\bar\sigma_f \approx 0.66$, $\bar\sigma_o \approx 0.50$
-# and $\lVert U_c \rVert_1 \approx 1.01$. The inner-loop condition reads $\bar\sigma_f < 1 / (1 + \bar\sigma_o)$: with
-# the output gate able to open halfway, the forget gate may open at most two thirds, and never beyond
-# one half if the output gate could open fully. A certified network cannot hold a forget gate near
-# 1, so it cannot remember for long: that is the price of the certificate.
+# **Solution 1.**
+#
+# The gate bounds are $\bar\sigma_i = {{sigma_i:.3f}}$, $\bar\sigma_f = {{sigma_f:.3f}}$, $\bar\sigma_o = {{sigma_o:.3f}}$,
+# and $\lVert U_c \rVert_1 = {{norm_U_c:.3f}}$. The inner loop's gain is $(1 + \bar\sigma_o)\,\bar\sigma_f = {{inner:.4f}}$,
+# the outer loop's $(1 + \bar\sigma_o)\,\bar\sigma_i\,\lVert U_c \rVert_1 = {{outer:.4f}}$: the Theorem 4 left-hand
+# sides printed above ({{printed_inner:.4f}}, {{printed_outer:.4f}}), which the library's `iss_check` computes
+# independently of the optimiser. The {{tighter}} loop's condition is the tighter one, and after
+# {{iterations}} iterations both gains are within {{gap:.3f}} of 1: the optimiser pushed the fit until the
+# conditions stopped it{{repair}}. The inner-loop condition reads $\bar\sigma_f < 1 / (1 + \bar\sigma_o)$: with this
+# output gate, the forget gate may open at most {{f_limit:.2f}}, and never beyond one half if the output
+# gate could open fully. A certified network cannot hold a forget gate near 1, so it cannot remember
+# for long: that is the price of the certificate.
 
 # %% [markdown]
 # **2. Not certified is not unstable.** Theorem 4 is *sufficient*, not necessary. Run the
 # unconstrained network from two very different initial states on the same input and watch the
-# difference of the outputs. Predict: does it fade?
+# difference of the outputs. Predict: does it fade? Then run the cell.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["predict"]
 # from lstmds_sim.core.matrix import simulate
 #
 # u_norm = data.normalise_u(data.u_val)[:300, None]
+# difference = {}
 # for name in ("constrained", "unconstrained"):
-#     p = runs[name]["result"].params
-#     a = simulate(p, u_norm, np.full(5, 0.9), np.full(5, 0.9), form="statespace").y[:, 0]
-#     b = simulate(p, u_norm, np.full(5, -0.9), np.full(5, -0.9), form="statespace").y[:, 0]
+#     weights = runs[name]["result"].params
+#     a = simulate(weights, u_norm, np.full(5, 0.9), np.full(5, 0.9), form="statespace").y[:, 0]
+#     b = simulate(weights, u_norm, np.full(5, -0.9), np.full(5, -0.9), form="statespace").y[:, 0]
+#     difference[name] = np.abs(a - b)
 #     print(f"{name:>13}: |difference| at k = 0, 10, 50, 299: "
-#           + ", ".join(f"{abs(a[k] - b[k]):.1e}" for k in (0, 10, 50, 299)))
+#           + ", ".join(f"{difference[name][k]:.1e}" for k in (0, 10, 50, 299)))
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the differences it quotes
+# free, certified = difference["unconstrained"], difference["constrained"]
+# keep(fades="Yes" if free[-1] < 1e-6 * free[0] else "Not on this input",
+#      free_0=free[0], free_50=free[50], certified_0=certified[0], certified_50=certified[50],
+#      end="exactly 0" if max(free[-1], certified[-1]) == 0 else f"at round-off (about {max(free[-1], certified[-1]):.0e})",
+#      slower="more slowly" if free[50] > certified[50] else "as fast or faster",
+#      gains=", ".join(f"{v:.2f}" for v in runs["unconstrained"]["summary"]["iss_left_hand_sides"]))
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** Yes, in both: the difference is about 1 at $k = 0$, $10^{-4}$ to $10^{-3}$ at $k = 50$, and
-# at round-off by $k = 300$ (the unconstrained network forgets more slowly). So the unconstrained
-# network also forgets its initial state on this input. Theorem 4 does not say it would not; it only
-# fails to *prove* that it does, for every input. A certificate is a guarantee for all inputs of the
-# class; a simulation is evidence for one. (The scenario lab, `scenario_safety`, turns many
-# simulations into a probabilistic guarantee.)
+# **Solution 2.**
+#
+# {{fades}}. The difference starts at {{free_0:.2f}} for the unconstrained network ({{certified_0:.2f}} for the
+# certified one), is {{free_50:.0e}} at $k = 50$ ({{certified_50:.0e}}), and {{end}} for both at $k = 299$: the
+# unconstrained network, with loop gains {{gains}}, forgets its initial state on this input too, only
+# {{slower}}. Theorem 4 does not say it would not; it only fails to *prove* that it does, for every
+# input. A certificate is a guarantee for all inputs of the class; a simulation is evidence for one.
+# (The scenario lab, `scenario_safety`, turns many simulations into a probabilistic guarantee.)
 
 # %% [markdown]
 # **3. A stricter certificate.** Require both loop gains below 0.9 instead of 1 (the constraint
-# margin 0.1 instead of 0.001). Predict: how much FIT does it cost? Run a short fit of each.
+# margin 0.1 instead of 0.001). Predict: how much validation FIT does it cost? The cell fits the
+# network again, as many iterations as the lab's fit, with the stricter margin, and sets it beside
+# the lab's certified network.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["predict"]
 # from lstmds_sim.learning.iss_training import ISSTrainOptions, train_iss
 # from lstmds_sim.learning.metrics import fit_mean
 #
-# ITERATIONS = 150
+# MARGIN = 0.1
+#
 # u_t, y_t = data.normalise_u(data.u_train), data.normalise_y(data.y_train)
 # u_v, y_v = data.normalise_u(data.u_val), data.normalise_y(data.y_val)
-# for margin in (1e-3, 0.1):
-#     fit = train_iss(u_t, y_t, ISSTrainOptions(max_iter=ITERATIONS, washout=WASHOUT, margin=margin))
-#     y_hat = simulate(fit.params, u_v[:, None], form="statespace").y[:, 0]
-#     print(f"margin {margin:g}: loop gains {np.round(fit.iss['lhs'], 3)}, "
-#           f"validation FIT {fit_mean(y_v, y_hat, skip=WASHOUT):.2f} %")
+# strict = train_iss(u_t, y_t, ISSTrainOptions(max_iter=args.max_iter, washout=WASHOUT, seed=args.seed, margin=MARGIN),
+#                    progress=True, label=f"SLSQP with the ISS conditions, margin {MARGIN:g}")
+# fits = {}
+# for margin, fit in ((1e-3, runs["constrained"]["result"]), (MARGIN, strict)):
+#     fits[margin] = fit_mean(y_v, simulate(fit.params, u_v[:, None], form="statespace").y[:, 0], skip=WASHOUT)
+#     print(f"margin {margin:g}: loop gains {', '.join(f'{v:.3f}' for v in fit.iss['lhs'])}, "
+#           f"validation FIT {fits[margin]:.2f} %")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: where the stricter fit ended
+# gains = strict.iss["lhs"]
+# if max(gains) < 1 - MARGIN:
+#     where = f"both below {1 - MARGIN:g}, as asked"
+# else:
+#     where = (f"not below {1 - MARGIN:g}: SLSQP ended a little outside its stricter constraints "
+#              f"({strict.message.rstrip('.').lower()}), and the repair after a fit restores only what the "
+#              "certificate needs, loop gains below 1, not the margin")
+# cost = fits[1e-3] - fits[MARGIN]
+# keep(iterations=args.max_iter, fit_usual=fits[1e-3], fit_strict=fits[MARGIN], gain_inner=gains[0], gain_outer=gains[1],
+#      where=where, costs=f"costs {cost:.1f} points of validation FIT" if cost > 0 else
+#                         f"costs no validation FIT here ({-cost:.1f} points more)")
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** More than one might guess: after the same 150 iterations the fit with loop gains
-# below 0.9 scores about 88 % against 95 % with the usual margin (the printout). A smaller loop gain
-# caps the forget gate lower and the recurrence weaker: the network must forget faster, and the
-# optimiser has less room to move. A certificate is not free, and the stricter it is, the more it
-# costs; how much depends on how slow the plant is compared with what the bound allows.
+# **Solution 3.**
+#
+# After the same {{iterations}} iterations, the fit asked for loop gains below 0.9 scores
+# {{fit_strict:.1f}} % against {{fit_usual:.1f}} % with the usual margin: the stricter certificate
+# {{costs}}. Its loop gains end at {{gain_inner:.3f}} and {{gain_outer:.3f}}, {{where}}. A smaller loop gain caps the
+# forget gate lower and the recurrence weaker: the network must forget faster, and the optimiser has
+# less room to move. A certificate is not free, and the stricter it is, the more it costs; how much
+# depends on how slow the plant is compared with what the bound allows.
 
 # %% active="py"
 if __name__ == "__main__":

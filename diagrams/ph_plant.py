@@ -51,11 +51,14 @@ of step sizes, and the tank's diagram with its level and invariant loops.
 Run:  lstmds run ph_plant --out out/ph_plant
 """
 
+from collections import Counter
+
 import numpy as np
 
 from lstmds_sim.core.engine import blockdiagram
 from lstmds_sim.diagrams import print_files, setting
 from lstmds_sim.drawing.ph_figures import plant_agreement, plant_overview
+from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.dataset import generate_identification_data
@@ -311,6 +314,13 @@ def main(argv=None) -> dict:
     results = {
         "Ts": TS, "q3_nominal": Q3_NOMINAL,
         "facts": facts,
+        "plant": {"steady_pH": float(nominal.pH), "steady_pH_at_15_6": float(steady_state(15.6).pH),
+                  "level_cm": float(nominal.h), "residence_time": float(residence_time(Q3_NOMINAL)),
+                  "level_time_constant": float(level_time_constant(Q3_NOMINAL)),
+                  "static_gain_min": float(gains.min()), "static_gain_max": float(gains.max()),
+                  "static_gain_ratio": float(gains.max() / gains.min())},
+        "substeps": SUBSTEPS,
+        "tank_blocks": dict(Counter(block.type for block in tank_diagram().blocklist)),
         **agreement,
         "titration_curve": {"q3": q3_grid[::10], "pH": curve[::10]},
         "step_responses": {"steps": STEPS, "final_pH": ph[:, -1],
@@ -324,64 +334,139 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
-# **1. Predict a step response.** Step $q_3$ from 15.55 to 16.0 ml/s. From the titration curve,
-# where does the pH settle? From the residence time (88 s), roughly when is it within 0.01 of its
-# final value? Then run it.
+# Each exercise changes a few values in the cell below it, or asks you to predict what a cell will print
+# before you run it. Where the answer is a number, write it in the answer cell; the cell after it takes it
+# down, and nbgrader's autograder checks the value (the teacher's edition shows the check). The solutions
+# are in the teacher's edition (`lstmds notebook ph_plant`), collapsed; the student's edition (`lstmds
+# notebook ph_plant --student`) has none.
+#
+# **1. Predict a step response.** Step $q_3$ from 15.55 to 16.0 ml/s. From the titration curve
+# (`steady_state(q3).pH` gives its points), where does the pH settle? Write it in the answer cell.
+# From the residence time (about 88 s), roughly when is it within 0.01 of its final value? Then run
+# the step.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["answer"]
+# # The pH at which the tank settles after the step to 16.0 ml/s:
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# ANSWER_1 = float(steady_state(16.0).pH)
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["predict"]
 # Q3_STEP = 0.45  # ml/s, from 15.55
 #
-# print(f"predicted final pH (titration curve): {float(steady_state(Q3_NOMINAL + Q3_STEP).pH):.3f}")
 # response = run(build_diagram(step_input(steps=(Q3_STEP,))), substeps=SUBSTEPS)
 # trace = response.recorders["pH"][0, :, 0]
 # settled = np.flatnonzero(np.abs(trace - trace[-1]) > 0.01)[-1] + 1
 # print(f"pH after {response.t[-1]:g} s: {trace[-1]:.3f}; within 0.01 from t = {response.t[settled]:g} s "
 #       f"({response.t[settled] - STEP_AT * TS:g} s after the step)")
 
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
+# check_answer("ANSWER_1", ANSWER_1, trace[-1], atol=0.01)  # where the simulated tank is at the end
+# ### END HIDDEN TESTS
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 1: the estimate and the run
+# ph_before, ph_after = float(steady_state(Q3_NOMINAL).pH), float(steady_state(Q3_NOMINAL + Q3_STEP).pH)
+# tau = residence_time(Q3_NOMINAL)
+# keep(ph_before=ph_before, ph_after=ph_after, rise=ph_after - ph_before, tau=tau,
+#      k=np.log((ph_after - ph_before) / 0.01), estimate=tau * np.log((ph_after - ph_before) / 0.01),
+#      settled=response.t[settled] - STEP_AT * TS, ph_end=trace[-1], t_end=response.t[-1] - STEP_AT * TS,
+#      tau_level=level_time_constant(Q3_NOMINAL))
+
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** The titration curve gives pH 7.28 at 16.0 ml/s. The invariants are mixed out with
-# the residence time $\tau \approx 88$ s, like a first-order system: after $k\tau$ the remaining
-# deviation is about $e^{-k}$, and $0.28\,e^{-k} < 0.01$ needs $k = \ln 28 \approx 3.3$, about 290 s. The
-# run is within 0.01 of its final value 320 s after the step: a little slower than the estimate,
-# because the level moves too (with its own, slower, 265 s time constant) and the pH is a nonlinear
-# read-out of the invariants. A good estimate, not a law.
+# **Solution 1.**
+#
+# The titration curve gives pH {{ph_after:.3f}} at 16.0 ml/s, {{rise:.2f}} above the {{ph_before:.2f}} at
+# 15.55 ml/s, and the run ends there ({{ph_end:.3f}}, {{t_end:.0f}} s after the step). The invariants are mixed
+# out with the residence time $\tau \approx {{tau:.0f}}$ s, like a first-order system: after $k\tau$ the remaining
+# deviation is about $e^{-k}$, and ${{rise:.2f}}\,e^{-k} < 0.01$ needs $k = \ln({{rise:.2f}} / 0.01) \approx {{k:.1f}}$,
+# about {{estimate:.0f}} s. The run is within 0.01 of its final value {{settled:.0f}} s after the step: a little
+# slower than the estimate, because the level moves too (with its own, slower, {{tau_level:.0f}} s time
+# constant) and the pH is a nonlinear read-out of the invariants. A good estimate, not a law.
 
 # %% [markdown]
-# **2. The gain depends on where you are.** Predict the pH change for a small step of +0.1 ml/s at
-# 13 ml/s and at 16.5 ml/s from the static gain, then check with the titration curve.
+# **2. The gain depends on where you are.** The static gain $\mathrm{d\,pH}/\mathrm{d}q_3$ is the slope
+# of the titration curve. From the gains the cell below prints, predict the pH change for a small
+# step of +0.1 ml/s at 13 ml/s and at 16.5 ml/s. How many times more does the pH move at 16.5 ml/s?
+# Write that ratio in the answer cell; the check reads the slopes off the titration curve itself.
 
 # %% active="ipynb"
 # for q3 in (13.0, 16.5):
-#     print(f"q3 = {q3}: static gain {float(static_gain(q3)):.3f} pH per ml/s, "
-#           f"steady pH {float(steady_state(q3).pH):.3f} -> {float(steady_state(q3 + 0.1).pH):.3f}")
+#     print(f"q3 = {q3} ml/s: static gain {float(static_gain(q3)):.3f} pH per ml/s")
+
+# %% active="ipynb" tags=["answer"]
+# # How many times more the pH moves for +0.1 ml/s at 16.5 ml/s than at 13 ml/s:
+# ANSWER_2 = None
+# ### BEGIN SOLUTION
+# ANSWER_2 = float(static_gain(16.5) / static_gain(13.0))
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_2", ANSWER_2)
+# ### BEGIN HIDDEN TESTS
+# def slope(q3, h=1e-3):
+#     """The slope of the titration curve at q3, from two of its points."""
+#     return float(steady_state(q3 + h).pH - steady_state(q3 - h).pH) / (2 * h)
+#
+#
+# check_answer("ANSWER_2", ANSWER_2, slope(16.5) / slope(13.0), rtol=0.01)
+# ### END HIDDEN TESTS
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the gains and the curve
+# gain_low, gain_high = float(static_gain(13.0)), float(static_gain(16.5))
+# change = {q3: float(steady_state(q3 + 0.1).pH - steady_state(q3).pH) for q3 in (13.0, 16.5)}
+# keep(gain_low=gain_low, gain_high=gain_high, linear_low=0.1 * gain_low, linear_high=0.1 * gain_high,
+#      change_low=change[13.0], change_high=change[16.5], gain_ratio=gain_high / gain_low,
+#      ratio=change[16.5] / change[13.0], short=100 * (1 - 0.1 * gain_high / change[16.5]))
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** About 0.33 pH per ml/s at 13 ml/s (a change of 0.03 pH) against about 2.5 at
-# 16.5 ml/s (0.28 pH): the same step moves the pH eight times more near the steep part of the
-# titration curve. A controller tuned at one end would be eight times too weak or too strong at the
-# other.
+# **Solution 2.**
+#
+# At 13 ml/s the gain is {{gain_low:.3f}} pH per ml/s, so +0.1 ml/s moves the pH by about
+# {{linear_low:.3f}}; at 16.5 ml/s it is {{gain_high:.2f}}, and the step moves the pH by about {{linear_high:.3f}}:
+# {{gain_ratio:.1f}} times more near the steep part of the titration curve. The curve's own points give
+# {{change_low:.3f}} and {{change_high:.3f}} for the two steps, a ratio of {{ratio:.1f}}: at 16.5 ml/s the curve
+# still steepens within the step, so the straight line undershoots there by {{short:.0f}} %. A controller
+# tuned at one end would be several times too weak or too strong at the other.
 
 # %% [markdown]
 # **3. How many RK4 steps are enough?** The tank integrates with 4 RK4 steps of 2.5 s per sample.
-# Predict whether 1 step of 10 s is still accurate to 1e-6 pH, then compare with the 4-step run.
+# Predict whether 1 step of 10 s is still accurate to $10^{-6}$ pH. Then run the cell: it measures both
+# against a run with 16 steps per sample on the six step responses.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["predict"]
 # SUBSTEPS_EXERCISE = 1
 #
 # q3 = step_input()
-# fine = run(build_diagram(q3), substeps=SUBSTEPS).recorders["pH"]
-# coarse = run(build_diagram(q3), substeps=SUBSTEPS_EXERCISE).recorders["pH"]
-# print(f"largest difference, {SUBSTEPS_EXERCISE} vs {SUBSTEPS} RK4 steps per sample: "
-#       f"{np.max(np.abs(coarse - fine)):.2e} pH")
+# reference = run(build_diagram(q3), substeps=16).recorders["pH"]
+# errors = {steps: float(np.max(np.abs(run(build_diagram(q3), substeps=steps).recorders["pH"] - reference)))
+#           for steps in (SUBSTEPS_EXERCISE, SUBSTEPS)}
+# for steps, error in errors.items():
+#     print(f"{steps} RK4 step(s) per sample: largest difference from 16 steps {error:.2e} pH")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: the numbers it quotes
+# from inspect import signature  # (not lstmds_sim's inspect above)
+#
+# keep(error_coarse=errors[SUBSTEPS_EXERCISE], error_fine=errors[SUBSTEPS],
+#      ratio=errors[SUBSTEPS_EXERCISE] / errors[SUBSTEPS], tau=residence_time(Q3_NOMINAL),
+#      tau_steps=residence_time(Q3_NOMINAL) / TS,
+#      noise=signature(generate_identification_data).parameters["output_noise"].default)
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** Not quite: one RK4 step of 10 s is off by about $3 \cdot 10^{-6}$ pH on these steps.
-# RK4's error grows like the fourth power of the step over a fixed time, so four times longer steps
-# give about $4^4 = 256$ times the error of the 4-step run, whose own error (against `solve_ivp`) is
-# $10^{-9}$ to $10^{-8}$. The fastest time constant, the residence time of 88 s, is still nine steps long,
-# so one step per sample is stable and far more accurate than the 0.01 pH measurement noise: fine
-# for a plot, not for a cross-check at round-off. That is why the cross-check runs both plants with
-# the same steps, and why `solve_ivp` is the reference.
+# **Solution 3.**
+#
+# Not quite: one RK4 step of 10 s is off by {{error_coarse:.1e}} pH on these steps, four steps of 2.5 s by
+# {{error_fine:.1e}}, {{ratio:.0f}} times less. RK4's error over a fixed time grows like the fourth power of
+# its step, so four times longer steps should give about $4^4 = 256$ times the error. The fastest time
+# constant, the residence time of {{tau:.0f}} s, is still {{tau_steps:.1f}} steps long, so one step per sample is
+# stable and far more accurate than the measurement noise of the identification data (standard
+# deviation {{noise}} pH): fine for a plot, not for a cross-check at round-off. That is why the cross-check
+# runs both plants with the same steps, and why `solve_ivp` is the reference.
 
 # %% active="py"
 if __name__ == "__main__":

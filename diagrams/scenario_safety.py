@@ -66,6 +66,7 @@ import os
 from lstmds_sim.core.engine import BACKENDS
 from lstmds_sim.diagrams import print_files, setting
 from lstmds_sim.drawing.scenario_figures import example_scenarios, reachable_set
+from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.experiments import train_iss_model
@@ -95,7 +96,7 @@ def identified_model(path, max_iter: int, seed: int, out: OutputDir) -> tuple[Id
     if path:
         return IdentifiedModel.load(path), str(path)
     print(f"no --model given: training an ISS-certified LSTM on the pH data first ({max_iter} SLSQP iterations)")
-    model = train_iss_model(max_iter, seed)
+    model = train_iss_model(max_iter, seed, progress=True)
     saved = model.save(out.path("lstm_iss_model.npz"), overwrite=True)
     return model, saved.name
 
@@ -313,6 +314,12 @@ def main(argv=None) -> dict:
         "chunk": chunk, "workers": args.workers, "scheduler": args.scheduler,
         "backend": args.backend, "compiled_batch": batch or None, "compilations": sweep.counts["compilations"],
         "trivial_output_bound": float(trivial_output_bound(model.params)),
+        "transient": TRANSIENT, "initial_state_half_width": ScenarioClass.state_half_width,
+        "diagram_vs_matrix_max_abs": max(r["diagram_vs_matrix_max_abs"] for r in rows),
+        "most_violations": max(r["posterior"]["violations"] for r in rows),
+        "all_consistent_with_eps": all(r["posterior"]["consistent_with_eps"] for r in rows),
+        "interval_over_scenario_bound": [r["analytic_iss_bound"] / r["rho_y_lstm"] for r in rows],
+        "certified_over_worst_found": [r["certified_bound"] / r["worst_case_found"] for r in rows],
     }
     out.write_results(results)
     print_files(out)
@@ -322,50 +329,138 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
-# **1. How many scenarios?** Predict $N$ from bound (11) for $\varepsilon = 10^{-3}$ and
-# $\varepsilon = 10^{-5}$ ($\beta = 10^{-6}$), and compare with Campi and Garatti's exact bound.
+# Each exercise asks you to predict, compute or read something before you run the cell below it. Where the
+# answer is a number, write it in the answer cell; the cell after it takes it down, and nbgrader's
+# autograder checks the value (the teacher's edition shows the check). The solutions are in the teacher's
+# edition (`lstmds notebook scenario_safety`), collapsed; the student's edition (`lstmds notebook
+# scenario_safety --student`) has none.
+#
+# **1. How many scenarios?** Compute $N$ from bound (11) for $\varepsilon = 10^{-3}$ ($\beta = 10^{-6}$,
+# $d = 1$) and write it in the answer cell. Predict how $N$ grows as $\varepsilon$ shrinks to $10^{-5}$, and
+# how it compares with Campi and Garatti's exact bound; then run the cell below the check.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["answer"]
+# import math
+#
+# # N from bound (11) for eps = 1e-3, beta = 1e-6, d = 1:
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# ANSWER_1 = math.ceil(2 / 1e-3 * (math.log(1 / 1e-6) + 1))
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
+# check_answer("ANSWER_1", ANSWER_1, sample_size(1e-3, 1e-6, 1), rtol=0)
+# ### END HIDDEN TESTS
+
+# %% active="ipynb" tags=["predict"]
 # for eps in (1e-2, 1e-3, 1e-5):
 #     print(f"eps = {eps:g}: N = {sample_size(eps, 1e-6, 1)} (bound 11), "
 #           f"{sample_size(eps, 1e-6, 1, method='exact')} (exact)")
 
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 1: the three sample sizes, both bounds
+# paper = {eps: sample_size(eps, 1e-6, 1) for eps in (1e-2, 1e-3, 1e-5)}
+# exact = {eps: sample_size(eps, 1e-6, 1, method="exact") for eps in (1e-2, 1e-3, 1e-5)}
+# keep(n_2=paper[1e-2], n_3=paper[1e-3], n_5=paper[1e-5], exact_2=exact[1e-2], exact_5=exact[1e-5],
+#      share=100 * min(exact[e] / paper[e] for e in paper), share_max=100 * max(exact[e] / paper[e] for e in paper),
+#      billions_5=paper[1e-5] * HORIZON / 1e9, horizon=HORIZON)
+
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** Bound (11) is $\lceil (2/\varepsilon)(\ln 10^6 + 1) \rceil$: 2964, 29,632 and
-# 2,963,103 scenarios. It grows like $1/\varepsilon$; the exact bound (the smallest $N$ with
-# $(1-\varepsilon)^N + N\varepsilon(1-\varepsilon)^{N-1} \le \beta$ for $d = 1$) needs about half as many.
-# At $\varepsilon = 10^{-5}$ that is billions of scenario-steps per $\rho_u$: the reason the sweep streams
-# in chunks and can run on a Dask cluster (`--workers`, `--scheduler`).
+# **Solution 1.**
+#
+# Bound (11) is $N = \lceil (2/\varepsilon)(\ln 10^6 + 1) \rceil$: {{n_2:,}}, {{n_3:,}} and {{n_5:,}} scenarios for
+# $\varepsilon = 10^{-2}, 10^{-3}, 10^{-5}$. It grows like $1/\varepsilon$. The exact bound (the smallest $N$ with
+# $(1-\varepsilon)^N \le \beta$ for $d = 1$) needs {{share:.0f}} to {{share_max:.0f}} % of that ({{exact_2:,}} and
+# {{exact_5:,}} at the two ends). At $\varepsilon = 10^{-5}$ and {{horizon:,}} steps a scenario, that is about
+# {{billions_5:.1f}} billion scenario-steps per $\rho_u$: the reason the sweep streams in chunks and can run on a Dask cluster
+# (`--workers`, `--scheduler`).
 
 # %% [markdown]
-# **2. Where does the LSTM leave the plant?** From the small sweep's rows, find the smallest
-# $\rho_u$ at which the LSTM's bound after the transient exceeds the plant's, and say what that means
-# for using the model to verify the plant.
+# **2. Is the model a safe stand-in for the plant?** A bound verified on the model is useful for the
+# plant only if the model's bound is not below the plant's. From the small sweep's rows, by how many
+# percent (of the plant's bound) does the LSTM's bound after the transient fall short of the plant's,
+# at worst? Write it in the answer cell (0 if it never does).
 
 # %% active="ipynb"
 # for row in sweep.rows:
 #     print(f"rho_u = {row['rho_u']:.1f}: LSTM {row['rho_y_lstm']:.3f} "
 #           f"(after {TRANSIENT} steps {row['rho_y_lstm_after_transient']:.3f}), plant {row['rho_y_plant']:.3f}")
 
+# %% active="ipynb" tags=["answer"]
+# # At worst, by how many percent of the plant's bound the LSTM's bound after the transient is below it:
+# ANSWER_2 = None
+# ### BEGIN SOLUTION
+# ANSWER_2 = max(0.0, max(100 * (1 - r["rho_y_lstm_after_transient"] / r["rho_y_plant"]) for r in sweep.rows))
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_2", ANSWER_2)
+# ### BEGIN HIDDEN TESTS
+# shortfalls = [100 * (row["rho_y_plant"] - row["rho_y_lstm_after_transient"]) / row["rho_y_plant"] for row in sweep.rows]
+# check_answer("ANSWER_2", ANSWER_2, max([0.0, *shortfalls]), atol=0.5)
+# ### END HIDDEN TESTS
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the rows it quotes
+# first, worst = sweep.rows[0], max(sweep.rows, key=lambda r: 1 - r["rho_y_lstm_after_transient"] / r["rho_y_plant"])
+# keep(rho_first=first["rho_u"], lstm_first=first["rho_y_lstm"], late_first=first["rho_y_lstm_after_transient"],
+#      plant_first=first["rho_y_plant"], transient=TRANSIENT, rows=len(sweep.rows),
+#      below=sum(r["rho_y_lstm_after_transient"] < r["rho_y_plant"] for r in sweep.rows),
+#      rho_worst=worst["rho_u"], short=100 * (1 - worst["rho_y_lstm_after_transient"] / worst["rho_y_plant"]),
+#      n=n, horizon=args.horizon, iterations=args.max_iter)
+
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** In the full run (docs/results.md) the LSTM's bound is far above the plant's at
-# small $\rho_u$ (0.47 against 0.11 at $\rho_u = 0.1$): that is its random initial state, which the
-# bound after the first 50 steps leaves out. From $\rho_u = 0.8$ the two agree within 0.003
-# (0.539 / 0.536, 0.820 / 0.823, 0.996 / 0.999), and at 0.9 and 1.0 the LSTM's is the *smaller* one.
-# A model whose bound is below the plant's is not a safe stand-in there: a margin verified on the
-# model would be slightly optimistic for the plant. The small notebook sweep is too short to place
-# the crossing: rerun it with more scenarios and amplitudes.
+# **Solution 2.**
+#
+# At small $\rho_u$ the LSTM's bound is far above the plant's ({{lstm_first:.3f}} against {{plant_first:.3f}} at
+# $\rho_u = {{rho_first}}$): that is its random initial state, which the bound after the first {{transient}}
+# steps leaves out ({{late_first:.3f}}). After the transient the model's bound is below the plant's at
+# {{below}} of the {{rows}} amplitudes, by {{short:.1f}} % at worst ($\rho_u = {{rho_worst}}$). Where the model's bound is
+# below the plant's, the model is not a safe stand-in: a margin verified on the model would be
+# optimistic for the plant. This sweep is small ({{n}} scenarios of {{horizon}} steps, a model fitted in
+# {{iterations}} SLSQP iterations): `lstmds run scenario_safety` runs the full one, and the answer should
+# be read there.
 
 # %% [markdown]
 # **3. Trust, but check.** The posterior check counts, on $N$ fresh scenarios, how many exceed
-# $\rho_y^*$. With $\varepsilon = 0.01$, how many violations out of 2964 would make you doubt the
-# guarantee?
+# $\rho_y^*$. With $\varepsilon = 0.01$ and $N = 2964$: if the violation probability were exactly
+# $\varepsilon$, how many violations would lie three standard deviations above the mean count? Write it
+# in the answer cell: more than that would make you doubt the guarantee.
+
+# %% active="ipynb" tags=["answer"]
+# # The mean count of violations plus three standard deviations (N = 2964, probability 0.01 each):
+# ANSWER_3 = None
+# ### BEGIN SOLUTION
+# ANSWER_3 = 2964 * 0.01 + 3 * math.sqrt(2964 * 0.01 * 0.99)
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_3", ANSWER_3)
+# ### BEGIN HIDDEN TESTS
+# from scipy.stats import binom
+#
+# count = binom(2964, 0.01)
+# check_answer("ANSWER_3", ANSWER_3, count.mean() + 3 * count.std(), rtol=1e-3)
+# ### END HIDDEN TESTS
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: the count, and what the small sweep saw
+# keep(mean=count.mean(), std=count.std(), threshold=count.mean() + 3 * count.std(),
+#      beyond=count.sf(int(count.mean() + 3 * count.std())),
+#      worst=max(r["posterior"]["violations"] for r in sweep.rows), n_small=n, eps_small=args.eps,
+#      allowed=args.eps * n)
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** If the true violation probability were $\varepsilon = 0.01$, the count would be
-# binomial with mean $29.6$ and standard deviation about 5.4: more than about 45 violations would be
-# surprising. The full run sees at most 6 per $\rho_u$ (0.20 %), well inside the guarantee: the
-# bound (11) is conservative.
+# **Solution 3.**
+#
+# With violation probability $\varepsilon = 0.01$ the count is binomial, with mean {{mean:.1f}} and standard
+# deviation {{std:.1f}}: more than about {{threshold:.0f}} violations would be surprising (a count above that
+# comes with probability {{beyond:.1e}}). Fewer is no contradiction: the guarantee says the violation
+# probability is *at most* $\varepsilon$. The notebook's small sweep ($\varepsilon = {{eps_small}}$, $N = {{n_small}}$) sees
+# at most {{worst}} of {{n_small}} fresh scenarios above $\rho_y^*$ per amplitude, where $\varepsilon N = {{allowed:.1f}}$
+# would be expected at the limit: the bound (11) is conservative.
 
 # %% active="py"
 if __name__ == "__main__":

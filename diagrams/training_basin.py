@@ -52,14 +52,18 @@ import numpy as np
 from lstmds_sim import LSTMParams
 from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.core.matrix import simulate
+from lstmds_sim.core.progress import task
 from lstmds_sim.diagrams import print_files, setting
 from lstmds_sim.drawing.lstm_figures import systems_pzmap
 from lstmds_sim.drawing.training_figures import basin_loss, validation_panels
+from lstmds_sim.io.exercise import answered, check_answer, keep, sci  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
-from lstmds_sim.learning.example_setup import N_VALIDATION, SCALE, TS, example_options, setup
+from lstmds_sim.learning.example_setup import N_TRAIN, N_VALIDATION, SCALE, TS, example_options, setup
 from lstmds_sim.learning.experiments import linear_response, train_named, training_record, validation_errors
+from lstmds_sim.systems.lstm_linear import lstm_from_linear
 from lstmds_sim.systems.lti import describe
+from lstmds_sim.systems.reference import reference_system
 
 LEARNING_RATES = (1e-4, 1e-3, 1e-2)
 
@@ -105,6 +109,16 @@ def print_run(record: dict, epochs: int) -> None:
                  "3u test: error(3u) / error(u)": record["validation"]["ratio_3u"],
                  "blocks that moved (> 1e-6)": ", ".join(f"{k} {v:.1e}" for k, v in moved.items()) or "none",
              })
+
+
+def realization_facts(realization: str) -> dict:
+    """Why the realisation matters (docs/results.md quotes it): the spread of the system's B and C, cond(A),
+    and the largest of the output weights computed from it."""
+    system = reference_system(TS, realization=realization)
+    weights = lstm_from_linear(system, scale=SCALE)
+    return {"abs_B_range": [float(np.abs(system.B).min()), float(np.abs(system.B).max())],
+            "max_abs_C": float(np.abs(system.C).max()), "cond_A": float(np.linalg.cond(system.A)),
+            "max_abs_F": float(np.abs(weights.F).max())}
 
 
 def run_label(record: dict) -> str:
@@ -203,7 +217,6 @@ def validation_panel(record: dict, result, u_val) -> tuple:
 def main(argv=None) -> dict:
     args = lab_options().parse_args(argv)
     use_headless_backend()
-    import matplotlib.pyplot as plt
 
     out = OutputDir(args.out, lab="training_basin")
     system, start, _, u_val = setup(args.seed, args.realization)
@@ -239,24 +252,30 @@ def main(argv=None) -> dict:
     print_kv("trained weights reloaded into the block diagram:", {
         "file": saved.name, "largest diagram - matrix difference": check.worst[1]})
 
-    fig = basin_loss({run_label(r): result.history for r, result in runs},
-                     dotted={run_label(r) for r, _ in runs if r["realization"] != args.realization},
-                     title="training from the computed weights: the loss leaves its starting value")
-    out.savefig(fig, "training_basin_loss")
-    plt.close(fig)
+    with task("writing the figures", 3, unit="figure") as progress:
+        import matplotlib.pyplot as plt  # a second or more: part of the figures' step
 
-    t = np.arange(N_VALIDATION) * TS
-    y_val = linear_response(system, u_val)
-    main_runs = [(r, result) for r, result in runs if r["realization"] == args.realization]
-    fig = validation_panels(t, y_val, [validation_panel(r, result, u_val) for r, result in main_runs])
-    out.savefig(fig, "training_basin_validation")
-    plt.close(fig)
+        fig = basin_loss({run_label(r): result.history for r, result in runs},
+                         dotted={run_label(r) for r, _ in runs if r["realization"] != args.realization},
+                         title="training from the computed weights: the loss leaves its starting value")
+        out.savefig(fig, "training_basin_loss")
+        plt.close(fig)
+        progress.show(1)
 
-    fig = systems_pzmap({"true": true_info, **{f"lr {r['learning_rate']:g}": r["extracted_system"]
-                                               for r, _ in main_runs}},
-                        title="extracted from trained weights vs true system")
-    out.savefig(fig, "training_basin_pzmap")
-    plt.close(fig)
+        t = np.arange(N_VALIDATION) * TS
+        y_val = linear_response(system, u_val)
+        main_runs = [(r, result) for r, result in runs if r["realization"] == args.realization]
+        fig = validation_panels(t, y_val, [validation_panel(r, result, u_val) for r, result in main_runs])
+        out.savefig(fig, "training_basin_validation")
+        plt.close(fig)
+        progress.show(2)
+
+        fig = systems_pzmap({"true": true_info, **{f"lr {r['learning_rate']:g}": r["extracted_system"]
+                                                   for r, _ in main_runs}},
+                            title="extracted from trained weights vs true system")
+        out.savefig(fig, "training_basin_pzmap")
+        plt.close(fig)
+        progress.show(3)
 
     results = {
         "Ts": TS, "scale": SCALE, "epochs": args.epochs, "seed": args.seed, "realization": args.realization,
@@ -264,8 +283,13 @@ def main(argv=None) -> dict:
                     "threshold_method": "l2norm", "l2_regularization": 1e-4, "loss": "mse"},
         "true_system": true_info,
         "validation_before_training": before,
-        "runs": [{**run, "history_every_100": result.history[::100]} for run, result in runs],
+        "runs": [{**run, "history_every_100": result.history[::100], "loss_after_one_epoch": result.history[1],
+                  "moved": [k for k, v in run["weight_changes"].items() if v > 1e-6]} for run, result in runs],
         "reloaded_crosscheck_max_abs_error": check.worst[1],
+        "samples": {"train": N_TRAIN, "validation": N_VALIDATION},
+        "adam": {key: getattr(example_options(args.learning_rates[0], args.epochs), key)
+                 for key in ("beta1", "beta2", "epsilon")},
+        "realizations": {name: realization_facts(name) for name in ("canonical", "balanced")},
     }
     out.write_results(results)
     print_files(out)
@@ -275,64 +299,138 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
-# The exercise cells train for a few hundred epochs (`EPOCHS`): enough to see the effect, quick to run.
+# Predict first, then run the cell. Where the answer is a number, write it in the answer cell; the cell
+# after it takes it down, and nbgrader's autograder checks the value (the teacher's edition shows the
+# check). The solutions are in the teacher's edition (`lstmds notebook training_basin`), collapsed; the
+# student's edition (`lstmds notebook training_basin --student`) has none.
 #
-# **1. A smaller scale.** At scale $10^{-4}$ the computed weights imitate the system more closely
-# (lab 3: the error falls like scale²). Predict the validation error and the starting loss before
-# running, then predict: does training stay in the basin better or worse than at $10^{-3}$?
+# The exercise cells train for a few hundred epochs (`EPOCHS`): enough to see the effect, quick to run.
 
 # %% active="ipynb"
 # from lstmds_sim.learning.training import train
 # from lstmds_sim.systems.lstm_linear import lstm_from_linear
 #
-# EPOCHS = 500
-# SCALE_EXERCISE = 1e-4
-#
-# start_small = lstm_from_linear(system, scale=SCALE_EXERCISE)
-# print(f"validation error at scale {SCALE_EXERCISE:g}: "
-#       f"{validation_errors(start_small, system, u_val)['norm_difference']:.2e}")
-# for scale, weights in ((SCALE, start), (SCALE_EXERCISE, start_small)):
-#     history = train(weights, u_train, y_train, example_options(1e-4, EPOCHS), progress=False).history
-#     print(f"scale {scale:g}: loss {history[0]:.2e} at epoch 0, {history[-1]:.2e} after {EPOCHS} epochs")
+# EPOCHS = 500  # per training run in the exercises
+
+# %% [markdown]
+# **1. A smaller scale.** At scale $10^{-4}$ the computed weights imitate the system more closely
+# (lab 3: the error falls like scale²). Predict their validation norm of difference from the one printed
+# above for $10^{-3}$, and write it in the answer cell (the check allows 2 %). Then predict the starting
+# loss, and whether training stays in the basin better or worse than at $10^{-3}$; run the cell after the
+# check to see.
+
+# %% active="ipynb" tags=["answer"]
+# # The validation norm of difference of the weights computed with scale 1e-4:
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# ANSWER_1 = before["norm_difference"] * (1e-4 / SCALE) ** 2  # the tanh error falls like scale^2
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
+# start_small = lstm_from_linear(system, scale=1e-4)
+# check_answer("ANSWER_1", ANSWER_1, validation_errors(start_small, system, u_val)["norm_difference"], rtol=0.02)
+# ### END HIDDEN TESTS
+
+# %% active="ipynb" tags=["predict"]
+# histories = {}
+# for scale, weights in ((SCALE, start), (1e-4, start_small)):
+#     histories[scale] = train(weights, u_train, y_train, example_options(1e-4, EPOCHS), progress=False).history
+#     print(f"scale {scale:g}: loss {histories[scale][0]:.2e} at epoch 0, {histories[scale][1]:.2e} after one "
+#           f"epoch, {histories[scale][-1]:.2e} after {EPOCHS}")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 1: the two starting points, and where training takes them
+# big, small = histories[SCALE], histories[1e-4]
+# assert small[1] > big[1] and small[-1] > big[-1], "the text below says the smaller scale ends worse"
+# small_before = validation_errors(start_small, system, u_val)["norm_difference"]
+# keep(val_big=sci(before["norm_difference"]), val_small=sci(small_before),
+#      loss_big=sci(big[0]), loss_small=sci(small[0]), F_ratio=np.abs(start_small.F).max() / np.abs(start.F).max(),
+#      first_big=sci(big[1]), first_small=sci(small[1]), end_big=sci(big[-1]), end_small=sci(small[-1]), epochs=EPOCHS)
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** The error falls like scale²: $7 \cdot 10^{-3} \to 7 \cdot 10^{-5}$, and the loss, a mean
-# *squared* error, like scale⁴: $2.7 \cdot 10^{-5} \to 2.7 \cdot 10^{-9}$. But the basin is narrower
-# still. The output weights $F = [C A^{-1}, D - C A^{-1} B] / \mathrm{scale}$ are ten times larger, while an
-# Adam step moves each weight by about the learning rate whatever its size; so the same step moves
-# the output ten times more. After 500 epochs the smaller scale ends at a loss of about 3, against
-# $8 \cdot 10^{-3}$ at scale $10^{-3}$: the better starting point is lost even faster, and further.
+# **Solution 1.**
+#
+# The error falls like scale²: ${{val_big}} \to {{val_small}}$; and the loss, a mean *squared* error,
+# like scale⁴: ${{loss_big}} \to {{loss_small}}$. But the basin is narrower still. The output weights
+# $F = [C A^{-1},\ D - C A^{-1} B] / \mathrm{scale}$ are {{F_ratio:.0f}} times larger, while an Adam step moves
+# each weight by about the learning rate whatever its size; so the same step moves the output {{F_ratio:.0f}}
+# times more. After one epoch the loss is already ${{first_small}}$ (at scale $10^{-3}$: ${{first_big}}$), after
+# {{epochs}} epochs ${{end_small}}$ (against ${{end_big}}$): the better starting point is lost even faster,
+# and further.
 
 # %% [markdown]
 # **2. Is there a learning rate small enough?** Try $10^{-5}$ and $10^{-6}$. Predict: does the loss still
-# leave its starting value? Where is its lowest point?
+# leave its starting value? Where is its lowest point? Then run the cell.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["predict"]
+# small_rates = {}
 # for lr in (1e-5, 1e-6):
-#     history = train(start, u_train, y_train, example_options(lr, EPOCHS), progress=False).history
-#     print(f"lr {lr:g}: loss {history[0]:.2e} -> {history[-1]:.2e}, lowest at epoch {int(np.argmin(history))}")
+#     history = small_rates[lr] = np.asarray(train(start, u_train, y_train, example_options(lr, EPOCHS),
+#                                                  progress=False).history)
+#     print(f"lr {lr:g}: loss {history[0]:.2e} -> {history[1]:.2e} after one epoch -> {history[-1]:.2e} "
+#           f"after {EPOCHS}; lowest {history.min():.2e} at epoch {int(np.argmin(history))}")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the first step, the lowest point, the end
+# h4, h5, h6 = np.asarray(histories[SCALE]), small_rates[1e-5], small_rates[1e-6]
+# assert h5.min() < h5[0] and h6.min() < h6[0], "the text below says both rates get below the starting loss"
+# assert np.argmin(h5) < EPOCHS and np.argmin(h6) < EPOCHS, "the text below says the loss rises after its lowest"
+# keep(start_loss=sci(h5[0]), jump_4=sci(h4[1]), jump_5=sci(h5[1]), jump_6=sci(h6[1]),
+#      drop_45=h4[1] / h5[1], drop_56=h5[1] / h6[1], best_5=sci(h5.min()), epoch_5=int(np.argmin(h5)),
+#      best_6=sci(h6.min()), epoch_6=int(np.argmin(h6)), end_5=sci(h5[-1]), end_6=sci(h6[-1]), epochs=EPOCHS)
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** Yes, there is, and that is the surprise. At $10^{-5}$ the loss first *falls*, reaches
-# its lowest value after a few hundred epochs, then rises again; at $10^{-6}$ it falls all the way,
-# to about $4 \cdot 10^{-6}$ after 500 epochs, below the starting $2.7 \cdot 10^{-5}$. The computed weights
-# are not the minimum of this training loss (the $\tanh$ error leaves room), and a better minimum lies
-# right beside them. Adam moves every weight by about the learning rate at each step, whatever the
-# gradient's size: steps of $10^{-4}$ and more jump over that narrow valley, steps of $10^{-6}$ walk
-# down into it. The basin is narrow (between these two rates, steps start to jump out), not absent.
+# **Solution 2.**
+#
+# Yes, there is, and that is the surprise. The first Adam step still throws the loss up, to ${{jump_5}}$ at
+# $10^{-5}$ and ${{jump_6}}$ at $10^{-6}$ (at $10^{-4}$: ${{jump_4}}$): {{drop_45:.0f}} and {{drop_56:.0f}} times less for each
+# factor of 10 in the rate, because the step moves every weight by about the rate and the loss grows
+# with the square of the move. But then the smaller steps walk down, and **below** the starting loss
+# ${{start_loss}}$: to ${{best_5}}$ at epoch {{epoch_5}} for $10^{-5}$, to ${{best_6}}$ at epoch {{epoch_6}} for
+# $10^{-6}$. The computed weights are not the minimum of this training loss (the $\tanh$ error leaves
+# room), and a better minimum lies right beside them. After its lowest point the loss rises again
+# (${{end_5}}$ and ${{end_6}}$ after {{epochs}} epochs): steps of a fixed size do not settle at the bottom
+# of a narrow valley. Steps of $10^{-4}$ and more jump over that valley, steps of $10^{-6}$ walk down
+# into it: the basin is narrow, not absent.
 
 # %% [markdown]
 # **3. Is the L2 term to blame?** MATLAB's default L2 regularisation ($10^{-4}$) pulls every weight
-# towards 0, and the computed weights are far from 0. Switch it off and look at where the lowest loss is.
+# towards 0, and the computed weights are far from 0. Predict: without it, at which epoch is the loss
+# lowest (learning rate $10^{-4}$ and `EPOCHS` epochs, as in exercise 1)? Write it in the answer cell.
 
-# %% active="ipynb"
+# %% active="ipynb" tags=["answer"]
+# # The epoch of the lowest loss without the L2 term (learning rate 1e-4, EPOCHS epochs):
+# ANSWER_3 = None
+# ### BEGIN SOLUTION
+# ANSWER_3 = int(np.argmin(histories[SCALE]))  # as with the L2 term: the first step leaves the basin either way
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_3", ANSWER_3)
+# ### BEGIN HIDDEN TESTS
 # no_l2 = train(start, u_train, y_train, example_options(1e-4, EPOCHS, l2_regularization=0.0), progress=False)
-# print(f"no L2: loss {no_l2.history[0]:.2e} -> {no_l2.history[-1]:.2e}, lowest at epoch {no_l2.best_epoch}")
+# check_answer("ANSWER_3", ANSWER_3, no_l2.best_epoch, rtol=0)
+# ### END HIDDEN TESTS
+
+# %% active="ipynb" tags=["predict"]
+# print(f"no L2: loss {no_l2.history[0]:.2e} -> {no_l2.history[1]:.2e} after one epoch -> "
+#       f"{no_l2.history[-1]:.2e} after {EPOCHS}; lowest at epoch {no_l2.best_epoch}")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: with and without the regularisation
+# keep(best_no_l2=no_l2.best_epoch, first_no_l2=no_l2.history[1], first_l2=histories[SCALE][1],
+#      end_no_l2=sci(no_l2.history[-1]), end_l2=sci(histories[SCALE][-1]), epochs=EPOCHS)
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** Without the L2 term the lowest loss is still at epoch 0 and the loss still rises:
-# the basin is not an artefact of the regularisation. It comes from the optimiser taking steps of a
-# fixed size in a valley whose walls, in the directions of the large output weights, are very steep.
+# **Solution 3.**
+#
+# Without the L2 term the lowest loss is still at epoch {{best_no_l2}}: the first step throws the loss to
+# {{first_no_l2:.3f}}, as with the L2 term ({{first_l2:.3f}}), and after {{epochs}} epochs it is at ${{end_no_l2}}$
+# (with the L2 term: ${{end_l2}}$). The basin is not an artefact of the regularisation. It comes from the
+# optimiser taking steps of a fixed size in a valley whose walls, in the directions of the large output
+# weights, are very steep: the first step leaves it, with or without the L2 term.
 
 # %% active="py"
 if __name__ == "__main__":

@@ -45,9 +45,11 @@ import numpy as np
 from lstmds_sim import LSTMParams
 from lstmds_sim.core.crosscheck import crosscheck
 from lstmds_sim.core.matrix import simulate
+from lstmds_sim.core.progress import task
 from lstmds_sim.diagrams import print_files, setting
 from lstmds_sim.drawing.lstm_figures import systems_pzmap
 from lstmds_sim.drawing.training_figures import random_loss, validation_figure
+from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.example_setup import N_VALIDATION, SCALE, TS, example_options, setup
@@ -129,6 +131,10 @@ def summarise(table: list[dict], computed: LSTMParams, system, u_val) -> dict:
         "distinct_minima": len(np.unique(np.round(np.log10(finals), 2))),
         "computed_weights_validation_norm": validation_errors(computed, system, u_val)["norm_difference"],
         "min_distance_from_computed": float(min(r["distance_from_computed"] for r in table)),
+        "max_distance_from_computed": float(max(r["distance_from_computed"] for r in table)),
+        "validation_norm_min": float(min(r["validation_norm_difference"] for r in table)),
+        "validation_norm_max": float(max(r["validation_norm_difference"] for r in table)),
+        "first_seed_final_loss": [r["final_loss"] for r in table if r["seed"] == table[0]["seed"]],
     }
 
 
@@ -278,31 +284,36 @@ def main(argv=None) -> dict:
     print_kv("best random-start weights reloaded into the block diagram:", {
         "file": saved.name, "largest diagram - matrix difference": check.worst[1]})
 
-    fig = random_loss(histories, title="training from random weights: each start and drop factor finds its own minimum")
-    out.savefig(fig, "training_random_loss")
-    plt.close(fig)
+    with task("writing the figures", 3, unit="figure") as progress:  # 15 curves of 10,001 points: a while
+        fig = random_loss(histories, title="training from random weights: each start and drop factor finds its own minimum")
+        out.savefig(fig, "training_random_loss")
+        plt.close(fig)
+        progress.show(1)
 
-    t = np.arange(N_VALIDATION) * TS
-    y_val = linear_response(system, u_val)
-    chosen = best_row["validation_norm_difference"]
-    fig = validation_figure(t, {"true system": y_val,
-                                "LSTM, best random start (by training loss)": simulate(best_result.params, u_val).y,
-                                "LSTM, computed weights": simulate(computed, u_val).y},
-                            title=f"validation: the best random start by training loss has error {chosen:.3e}; "
-                                  f"{sum(row['validation_norm_difference'] < chosen for row in table)} of the other "
-                                  f"{len(table) - 1} runs do better\ncomputed weights: "
-                                  f"{summary['computed_weights_validation_norm']:.3e}")
-    out.savefig(fig, "training_random_validation")
-    plt.close(fig)
+        t = np.arange(N_VALIDATION) * TS
+        y_val = linear_response(system, u_val)
+        chosen = best_row["validation_norm_difference"]
+        fig = validation_figure(t, {"true system": y_val,
+                                    "LSTM, best random start (by training loss)": simulate(best_result.params, u_val).y,
+                                    "LSTM, computed weights": simulate(computed, u_val).y},
+                                title=f"validation: the best random start by training loss has error {chosen:.3e}; "
+                                      f"{sum(row['validation_norm_difference'] < chosen for row in table)} of the other "
+                                      f"{len(table) - 1} runs do better\ncomputed weights: "
+                                      f"{summary['computed_weights_validation_norm']:.3e}")
+        out.savefig(fig, "training_random_validation")
+        plt.close(fig)
+        progress.show(2)
 
-    fig = systems_pzmap({"true": true_info, "best random start (by training loss)":
-                         extracted_system(best_result.params, scale=SCALE, dt=system.dt)},
-                        title="system read from the weights (section 3 formulas)")
-    out.savefig(fig, "training_random_pzmap")
-    plt.close(fig)
+        fig = systems_pzmap({"true": true_info, "best random start (by training loss)":
+                             extracted_system(best_result.params, scale=SCALE, dt=system.dt)},
+                            title="system read from the weights (section 3 formulas)")
+        out.savefig(fig, "training_random_pzmap")
+        plt.close(fig)
+        progress.show(3)
 
     results = {
         "Ts": TS, "epochs": args.epochs, "seed": args.seed, "learning_rate": LEARNING_RATE,
+        "drop_factors": list(args.drop_factors), "seeds": [args.seed + k for k in range(args.seeds)], "runs": len(table),
         "options": {"drop_period": 100, "gradient_threshold": 1.0, "threshold_method": "l2norm",
                     "l2_regularization": 1e-4, "loss": "mse"},
         "sensitivity_table": table,
@@ -318,31 +329,64 @@ def main(argv=None) -> dict:
 # %% [markdown]
 # ## Exercises
 #
+# Each exercise changes a few values in the cell below it, or asks you to predict what a cell will print
+# before you run it. Where the answer is a number, write it in the answer cell; the cell after it takes it
+# down, and nbgrader's autograder checks the value (the teacher's edition shows the check). The solutions
+# are in the teacher's edition (`lstmds notebook training_random`), collapsed; the student's edition
+# (`lstmds notebook training_random --student`) has none.
+#
 # **1. Predict the $N_n = n$ error without training.** The 4-unit network realises
 # $(A, B, C, C A^{-1} B)$ instead of $(A, B, C, 0)$. Both have the same dynamics; they differ only by a
 # direct feedthrough $D' = C A^{-1} B$. Predict the validation norm of the difference from the true
-# system from $D'$ and the validation input alone, then check.
+# system from $D'$ and the validation input alone, write it in the answer cell, then check it.
 
 # %% active="ipynb"
 # A, B, C = system.A, system.B, system.C
 # D_extra = (C @ np.linalg.solve(A, B)).item()
-# small = lstm_from_linear(system, scale=SCALE, units="n")
-# print(f"D' = C A^-1 B = {D_extra:.4f}")
-# print(f"validation error of the 4-unit network: {validation_errors(small, system, u_val)['norm_difference']:.4f}")
+# print(f"D' = C A^-1 B = {D_extra:.4f}; the validation input has {len(u_val)} samples")
 
-# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 1.** The two systems' outputs differ by exactly $D' u(k)$ at every step (same state,
-# extra feedthrough), so the norm of the difference is $|D'|\,\lVert u \rVert$: $0.0861 \times$ the norm of
-# the 51 validation samples (about 6.8) $\approx 0.585$. The network is off by 0.585 against the true
-# system while it matches $(A, B, C, C A^{-1} B)$ to 0.007; lab 4's training (lr $10^{-4}$) cannot repair
-# a *structural* error: it ends at about the same 0.58.
+# %% active="ipynb" tags=["answer"]
+# # The validation norm of the difference of the 4-unit network from the true system:
+# ANSWER_1 = None
+# ### BEGIN SOLUTION
+# ANSWER_1 = abs(D_extra) * np.linalg.norm(u_val)
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_1", ANSWER_1)
+# ### BEGIN HIDDEN TESTS
+# small = lstm_from_linear(system, scale=SCALE, units="n")
+# check_answer("ANSWER_1", ANSWER_1, validation_errors(small, system, u_val)["norm_difference"], rtol=0.03)
+# ### END HIDDEN TESTS
 
 # %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
-# print(f"|D'| x norm(u_val) = {abs(D_extra) * np.linalg.norm(u_val):.4f}")
+# # Solution 1: the 4-unit network against both systems, before and after training
+# variant = small_variant(system, u_train, y_train, u_val, args.epochs)
+# change = variant["after"]["norm_difference"] / variant["before"]["norm_difference"]
+# keep(D_abs=abs(D_extra), u_norm=np.linalg.norm(u_val), predicted=abs(D_extra) * np.linalg.norm(u_val),
+#      n_val=len(u_val), error=variant["before"]["norm_difference"],
+#      vs_reproduced=variant["before_vs_reproduced_system"]["norm_difference"],
+#      after=variant["after"]["norm_difference"], epochs=args.epochs,
+#      loss_before=variant["initial_loss"], loss_after=variant["final_loss"],
+#      loss_went="falls" if variant["final_loss"] < variant["initial_loss"] else "rises",
+#      outcome="stays about the same, at" if 0.9 < change < 1.1 else "grows to" if change >= 1.1 else "shrinks only to")
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 1.**
+#
+# The two systems have the same state; their outputs differ by exactly $D' u(k)$ at every step, so
+# the norm of the difference is $|D'|\,\lVert u \rVert = {{D_abs:.4f}} \times {{u_norm:.2f}} = {{predicted:.3f}}$
+# ($\lVert u \rVert$ is the norm of the {{n_val}} validation samples). The network itself is off by
+# {{error:.3f}} against the true system, while it matches $(A, B, C, C A^{-1} B)$ to {{vs_reproduced:.3f}}:
+# nearly all of its error is this structural one. Training with lab 4's settings (learning rate
+# $10^{-4}$, {{epochs}} epochs) cannot repair a *structural* error: the training loss {{loss_went}} from
+# {{loss_before:.3g}} to {{loss_after:.3g}}, and the validation error {{outcome}} {{after:.3f}}.
 
 # %% [markdown]
-# **2. Lowest training loss, best model?** Rank the runs of the table by their validation norm
-# instead of their final training loss. Is the order the same? Predict first.
+# **2. Lowest training loss, best model?** Order the runs of the table by their final training loss,
+# then by their validation norm. Is it the same order? Measure how alike the two orders are with
+# Spearman's rank correlation $\rho_s$ (the correlation of the two lists of ranks: 1 for the same
+# order, 0 for unrelated orders, $-1$ for reversed ones) and write it in the answer cell.
 
 # %% active="ipynb"
 # by_loss = sorted(table, key=lambda r: r["final_loss"])
@@ -350,32 +394,77 @@ def main(argv=None) -> dict:
 # print("by training loss:", [(r["drop_factor"], r["seed"]) for r in by_loss])
 # print("by validation:   ", [(r["drop_factor"], r["seed"]) for r in by_validation])
 
+# %% active="ipynb" tags=["answer"]
+# # Spearman's rank correlation of the final training loss and the validation norm, over the runs:
+# ANSWER_2 = None
+# ### BEGIN SOLUTION
+# loss_ranks = np.argsort(np.argsort([r["final_loss"] for r in table]))
+# validation_ranks = np.argsort(np.argsort([r["validation_norm_difference"] for r in table]))
+# ANSWER_2 = float(np.corrcoef(loss_ranks, validation_ranks)[0, 1])
+# ### END SOLUTION
+
+# %% active="ipynb" tags=["check"]
+# answered("ANSWER_2", ANSWER_2)
+# ### BEGIN HIDDEN TESTS
+# from scipy.stats import spearmanr
+#
+# check_answer("ANSWER_2", ANSWER_2, spearmanr([r["final_loss"] for r in table],
+#                                              [r["validation_norm_difference"] for r in table])[0], atol=1e-9)
+# ### END HIDDEN TESTS
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 2: the two ends of the two orders
+# lowest, best_validating = by_loss[0], by_validation[0]
+# rho = spearmanr([r["final_loss"] for r in table], [r["validation_norm_difference"] for r in table])[0]
+# keep(verdict="Not the same order" if rho < 1 else "The same order, this time", rho=rho,
+#      n_runs=len(table), low_loss=lowest["final_loss"], low_drop=lowest["drop_factor"], low_seed=lowest["seed"],
+#      low_validation=lowest["validation_norm_difference"], low_rank=by_validation.index(lowest) + 1,
+#      top_validation=best_validating["validation_norm_difference"], top_drop=best_validating["drop_factor"],
+#      top_seed=best_validating["seed"], top_loss=best_validating["final_loss"],
+#      top_rank=by_loss.index(best_validating) + 1, epochs=args.epochs)
+
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 2.** No. In the full run (10,000 epochs, 15 runs) the lowest final training loss (0.066,
-# drop factor 0.979, start 1) has the second-worst validation norm (62), while the runs that validate
-# best (about 2, drop factor 0.98, starts 3 and 4) end with training losses of about 0.1. Each minimum
-# fits the 1001 training samples in its own nonlinear way, and what that way does on new input is not
-# ranked by the training loss. (With the small settings of LSTMDS_QUICK the runs are too short to show
-# it clearly.)
+# **Solution 2.**
+#
+# {{verdict}}: over the {{n_runs}} runs of {{epochs}} epochs, $\rho_s = {{rho:.2f}}$. The lowest final
+# training loss ({{low_loss:.3g}}, drop factor {{low_drop}}, start {{low_seed}}) validates with a norm of
+# {{low_validation:.3g}}, number {{low_rank}} of {{n_runs}} by validation; the run that validates best
+# ({{top_validation:.3g}}, drop factor {{top_drop}}, start {{top_seed}}) is number {{top_rank}} by training loss
+# ({{top_loss:.3g}}). Each minimum fits the 1001 training samples in its own nonlinear way, and what that
+# way does on new input is not ranked by the training loss: choose a model by its validation, never
+# by its training loss alone.
 
 # %% [markdown]
 # **3. The third digit.** Train start 0 with drop factor 0.98 and with 0.9801 for a few hundred
-# epochs. The learning rates differ by about 0.1 % after 300 epochs. Predict: how far apart are the
-# two final losses?
+# epochs. The learning rates are the same for the first 100 epochs, then differ by a factor
+# $0.9801 / 0.98 \approx 1.0001$ more at every drop: by 0.01 % after epoch 100, 0.03 % after epoch 300.
+# Predict: how far apart are the two final losses? Then run the cell.
 
-# %% active="ipynb"
-# from lstmds_sim.learning.training import train
-#
+# %% active="ipynb" tags=["predict"]
 # EPOCHS = 500
+#
+# histories = {}
 # for drop in (0.98, 0.9801):
-#     history = train(random_start(0), u_train, y_train, options(drop, EPOCHS), progress=False).history
-#     print(f"drop factor {drop}: loss after {EPOCHS} epochs {history[-1]:.4e}")
+#     histories[drop] = train_named(random_start(0), u_train, y_train, options(drop, EPOCHS),
+#                                   label=f"drop factor {drop}, random start 0").history
+#     print(f"drop factor {drop}: loss after {EPOCHS} epochs {histories[drop][-1]:.4e}")
+
+# %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true} active="ipynb"
+# # Solution 3: where the two histories part
+# apart = np.abs(histories[0.98] - histories[0.9801]) / histories[0.98]
+# first = int(np.flatnonzero(apart > 0)[0])
+# keep(first=first, last_equal=first - 1, percent_200=100 * apart[200], percent_end=100 * apart[-1], epochs=EPOCHS,
+#      loss_a=histories[0.98][-1], loss_b=histories[0.9801][-1])
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
-# **Solution 3.** Not 0.1 % apart: the runs are the same until epoch 100 (the first drop), then the
-# tiny difference in the learning rate grows step by step, like a perturbation of a chaotic system,
-# until the two losses differ in their first digits. This is why the example changes the third digit
-# of the drop factor and finds another minimum, and why single training curves should not be compared.
+# **Solution 3.**
+#
+# Not 0.03 % apart. The two loss histories are equal, digit for digit, up to epoch {{last_equal}}; they
+# first differ after epoch {{first}}, the first one trained with the two different learning rates. From there the
+# tiny difference grows step by step, like a perturbation of a chaotic system: the losses differ by
+# {{percent_200:.2g}} % at epoch 200 and by {{percent_end:.2g}} % at epoch {{epochs}} ({{loss_a:.4g}} against {{loss_b:.4g}}). This is why
+# the example changes the third digit of the drop factor and finds another minimum, and why single
+# training curves should not be compared.
 
 # %% active="py"
 if __name__ == "__main__":

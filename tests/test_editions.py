@@ -148,9 +148,13 @@ def test_student_edition_holds_none_of_the_teachers_solutions(name):
     for cell in tagged(student, "answer"):  # unanswered, the answer stays None: its check says so in one line
         variable = re.search(r"^(ANSWER_\w+) = None$", cell.source, re.MULTILINE).group(1)
         assert cell.source.endswith(f"{variable} = None\n{CODE_STUB}")
-    # every check is handed out, locked, as the teacher wrote it
-    checks = {c.metadata["nbgrader"]["grade_id"]: c.source for c in tagged(source, "check")}
-    assert {c.metadata["nbgrader"]["grade_id"]: c.source for c in tagged(student, "check")} == checks
+    # every check is handed out, locked, as the teacher wrote it less its hidden tests (the expected value's
+    # computation would give the answer away; nbgrader's autograder puts them back)
+    hidden = re.compile(r"\n?### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", re.DOTALL)
+    checks = {c.metadata["nbgrader"]["grade_id"]: hidden.sub("", c.source).strip() for c in tagged(source, "check")}
+    assert all("### BEGIN HIDDEN TESTS" in c.source for c in tagged(source, "check"))
+    assert {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in tagged(student, "check")} == checks
+    assert all(re.fullmatch(r'answered\("(ANSWER_\w+)", \1\)', text) for text in checks.values())
     assert all(c.metadata["editable"] is False for c in tagged(student, "check"))
 
 

@@ -406,6 +406,117 @@ def test_reporter_says_it_is_still_working_during_a_long_silent_step(capsys):
     assert lines and all(re.fullmatch(r"compiling: still working \(\d+ s, 0/3 steps\)", line) for line in lines)
 
 
+class FakeDisplay:
+    """Stands in for IPython.display.display: records what a notebook cell would show, and each redraw."""
+
+    def __init__(self):
+        self.shown = []  # one list of drawings per display() call: the output as it was redrawn
+
+    def __call__(self, data, *, raw=False, display_id=False):
+        assert raw and display_id is True  # an output that can be redrawn in place
+        drawings = [data["text/plain"]]
+        self.shown.append(drawings)
+
+        class Handle:
+            def update(self, new, *, raw=False):
+                drawings.append(new["text/plain"])
+
+        return Handle()
+
+
+def test_a_long_step_in_a_notebook_is_one_output_redrawn_in_place_not_a_line_per_iteration(monkeypatch, capsys):
+    """What the SLSQP log was in a notebook (one output per iteration) becomes one bar: displayed once,
+    redrawn at most a few times a second, its last drawing the end of the work."""
+    import IPython.display
+
+    from lstmds_sim.core import progress
+
+    clock, screen = FakeClock(), FakeDisplay()
+    monkeypatch.setattr(progress, "time", clock)
+    monkeypatch.setattr(IPython.display, "display", screen)
+    with progress.Reporter("notebook", 500, label="SLSQP demo", unit="iteration", every_s=5.0, announce=True) as r:
+        for k in range(1, 501):  # 500 iterations, 20 a second
+            clock.now += 0.05
+            r.show(k, text=f"loss {1.0 / k:.3f}")
+    assert capsys.readouterr().out == ""  # nothing printed: no stream output in the cell
+    assert len(screen.shown) == 1  # one output
+    drawings = screen.shown[0]
+    assert 50 <= len(drawings) <= 25 / progress._CellLine.EVERY_S + 3  # redrawn ~4 times a second, not 500
+    assert drawings[0].startswith("SLSQP demo:   0%") and "0/500" in drawings[0]
+    last = drawings[-1]
+    assert last.startswith("SLSQP demo: 100%") and "500/500" in last and "loss 0.002" in last
+    assert last.endswith("done in 25.0 s")
+
+
+def test_progress_in_a_jupyter_kernel_is_the_notebook_output_elsewhere_lines(monkeypatch):
+    import sys
+    import types
+
+    from lstmds_sim.core import progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    shell = types.SimpleNamespace(config={"IPKernelApp": {}})
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    monkeypatch.setattr(progress, "_CellLine", lambda label, total, unit: ("cell", label, total))
+    assert progress.in_notebook()
+    reporter = progress.Reporter(None, 10, label="in a kernel")
+    assert reporter.cell == ("cell", "in a kernel", 10) and not reporter.lines and reporter.bar is None
+    reporter.cell = None  # (the stand-in cannot be drawn)
+    shell.config = {"TerminalIPythonApp": {}}  # IPython in a terminal: its output is a stream, not a cell
+    assert not progress.in_notebook()
+    assert progress.Reporter(None, 10, label="in a shell").lines
+
+
+def test_slsqp_progress_says_below_1_only_beside_a_loop_gain_below_1(monkeypatch, capsys):
+    """The unconstrained fit's loop gains (1.8541, 4.2002 in the full run) were shown with '(< 1)'."""
+    from lstmds_sim.core import progress
+    from lstmds_sim.learning.iss_training import ISSTrainOptions, _iteration_report, loop_gain_text
+
+    clock = FakeClock()
+    monkeypatch.setattr(progress, "time", clock)
+
+    assert loop_gain_text(0.99904) == "0.9990 (< 1)" and loop_gain_text(1.8541) == "1.8541 (>= 1)"
+    assert loop_gain_text(1.0) == "1.0000 (>= 1)" and loop_gain_text(0.99999) == "1.0000 (< 1)"
+    assert loop_gain_text(float("nan")) == "nan (not < 1)"
+    options = ISSTrainOptions(max_iter=2, margin=1e-3)
+    lhs = {1: (0.9990, 0.9985), 2: (1.8541, 4.2002)}  # the left-hand sides at each iterate
+    report = _iteration_report("lines", options, "demo", np.array([[0.0], [1.0]]),
+                               lambda v: 1 - options.margin - np.array(lhs[v]))
+    for k in (1, 2):
+        clock.now += 6.0  # an iteration every 6 s: a line for each
+        report(k, 0.1, k)
+    report.close()
+    lines = [line for line in capsys.readouterr().out.splitlines() if ": iteration" in line]
+    assert lines[0].endswith("Theorem 4: 0.9990 (< 1), 0.9985 (< 1)")
+    assert lines[1].endswith("Theorem 4: 1.8541 (>= 1), 4.2002 (>= 1)")
+    for line in lines:  # never "(< 1)" beside a number that is not below 1
+        for value, said in re.findall(r"(\d+\.\d+) \((< 1|>= 1)\)", line):
+            assert (float(value) < 1) == (said == "< 1"), line
+
+
+@pytest.mark.slow
+def test_a_reporter_in_a_real_notebook_cell_leaves_one_output(tmp_path):
+    """In a fresh kernel (nbclient, as lstmds notebook runs it): a step of 300 iterations with a heartbeat
+    leaves one display output, drawn last at its end, and no stream output."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import time\n"
+        "from lstmds_sim.core.progress import HEARTBEAT_S, Reporter\n"
+        "with Reporter(None, 300, label='demo step', unit='iteration', every_s=5.0, heartbeat_s=HEARTBEAT_S,\n"
+        "              announce=True) as r:\n"
+        "    for k in range(1, 301):\n"
+        "        time.sleep(0.005)\n"
+        "        r.show(k, text=f'loss {1 / k:.3f}')\n")]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data"]
+    text = outputs[0].data["text/plain"]
+    assert text.startswith("demo step: 100%") and "300/300" in text and "loss 0.003" in text and "done in" in text
+
+
 def test_train_named_names_the_run_before_it_starts(capsys, monkeypatch):
     """The label comes first, before the (slow) first chunk; train()'s callable hook drives the lines."""
     from lstmds_sim.learning import experiments
@@ -430,6 +541,64 @@ def test_train_named_names_the_run_before_it_starts(capsys, monkeypatch):
     assert lines[-1].startswith("lr 1e-3: done in ")
 
 
+def _fake_training():
+    """``train_from_computed`` for training_basin without training: the computed weights, a flat loss."""
+    from types import SimpleNamespace
+
+    from lstmds_sim.learning.example_setup import SCALE, setup
+    from lstmds_sim.learning.experiments import training_record
+
+    def train_from_computed(realization, learning_rate, epochs, seed, *, progress=None):
+        system, start, _, u_val = setup(seed, realization)
+        result = SimpleNamespace(params=start, history=np.full(epochs + 1, 1e-5), elapsed_s=0.0, best_epoch=0)
+        return {"realization": realization, "learning_rate": learning_rate,
+                **training_record(start, result, system, u_val, scale=SCALE)}, result
+
+    return train_from_computed
+
+
+@pytest.mark.parametrize("name", ["lstm_layer", "lstm_stack", "lstm_vs_linear", "training_basin"])
+def test_a_lab_says_what_it_writes_and_a_slow_figure_is_never_silent(name, tmp_path, monkeypatch, capsys):
+    """Every figure a lab writes (savefig, render, the inspector page) is a step of one labelled task:
+    announced, counted after each figure, closed with "done", then the files are listed. One fake figure
+    is slow: the task's heartbeat (shortened here) says it is still working while it runs."""
+    import importlib
+    import time
+
+    from lstmds_sim.core import progress
+    from lstmds_sim.io.outdir import OutputDir
+
+    lab = importlib.import_module(f"lstmds_sim.diagrams.{name}")
+    if name == "training_basin":
+        monkeypatch.setattr(lab, "train_from_computed", _fake_training())
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.05)
+    steps = []
+
+    def fake(kind):
+        def write(self, *args, **kwargs):
+            stem = kwargs.get("stem") or next(a for a in args if isinstance(a, str))
+            steps.append(stem)
+            print(f"FAKE {kind} {stem}", flush=True)
+            if len(steps) == 1:
+                time.sleep(0.5)  # ten heartbeats long
+        return write
+
+    for kind in ("savefig", "render", "write_inspector"):
+        monkeypatch.setattr(OutputDir, kind, fake(kind))
+    argv = ["--out", str(tmp_path)] + (["--epochs", "3"] if name == "training_basin" else [])
+    lab.main(argv)
+    lines = capsys.readouterr().out.splitlines()
+    count = len(steps)
+    start = lines.index(f"writing the figures: {count} figures ...")
+    end = next(i for i, line in enumerate(lines) if line.startswith("writing the figures: done in "))
+    fakes = [i for i, line in enumerate(lines) if line.startswith("FAKE ")]
+    assert count >= 3 and len(fakes) == count and start < fakes[0] and fakes[-1] < end
+    assert re.fullmatch(r"writing the figures: still working \(\d+ s, 0/\d+ figures\)", lines[fakes[0] + 1])
+    counted = [line for line in lines[start:end] if re.fullmatch(r"writing the figures: figure \d+/\d+", line)]
+    assert counted == [f"writing the figures: figure {k}/{count}" for k in range(1, count + 1)]
+    assert lines[-1].startswith(f"files in {tmp_path}: ") and "results.json" in lines[-1]
+
+
 @pytest.mark.slow
 def test_slsqp_progress_shows_loss_training_fit_and_the_two_theorem_4_values(capsys):
     """The numbers on the SLSQP lines, checked independently: FIT from a forward run of the matrices with
@@ -451,13 +620,15 @@ def test_slsqp_progress_shows_loss_training_fit_and_the_two_theorem_4_values(cap
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "unconstrained demo: 15 iterations ..." and lines[-1].startswith("unconstrained demo: done in")
     last = [line for line in lines if ": iteration" in line][-1]
-    pattern = r"iteration +(\d+)/15  loss (\S+)  training FIT (\S+) %  Theorem 4: (\S+), (\S+) \(< 1\)"
+    pattern = r"iteration +(\d+)/15  loss (\S+)  training FIT (\S+) %  Theorem 4: (\S+) \((\S+ 1)\), (\S+) \((\S+ 1)\)"
     match = re.search(pattern, last)
     assert match and int(match[1]) == result.iterations
     y_hat = simulate(result.params, u[:, None], form="statespace").y[:, 0]
     assert abs(float(match[3]) - fit_mean(y, y_hat, skip=20)) < 0.01
     assert float(match[2]) == pytest.approx(result.loss_history[-1], rel=1e-3)
-    assert (float(match[4]), float(match[5])) == pytest.approx(iss_check(result.params).lhs, abs=1e-4)
+    assert (float(match[4]), float(match[6])) == pytest.approx(iss_check(result.params).lhs, abs=1e-4)
+    for value, said in ((match[4], match[5]), (match[6], match[7])):  # "< 1" only beside a value below 1
+        assert said == ("<" if float(value) < 1 else ">=") + " 1"
 
 
 # --------------------------------------------------------------------------- figures fit for a class

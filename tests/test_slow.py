@@ -1,18 +1,57 @@
 """End-to-end reproductions at full size (minutes). Deselected by default; CI runs them: pytest -m slow."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import run_with_hash_seeds
 
-from lstmds_sim.io import cli
+from lstmds_sim.diagrams import LABS
 
 pytestmark = pytest.mark.slow
 
 
-def test_iss_constrained_identification_reaches_the_papers_fit(tmp_path):
-    cli.main(["run", "ph_identification", "--out", str(tmp_path)])
-    results = json.loads((tmp_path / "results.json").read_text())
+# --------------------------------------------------------------------------- every lab at full settings, once
+#: The committed snapshots that docs/results.md is generated from (lstmds results; tests/test_results_page.py).
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+
+
+@pytest.fixture(scope="module")
+def full_runs(tmp_path_factory):
+    """Every lab at its full settings, run once by the command that makes docs/results.md (each lab in a fresh
+    Python, one after another: minutes); the folder holding NAME/results.json."""
+    root = tmp_path_factory.mktemp("full")
+    env = {k: v for k, v in os.environ.items() if k != "LSTMDS_QUICK"}
+    done = subprocess.run([sys.executable, "-m", "lstmds_sim.io.cli", "results", "--run", "--runs", str(root / "runs"),
+                           "--out", str(root / "results.md")], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return root / "runs"
+
+
+def full_record(full_runs, lab):
+    return json.loads((full_runs / lab / "results.json").read_text())
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_a_fresh_run_of_each_lab_gives_the_numbers_of_docs_results(full_runs, lab):
+    """What CI's fresh install (from the lock) measures is what docs/results.md says: the lab's record against
+    its committed snapshot, key by key. Counts, flags, names and settings exactly; floats within a relative
+    1e-6 or 1e-12 absolute (results_page.REL_TOL, ABS_TOL: the page prints at most 4 significant digits, and
+    round-off measurements differ in their last digits between CPUs); seconds and when/how it ran not at all.
+    A failure lists every key that moved: then the libraries (or the code) changed the numbers, and
+    `lstmds results --run --out docs/results.md` makes new snapshots and the page from one run of every lab."""
+    from lstmds_sim.io.results_page import differences
+
+    snapshot = json.loads((SNAPSHOTS / f"{lab}.json").read_text())
+    found = differences(full_record(full_runs, lab), snapshot)
+    assert not found, f"{lab}: {len(found)} values differ from docs/results/{lab}.json:\n" + "\n".join(found[:40])
+
+
+def test_iss_constrained_identification_reaches_the_papers_fit(full_runs):
+    results = full_record(full_runs, "ph_identification")
     constrained = results["constrained"]
     assert constrained["iss_satisfied"]  # Theorem 4 (with ||U_c||_1), as verified by the independent check
     assert max(constrained["iss_left_hand_sides"]) < 1
@@ -21,9 +60,8 @@ def test_iss_constrained_identification_reaches_the_papers_fit(tmp_path):
     assert results["figure_2"]["vs_measured"]["fit_mean_percent"] >= 97.5  # from a random initial state
 
 
-def test_training_from_the_computed_weights_leaves_a_narrow_basin(tmp_path):
-    cli.main(["run", "training_basin", "--out", str(tmp_path)])
-    results = json.loads((tmp_path / "results.json").read_text())
+def test_training_from_the_computed_weights_leaves_a_narrow_basin(full_runs):
+    results = full_record(full_runs, "training_basin")
     balanced = [r for r in results["runs"] if r["realization"] == "balanced"]
     assert all(r["best_epoch"] == 0 for r in results["runs"])  # the lowest loss is at the start
     finals = [r["final_loss"] for r in balanced]

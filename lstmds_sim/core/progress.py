@@ -1,9 +1,11 @@
-"""Progress of long work: a labelled tqdm bar on a terminal, plain lines otherwise.
+"""Progress of long work: a labelled tqdm bar on a terminal, one updating line in a notebook, plain lines otherwise.
 
 Every long step of a lab (a training run, an optimisation, a long diagram run) reports through a
-:class:`Reporter`. On a terminal it is a tqdm bar that shows its label from the start; elsewhere (a
-pipe, a log file, CI, a notebook) it prints plain lines, and with ``heartbeat_s`` it also prints a
-"still working" line whenever nothing was printed for that long, so that no step is ever silent.
+:class:`Reporter`. On a terminal it is a tqdm bar that shows its label from the start. In a Jupyter
+kernel (a notebook, nbclient) it is one output of the cell, tqdm's text bar redrawn in place, so a
+step of a thousand iterations leaves one line in the notebook, not a thousand. Elsewhere (a pipe, a
+log file, CI) it prints plain lines, and with ``heartbeat_s`` it also prints a "still working" line
+whenever nothing was printed for that long, so that no step is ever silent.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 
 from .errors import ArgumentError
 
-__all__ = ["HEARTBEAT_S", "ProgressCallback", "Reporter", "in_ci", "run_with_progress", "task"]
+__all__ = ["HEARTBEAT_S", "ProgressCallback", "Reporter", "in_ci", "in_notebook", "run_with_progress", "task"]
 
 ProgressCallback = Callable[[int, float, float], None]
 
@@ -30,12 +32,58 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook, JupyterLab, VS Code, nbclient): what it prints
+    becomes outputs of a cell. Never imports IPython itself."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+class _CellLine:
+    """One output of the running notebook cell, redrawn in place (IPython's display handle): tqdm's
+    text bar with the label, the count, the time and what the work says about its point.
+
+    Redrawn at most every :attr:`EVERY_S` seconds while the work goes on (a front end gets a few
+    messages a second, not one per iteration), and always when it is closed; the notebook file keeps
+    the last drawing.
+    """
+
+    EVERY_S = 0.25
+
+    def __init__(self, label: str, total: int, unit: str):
+        from IPython.display import display
+
+        self.label, self.total, self.unit = label, total, unit
+        self.n, self.text = 0, ""
+        self.start = self._drawn = time.monotonic()
+        self.handle = display({"text/plain": self.render()}, raw=True, display_id=True)
+
+    def render(self, ending: str = "") -> str:
+        from tqdm import tqdm
+
+        line = tqdm.format_meter(self.n, self.total, time.monotonic() - self.start, prefix=self.label,
+                                 unit=self.unit, postfix=self.text or None)
+        return f"{line}  {ending}" if ending else line
+
+    def show(self, n: int, text: str) -> None:
+        self.n, self.text = n, text
+        if time.monotonic() - self._drawn >= self.EVERY_S or n >= self.total:
+            self.draw()
+
+    def draw(self, ending: str = "") -> None:
+        self.handle.update({"text/plain": self.render(ending)}, raw=True)
+        self._drawn = time.monotonic()
+
+
 class Reporter:
-    """Progress between chunks of work: a tqdm bar on a terminal, plain lines otherwise.
+    """Progress between chunks of work: a tqdm bar on a terminal, one updating line in a notebook,
+    plain lines otherwise.
 
     ``progress``: None/True (auto: a bar when stderr is a terminal and this is
-    not CI, else lines), False (silent), ``"bar"``, ``"lines"``, or a callable
-    ``progress(done, loss, lr)`` (for :meth:`update`). ``label`` names the work on
+    not CI; in a Jupyter kernel the notebook's line; else lines), False (silent),
+    ``"bar"``, ``"notebook"``, ``"lines"``, or a callable ``progress(done, loss, lr)``
+    (for :meth:`update`). ``label`` names the work on
     the bar and on every line, so that a lab running several trainings says which
     one is running.
 
@@ -47,10 +95,12 @@ class Reporter:
     ``heartbeat_s``
         In lines mode, print ``LABEL: still working (N s, done/total UNIT)`` whenever
         nothing was printed for ``heartbeat_s`` seconds (from a background thread); on a
-        bar, redraw it every second, so that its elapsed time keeps counting.
+        bar or the notebook's line, redraw it every second, so that its elapsed time keeps
+        counting.
     ``announce``
         In lines mode, print ``LABEL: TOTAL UNITs ...`` when the work starts and
-        ``LABEL: done in N s`` when it is closed.
+        ``LABEL: done in N s`` when it is closed; in a notebook, end its line with
+        ``done in N s``.
 
     Use it as a context manager, or call :meth:`close` at the end.
     """
@@ -64,6 +114,7 @@ class Reporter:
         self.announce = announce
         self.callback: ProgressCallback | None = None
         self.bar = None
+        self.cell: _CellLine | None = None  # the notebook's line
         self.lines = False
         self.done = 0
         self._start = self._last_line = time.monotonic()
@@ -77,18 +128,22 @@ class Reporter:
         if progress is False:
             return
         if progress in (None, True):
-            progress = "bar" if sys.stderr.isatty() and not in_ci() else "lines"
+            progress = ("bar" if sys.stderr.isatty() and not in_ci() else
+                        "notebook" if in_notebook() else "lines")
         if progress == "bar":
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True)
             self.bar.refresh()  # the label is on screen from the start, before the first chunk ends
+        elif progress == "notebook":
+            self.cell = _CellLine(label, total, unit)
         elif progress == "lines":
             self.lines = True
             if announce:
                 self._print(f"{label}: {total} {unit}{'s' if total != 1 else ''} ...")
         else:
-            raise ArgumentError(f"progress must be None, True, False, 'bar', 'lines' or a callable, got {progress!r}")
+            raise ArgumentError("progress must be None, True, False, 'bar', 'notebook', 'lines' or a callable, "
+                                f"got {progress!r}")
         if heartbeat_s:
             self._heartbeat = threading.Thread(target=self._beat, args=(heartbeat_s,), daemon=True)
             self._heartbeat.start()
@@ -107,6 +162,9 @@ class Reporter:
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=False)
             self.bar.update(done)  # redraws, postfix included
+        if self.cell is not None:
+            with self._lock:
+                self.cell.show(done_total, text)
         if self.lines:
             width = len(str(self.total))
             count = f"{self.label}: {self.unit} {done_total:>{width}}/{self.total}"
@@ -123,6 +181,9 @@ class Reporter:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        if self.cell is not None:
+            self.cell.draw(f"done in {time.monotonic() - self._start:.1f} s" if self.announce else "")
+            self.cell = None
         if self.lines and self._pending:  # the work ended between two lines: say where
             self._print(self._pending)
             self._pending = None
@@ -147,6 +208,10 @@ class Reporter:
         while not self._stop.wait(min(1.0, every)):
             if self.bar is not None:
                 self.bar.refresh()  # the elapsed time on the bar keeps counting during a long step
+                continue
+            if self.cell is not None:
+                with self._lock:
+                    self.cell.draw()
                 continue
             now = time.monotonic()
             if now - self._last_line >= every:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "check_answer", "fill", "keep", "sci"]
+__all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "answered", "check_answer", "fill", "keep", "sci"]
 
 #: The output type that carries kept values from the kernel to the writer (removed from the notebook it writes).
 VALUES_MIME = "application/vnd.lstmds.values+json"
@@ -53,6 +53,23 @@ def keep(**values) -> None:
     from IPython.display import display
 
     display({VALUES_MIME: {name: _plain(value) for name, value in values.items()}, "text/plain": ""}, raw=True)
+
+
+def answered(name: str, answer) -> None:
+    """The visible half of an autograded check: the student's ``answer`` (the variable ``name``) is written down.
+
+    The value itself is checked by :func:`check_answer` in the check cell's hidden tests (nbgrader's
+    ``### BEGIN HIDDEN TESTS`` region): the student's edition leaves it out, since the expected value's
+    computation would give the answer away, and nbgrader's autograder puts it back. An unset answer
+    raises :class:`AnswerError` (nbgrader: no points).
+    """
+    if answer is None or answer is Ellipsis:
+        raise AnswerError(f"{name} is not set yet: write your answer in the cell above")
+    try:
+        shown = f"{float(answer):.6g}"
+    except (TypeError, ValueError):
+        shown = repr(answer)
+    print(f"{name} = {shown}: written down; the grader checks it against the run")
 
 
 def check_answer(name: str, answer, expected, *, rtol: float = 1e-6, atol: float = 0.0) -> None:

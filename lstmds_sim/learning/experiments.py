@@ -191,5 +191,6 @@ def train_iss_model(max_iter: int, seed: int, *, progress=None):
 
     data = generate_identification_data(seed=seed)
     result = train_iss(data.normalise_u(data.u_train), data.normalise_y(data.y_train),
-                       ISSTrainOptions(max_iter=max_iter, seed=seed), progress=progress)
+                       ISSTrainOptions(max_iter=max_iter, seed=seed), progress=progress,
+                       label="SLSQP with the ISS conditions")
     return IdentifiedModel(result.params, data.u_mean, data.u_scale, data.y_mean, data.y_scale, data.Ts)

@@ -127,6 +127,12 @@ class ISSTrainResult:
     final_loss: float = float("nan")
 
 
+def loop_gain_text(value: float) -> str:
+    """A left-hand side of Theorem 4 as the progress shows it, said against 1 truthfully:
+    ``0.9990 (< 1)`` or ``1.8541 (>= 1)`` (the comparison is of the value, not of its rounding)."""
+    return f"{value:.4f} ({'< 1' if value < 1 else '>= 1' if value >= 1 else 'not < 1'})"
+
+
 class _iteration_report:
     """What ``progress`` asks for after each SLSQP iteration: a callable called as before, or a Reporter
     line/bar with the loss, the training FIT and Theorem 4's two left-hand sides."""
@@ -149,7 +155,7 @@ class _iteration_report:
             fit = 100.0 * (1.0 - np.sqrt(loss * self.n_values) / self.spread) if self.spread > 0 else float("nan")
             lhs = 1.0 - self.margin - np.asarray(self.constraint(v), dtype=float)
             self.reporter.show(iteration, text=f"loss {loss:.3e}  training FIT {fit:.2f} %  "
-                                               f"Theorem 4: {lhs[0]:.4f}, {lhs[1]:.4f} (< 1)")
+                                               f"Theorem 4: {loop_gain_text(lhs[0])}, {loop_gain_text(lhs[1])}")
 
     def close(self) -> None:
         if self.reporter is not None:
@@ -193,11 +199,13 @@ def train_iss(u, y, options: ISSTrainOptions | None = None, *, start: LSTMParams
     start : initial weights (default: uniform in +-init_range, seeded)
     progress : None or False (silent, the default), True (auto), ``"bar"``, ``"lines"``, or a callable
         A callable is called as ``progress(iteration, loss)`` after each SLSQP iteration.
-        The others show the iterations as a labelled bar on a terminal, else as a line at
-        least every 5 s (and a "still working" line when an iteration, or the compilation
-        before the first, takes longer than 8 s): the training loss, the training FIT
-        (mean-subtracted, after the washout, from that loss) and the two left-hand sides of
-        Theorem 4 (each must stay below 1; they are shown without constraints too).
+        The others show the iterations as a labelled bar on a terminal, as one line redrawn in
+        place in a notebook, else as a line at most every 5 s (and a "still working" line when
+        an iteration, or the compilation before the first, takes longer than 8 s): the training
+        loss, the training FIT (mean-subtracted, after the washout, from that loss) and the two
+        left-hand sides of Theorem 4, each marked ``(< 1)`` or ``(>= 1)`` (a certificate needs
+        both below 1; they are shown without constraints too, and SLSQP's iterates may leave
+        its constraints on the way).
         See :class:`~lstmds_sim.core.progress.Reporter`.
     label : str
         Names this run on the bar and lines (e.g. ``"SLSQP with the ISS conditions"``).

@@ -172,7 +172,8 @@ def run_sweep(model: ScenarioModel, rho_u, *, n: int, n_posterior: int, horizon:
     Dask processes, or on the cluster at ``scheduler``); ``backend`` and ``batch`` as :func:`plan_chunks`
     gives them.
 
-    Shows progress (a bar on a terminal; else a line per chunk and one per rho_u as its row is done)
+    Shows progress (a bar on a terminal, one updating line in a notebook; else a line per chunk and one
+    per rho_u as its row is done)
     and stops at the first chunk whose checks fail (:func:`~.scenario_chunk.check_agreement`).
     """
     rho_u = list(rho_u)
@@ -203,7 +204,7 @@ def run_sweep(model: ScenarioModel, rho_u, *, n: int, n_posterior: int, horizon:
             row = rows[index] = sweep_row(model, rho_u[index], bound, fresh, eps, horizon=horizon, seed=seed)
             if index == largest:
                 example = dict(bound.kept)
-            if progress.bar is None:
+            if progress.lines:  # a bar (terminal, notebook) stays one line: the table follows the sweep
                 print(row_line(row, n_posterior), flush=True)
     timing = {key: seconds.get(key, 0.0) for key in (*TIMING_STAGES, "cpu_s")}
     timing["total_s"] = time.perf_counter() - start_all
