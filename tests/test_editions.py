@@ -274,6 +274,20 @@ def test_student_edition_without_nbgrader_says_what_to_install(tmp_path, capsys,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("name", LABS)
+def test_numbers_filled_from_the_run_are_only_in_solutions(name):
+    """The student's edition is made from the unexecuted notebook, so a {{name}} place outside a solution
+    (which the student's edition replaces) would reach students unfilled."""
+    from lstmds_sim.io.exercise import PLACEHOLDER
+    from lstmds_sim.io.notebook import lab_notebook
+
+    nb = lab_notebook(name)
+    outside = [i for i, c in enumerate(nb.cells)
+               if c.cell_type == "markdown" and PLACEHOLDER.search(c.source) and "solution" not in c.metadata.get("tags", [])]
+    assert not outside, f"{name}: cells {outside} have {{{{...}}}} places outside a solution"
+    assert any(PLACEHOLDER.search(c.source) for c in nb.cells if "solution" in c.metadata.get("tags", []))  # can fail
+
+
 # ------------------------------------------------------------------ slow: the labs with autograded checks
 
 

@@ -223,6 +223,11 @@ def _error_line(err, nb) -> str:
 
 
 def cmd_notebook(args) -> int:
+    lab_path(args.name)  # an unknown lab: one line before anything starts
+    edition = "student's" if getattr(args, "student", False) else "teacher's"
+    # the first line at once: the imports below and the kernel's start take seconds, more on a busy machine
+    starting = "" if args.no_execute else ", starting a python3 kernel"
+    print(f"notebook {args.name}: the {edition} edition; reading the lab{starting}", flush=True)
     try:
         import jupytext  # noqa: F401
         import nbclient  # noqa: F401
@@ -247,7 +252,6 @@ def cmd_notebook(args) -> int:
                   f"(nbgrader's preprocessors): "
                   f"{COURSE_HINT}", file=sys.stderr)
             return 2
-    lab_path(name)  # an unknown lab: one line before anything starts
     folder = args.out or ("out/student" if student else "out/notebooks")
     with OutputDir(folder, record=f"{name}.notebook.json", owner=f"notebook {name}") as out:
         try:
