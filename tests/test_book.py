@@ -114,7 +114,7 @@ def test_the_teachers_page_folds_every_solution_and_keeps_the_inspector_once():
     assert "localhost" not in json.dumps(live) and "lstmds live lab9" in live["text/plain"]
     answer, check, code, text = nb.cells[3:]
     assert "hide-input" in answer.metadata["tags"] and "ANSWER_1 = 42 * 17" in answer.source  # folded, kept
-    assert "hide-output" in check.metadata["tags"] and check.outputs
+    assert "hide-cell" in check.metadata["tags"] and check.outputs
     assert "hide-cell" in code.metadata["tags"] and code.metadata["mystnb"]["code_prompt_show"].startswith("Solution 1")
     fence = text.source.splitlines()[0]
     assert fence == "````{solution} Solution 1" and text.source.endswith("\n````")  # longer than the ``` inside

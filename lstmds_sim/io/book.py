@@ -219,7 +219,7 @@ def site_notebook(nb, name: str, *, student: bool = False) -> tuple[object, dict
                 cell.source = _HIDDEN_TESTS.sub("", cell.source).rstrip() + "\n"
                 _clear(cell)
             else:
-                _fold(cell, "hide-output", "The check's output (it prints the answer)")
+                _fold(cell, "hide-cell", "The check, with its hidden tests and output (they give the answer)")
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if output.get("output_type") not in ("display_data", "execute_result"):
                 continue
