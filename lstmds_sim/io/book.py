@@ -160,13 +160,16 @@ def _clear(cell) -> None:
     cell["outputs"], cell["execution_count"] = [], None
 
 
+def _html_of(output) -> str:
+    """An output's HTML as one string ("" when it has none; nbformat may keep it as a list of lines)."""
+    text = output.get("data", {}).get("text/html", "")
+    return "".join(text) if isinstance(text, list) else text
+
+
 def _inspector_output(output, page_name: str) -> str | None:
     """If ``output`` is the inline signal inspector: point its frame at ``inspectors/page_name`` and return
     the page it held; else None."""
-    data = output.get("data", {})
-    text = data.get("text/html", "")
-    if isinstance(text, list):
-        text = "".join(text)
+    data, text = output.get("data", {}), _html_of(output)
     if INSPECTOR_TITLE not in text:
         return None
     match = _SRCDOC.search(text)
@@ -181,11 +184,7 @@ def _inspector_output(output, page_name: str) -> str | None:
 
 def _live_output(output, lab: str) -> bool:
     """If ``output`` is the live-parameters frame (served by the kernel): replace it by a line; whether it was."""
-    data = output.get("data", {})
-    text = data.get("text/html", "")
-    if isinstance(text, list):
-        text = "".join(text)
-    if LIVE_TITLE not in text:
+    if LIVE_TITLE not in _html_of(output):
         return False
     line = (f"The live sliders re-run the diagram in a running Python kernel, which a web page cannot do: run "
             f"this lab's notebook (lstmds notebook {lab}) or lstmds live {lab} to use them.")
