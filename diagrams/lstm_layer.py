@@ -60,7 +60,7 @@ from lstmds_sim.core.diagram import lstm_diagram
 from lstmds_sim.core.progress import task
 from lstmds_sim.diagrams import print_files
 from lstmds_sim.drawing.lstm_figures import diagram_vs_matrices, loop_signals
-from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
+from lstmds_sim.io.exercise import answered, check_answer, keep, sci  # noqa: F401  (the notebook's exercises and text)
 from lstmds_sim.io.lab import lab_parser, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 
@@ -131,9 +131,10 @@ def live_params(bd):
 # result = run(diagram, probes=PROBES)
 # y_diagram = result.recorders["y"]
 # loop_signals(t, result["c"], result["h"], result["f"], title="the two loops at work, unit by unit");
+# keep(f_min=result["f"].min(), f_max=result["f"].max())  # for the text below
 
 # %% [markdown]
-# Look at the middle panel: the forget gate moves between about 0.06 and 0.98. The inner loop
+# Look at the middle panel: the forget gate moves between about {{f_min:.2f}} and {{f_max:.2f}}. The inner loop
 # always contracts, sometimes hard (the cell forgets nearly everything in one step), sometimes
 # hardly at all; so the cell state follows the input without piling it up. The hidden state
 # $h = o \odot \tanh(c)$ is squeezed into (-1, 1); it is mostly positive here because every weight is.
@@ -149,11 +150,14 @@ def live_params(bd):
 # diagram_vs_matrices(t, y_matrix, y_diagram, title="LSTM layer output: diagram vs matrices");
 # check = crosscheck(params, u, h0=h0, c0=c0, Ts=TS)
 # print(check.table())
+# signal, worst = check.worst
+# keep(worst=sci(worst, 1), worst_signal=signal,
+#      agree="the two computations agree to the last bits of double precision" if worst < 1e-12 else
+#      "more than round-off: the table names the signal where the two computations part")
 
 # %% [markdown]
-# The differences are of the order of $10^{-16}$: the two computations agree to the last bits of
-# double precision. (MATLAB's example shows about $10^{-7}$ only because its toolbox computes in single
-# precision.)
+# The largest difference, over every signal and step, is ${{worst}}$ (in `{{worst_signal}}`): {{agree}}.
+# (MATLAB's example shows about $10^{-7}$ only because its toolbox computes in single precision.)
 
 # %% [markdown]
 # ## Inspect the run

@@ -16,8 +16,8 @@
 # $$ \underbrace{4 N_n N_i}_{W} + \underbrace{4 N_n^2}_{R} + \underbrace{4 N_n}_{b} $$
 #
 # parameters: quadratic in the number of units, because every unit feeds its hidden state back to
-# all four gates of every unit. Two layers of 100 units hold 40,000 recurrent weights each, and the
-# second layer's 40,000 input weights: 120,000 before the first layer's input weights and the biases.
+# all four gates of every unit. Two layers of 100 units already hold more than a hundred thousand
+# weights (the table below counts them).
 #
 # *This file is a notebook and a script:* `lstmds notebook lstm_stack --out DIR`, or
 # `lstmds run lstm_stack --out DIR`.
@@ -119,7 +119,14 @@ def print_table(table: list[dict]) -> None:
 # ## How the parameter count grows
 
 # %% active="ipynb"
-# print_table(parameter_table())
+# table = parameter_table()
+# print_table(table)
+# row100 = next(row for row in table if row["Ni"] == row["Nn"] == 100)  # the second of two 100-unit layers
+# keep(R100=row100["R"], W100=row100["W"], two_layers=2 * row100["R"] + row100["W"])
+
+# %% [markdown]
+# Two layers of 100 units hold {{R100:,}} recurrent weights each, and the second layer's {{W100:,}} input
+# weights: {{two_layers:,}} before the first layer's input weights and the biases.
 
 # %% [markdown]
 # ## Inspect the run
@@ -257,6 +264,8 @@ def main(argv=None) -> dict:
 # ### END HIDDEN TESTS
 
 # %% active="ipynb" tags=["predict"]
+# from lstmds_sim.drawing.graph import find_feedback_loops, graph_from_blockdiagram
+#
 # loops = find_feedback_loops(graph_from_blockdiagram(diagram))
 # for loop in loops:
 #     layers_in_loop = sorted({name.split("/")[0] for name in loop.nodes})
@@ -302,6 +311,9 @@ def main(argv=None) -> dict:
 # ### END HIDDEN TESTS
 
 # %% active="ipynb" tags=["predict"]
+# wide = [layers[0], LSTMParams.random(SIZES["Nn1"], 10, SIZES["No"], rng=1)]  # the second layer 10 units wide
+# wide_diagram = lstm_diagram(wide, u, Ts=TS, subsystems=True)[0]
+# run(wide_diagram)  # running it flattens the subsystems
 # print(f"second layer: {wide[1].n_params} parameters with 10 units, {layers[1].n_params} with 3; "
 #       f"blocks: {len(wide_diagram.blocklist)} and {len(diagram.blocklist)}")
 

@@ -199,10 +199,12 @@ def print_accuracy(table: list[dict]) -> None:
 # linear_imitation(t, y_true, y_net, y3_true, y3_net, difference=difference, difference3=difference3);
 # print(f"error {difference:.3e}, output norm {np.linalg.norm(y_true):.1f}; with 3u the error is "
 #       f"{difference3 / difference:.1f} times larger")
+# keep(error=sci(difference, 1), y_norm=np.linalg.norm(y_true), ratio3=difference3 / difference)  # for the text below
 
 # %% [markdown]
-# The outputs cannot be told apart: the error, about $10^{-6}$ on an output of norm 50, shows only on
-# the log scale of the bottom panel. With $3u$ it is 27 times larger: the cubic term of $\tanh$.
+# The outputs cannot be told apart: the error, ${{error}}$ on an output of norm {{y_norm:.0f}}, shows only on
+# the log scale of the bottom panel. With $3u$ it is {{ratio3:.1f}} times larger, against the $3^3 = 27$ of
+# a purely cubic error: the cubic term of $\tanh$.
 #
 # ## Compare: the error against the scale, and the system read back from the weights
 
@@ -210,17 +212,20 @@ def print_accuracy(table: list[dict]) -> None:
 # table = accuracy_table(u, system)
 # print_accuracy(table)
 # accuracy_vs_scale(table, n=info["n_states"], m=info["n_inputs"]);
+# on_the_line = [row for row in table[1:]  # a factor 100 per decade, within 5 %, for both constructions
+#                if all(abs(row[f"ratio_{units}"] / 100 - 1) < 0.05 for units in ("n+m", "n"))]
+# keep(decades=len(on_the_line), round_off=sci(table[-1]["error_n+m"], 0))  # for the text below
 
 # %% [markdown]
-# Both constructions follow the $\mathrm{scale}^2$ line over five decades, until round-off (about
-# $10^{-14}$) stops them. The $N_n = n$ row is measured against the system it really realises,
-# $(A, B, C, C A^{-1} B)$.
+# Both constructions follow the $\mathrm{scale}^2$ line (within 5 % of a factor 100 per decade) over
+# {{decades}} decades, until round-off (${{round_off}}$ at the smallest scale) stops them. The $N_n = n$
+# row is measured against the system it really realises, $(A, B, C, C A^{-1} B)$.
 #
 # Reading the system back from the weights (the round trip system $\to$ weights $\to$ system):
 # $A_{nn} = R_g$, $B_{nn} = W_g / \mathrm{scale}$, $C_{nn} = \mathrm{scale}\,F A_{nn}$,
 # $D_{nn} = \mathrm{scale}\,F B_{nn}$. It has $n + m = 5$ states: the fifth is the unit that carries the
 # input, and adds a pole and a zero at the origin that cancel. The zoomed inset separates the poles
-# and the zero near $z = 0.9$ to $0.96$.
+# and the zero that crowd near $z = 1$.
 
 # %% active="ipynb"
 # trip = round_trip(system, params, scale=SCALE)
@@ -229,6 +234,13 @@ def print_accuracy(table: list[dict]) -> None:
 #     "max |H_back - H| / max |H|": trip["max_relative_frequency_response_difference"]})
 # systems_pzmap({"true": info, "from weights": trip["extracted"]},
 #               title="true system vs system extracted from the weights");
+# zero_near = max(re for re, im in info["zeros"] if abs(im) < 1e-12 and abs(re) < 1)  # the zero nearest 1
+# pole_near = min(info["poles"], key=lambda pole: abs(complex(*pole) - zero_near))  # the poles beside it
+# keep(zero_near=zero_near, pole_re=pole_near[0], pole_im=abs(pole_near[1]))  # for the text below
+
+# %% [markdown]
+# In the inset: the true system's zero at $z = {{zero_near:.3f}}$ and its poles at
+# ${{pole_re:.3f}} \pm {{pole_im:.3f}}j$ (the extracted system's zeros and poles are printed above).
 
 # %% [markdown]
 # ## Inspect the run

@@ -14,12 +14,13 @@
 # The pH is not a state: it is the root of an equation (the charge balance with the two dissociation
 # constants of carbonic acid) given $W_{a4}$ and $W_{b4}$. That root moves very unevenly with the
 # invariants: near neutral pH a little base changes the pH a lot. The **titration curve**, steady pH
-# against $q_3$, shows it: its slope (the plant's static gain) changes about tenfold between 12.5 and
-# 17 ml/s. This is what makes the plant a good test for a nonlinear model such as an LSTM.
+# against $q_3$, shows it: its slope (the plant's static gain) changes many times over between 12.5 and
+# 17 ml/s (the run below measures by how much). This is what makes the plant a good test for a
+# nonlinear model such as an LSTM.
 #
-# Time scales: the liquid stays in the tank about 88 s on average ($A h / q_4$, the residence time);
-# the level settles with a time constant of about 265 s. The identification lab samples it every
-# $T_s = 10$ s.
+# Time scales: the liquid stays in the tank for the *residence time* $A h / q_4$ on average, and the
+# level settles with a time constant of its own (both computed below, after the run). The
+# identification lab samples it every $T_s = 10$ s.
 #
 # We draw the tank two ways. As the subsystem `ph_tank`, **drawn from primitive blocks**: three
 # integrators ($h$, $W_{a4}$, $W_{b4}$), gains, sums, products, and the valve and the pH as function
@@ -200,7 +201,7 @@ def plant_facts(gains) -> dict:
 # ## Run it: six steps of $q_3$ in one run
 #
 # The input is a *batch*: six sequences of $q_3$, each stepping at $t = 100$ s from the nominal
-# 15.55 ml/s (pH 7.0) by one of $-3, -1, -0.5, +0.5, +1, +1.45$ ml/s. One run of the diagram
+# 15.55 ml/s by one of $-3, -1, -0.5, +0.5, +1, +1.45$ ml/s. One run of the diagram
 # simulates the six tanks side by side.
 
 # %% active="ipynb"
@@ -212,12 +213,26 @@ def plant_facts(gains) -> dict:
 # plant_overview(q3_grid, titration_curve(q3_grid), q3_nominal=Q3_NOMINAL,
 #                ph_nominal=float(steady_state(Q3_NOMINAL).pH), t=t, steps=STEPS, ph=ph, step_time=STEP_AT * TS);
 # print_kv("pH neutralisation plant (Henson & Seborg):", plant_facts(static_gain(q3_grid)))
+# gains = static_gain(q3_grid)
+# moved = dict(zip(STEPS, ph[:, -1] - ph[:, STEP_AT - 1]))  # each step's change of pH, before to end
+# off = [np.nonzero(np.abs(row - row[-1]) > 0.01)[0] for row in ph]  # the samples still 0.01 pH or more away
+# settle = max(t[o[-1] + 1] for o in off if len(o)) - STEP_AT * TS
+# keep(ph_nominal=steady_state(Q3_NOMINAL).pH, up=moved[1.0], down=-moved[-1.0],  # for the text below
+#      steeper="above" if moved[1.0] > -moved[-1.0] else "below",
+#      gain_lo=gains.min(), gain_hi=gains.max(), gain_ratio=gains.max() / gains.min(),
+#      residence=residence_time(Q3_NOMINAL), level_tau=level_time_constant(Q3_NOMINAL),
+#      settle=settle, settle_ratio=settle / residence_time(Q3_NOMINAL))
 
 # %% [markdown]
 # Look at the two panels together: equal steps up and down do **not** give equal changes of pH.
-# $+1$ ml/s raises the pH by 1.1, $-1$ ml/s lowers it by only 0.4: the titration curve is steeper
-# above the nominal point. A linear model fitted at one operating point would be wrong at the other.
-# Every response settles within about 500 s after the step, a few residence times.
+# From the nominal point (pH {{ph_nominal:.2f}}), $+1$ ml/s raises the pH by {{up:.2f}}, $-1$ ml/s lowers it
+# by {{down:.2f}}: the titration curve is steeper {{steeper}} the nominal point. A linear model fitted at
+# one operating point would be wrong at the other. Its slope, the static gain, runs from {{gain_lo:.2f}}
+# to {{gain_hi:.2f}} pH per ml/s between 12.5 and 17 ml/s: a factor {{gain_ratio:.1f}}.
+#
+# The liquid stays in the tank {{residence:.0f}} s on average (the residence time), and the level settles
+# with a time constant of {{level_tau:.0f}} s. Every response is within 0.01 pH of its final value
+# {{settle:.0f}} s after the step, {{settle_ratio:.1f}} residence times.
 #
 # ## Compare: the drawn tank, the sealed block, and an accurate solver
 #
@@ -342,7 +357,7 @@ def main(argv=None) -> dict:
 #
 # **1. Predict a step response.** Step $q_3$ from 15.55 to 16.0 ml/s. From the titration curve
 # (`steady_state(q3).pH` gives its points), where does the pH settle? Write it in the answer cell.
-# From the residence time (about 88 s), roughly when is it within 0.01 of its final value? Then run
+# From the residence time (about {{residence:.0f}} s), roughly when is it within 0.01 of its final value? Then run
 # the step.
 
 # %% active="ipynb" tags=["answer"]

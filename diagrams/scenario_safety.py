@@ -16,7 +16,8 @@
 # $$N \ge \frac{2}{\varepsilon}\left(\ln\frac{1}{\beta} + d\right)$$
 #
 # (the paper's bound (11), with $d = 1$ decision variable, the bound itself). For $\varepsilon = 10^{-2}$,
-# $\beta = 10^{-6}$ that is $N = 2964$. The guarantee is about the *class* of scenarios, not every
+# $\beta = 10^{-6}$ (the full run's) that is a few thousand scenarios (computed below). The guarantee
+# is about the *class* of scenarios, not every
 # input: it is a statement of probability, checked afterwards on fresh scenarios (the posterior check).
 #
 # The lab runs the LSTM on the scenarios through its block diagram (batched: thousands of
@@ -66,7 +67,7 @@ import os
 from lstmds_sim.core.engine import BACKENDS
 from lstmds_sim.diagrams import print_files, setting
 from lstmds_sim.drawing.scenario_figures import example_scenarios, reachable_set
-from lstmds_sim.io.exercise import answered, check_answer, keep  # noqa: F401  (the notebook's exercises)
+from lstmds_sim.io.exercise import answered, check_answer, keep, sci  # noqa: F401  (the notebook's exercises and text)
 from lstmds_sim.io.lab import lab_parser, positive_int, print_kv, use_headless_backend
 from lstmds_sim.io.outdir import OutputDir
 from lstmds_sim.learning.experiments import train_iss_model
@@ -190,7 +191,7 @@ def lab_options():
 # The sweep runs one trained model: the ISS-certified LSTM of lab 7 (`--model`), or one trained the
 # same way. The notebook trains it briefly (60 SLSQP iterations instead of 1500: the numbers are
 # rough, the figures have the full run's shape) and runs a small sweep: $\varepsilon = 0.2$,
-# $\beta = 0.1$ give $N = 34$ scenarios of 300 steps, for three amplitudes.
+# $\beta = 0.1$, scenarios of 300 steps, for three amplitudes.
 #
 # The LSTM of the sweep is that model's state-space layer fed a whole batch of scenarios at once:
 # each wire carries one value per scenario, each delay one state per scenario. Here it runs the
@@ -204,6 +205,14 @@ def lab_options():
 #                                  "--horizon", "300", "--max-iter", str(QUICK_MAX_ITER)])
 # model = train_iss_model(args.max_iter, args.seed, progress=True)
 # picture(build_diagram(model, horizon=args.horizon), "the LSTM of the scenario sweep (a batch of scenarios at once)")
+# full = lab_options().parse_args([])  # the full run's settings
+# keep(n_small=sample_size(args.eps, args.beta, args.d, method=args.bound),  # for the text below
+#      n_full=sample_size(full.eps, full.beta, full.d, method=full.bound),
+#      eps_full=sci(full.eps, 0), beta_full=sci(full.beta, 0))
+
+# %% [markdown]
+# Bound (11) asks for $N = {{n_small}}$ scenarios per amplitude for this small sweep, and $N = {{n_full}}$ for the full
+# run's $\varepsilon = {{eps_full}}$, $\beta = {{beta_full}}$.
 
 # %% [markdown]
 # ## Run a small sweep
@@ -224,14 +233,23 @@ def lab_options():
 # %% active="ipynb"
 # reachable_set(sweep.rows, trivial_bound=trivial_output_bound(model.params), n=n, eps=args.eps, beta=args.beta);
 # example_scenarios(sweep.example, Ts=model.Ts, rho_u=max(args.rho_u));
+# rows = sorted(sweep.rows, key=lambda r: r["rho_u"])
+# meet = next((r["rho_u"] for r in rows if r["rho_y_plant"] >= r["rho_y_lstm"]), None)
+# guaranteed = all(min(r["analytic_iss_bound"], r["lyapunov_bound"]) >= max(r["rho_y_lstm"], r["worst_case_found"])
+#                  for r in rows)
+# keep(meet=(f"the plant's bound first reaches the LSTM's at $\\rho_u = {meet:g}$" if meet is not None else  # the text
+#            f"the plant's bound stays below the LSTM's at all {len(rows)} amplitudes"),                  # below
+#      guaranteed=("lie above every scenario bound, as they must" if guaranteed else
+#                  "do not all lie above the scenario bounds: the table above shows where, and that is a fault"))
 
 # %% [markdown]
 # ## Compare
 #
 # Read Figure 3(b) from left to right: at small $\rho_u$ the LSTM's bound is set by its random
 # initial state (it decays within the first 50 steps: the dotted line leaves it out), while the
-# plant's grows with the input; from about $\rho_u = 0.8$ the two meet. The guaranteed bounds lie
-# above every scenario bound, as they must; the Lyapunov one is too loose to be useful.
+# plant's grows with the input. In this small sweep {{meet}} (the full run's ten amplitudes, and
+# where the two meet there: docs/results.md). The guaranteed bounds {{guaranteed}}; the Lyapunov one
+# is too loose to be useful.
 
 # %% [markdown]
 # ## Inspect the run
@@ -250,8 +268,8 @@ def lab_options():
 # %% [markdown]
 # ## The lab as a script
 #
-# `main()` runs the full sweep (10 values of $\rho_u$, $N = 2964$ scenarios of 2000 steps, a posterior
-# check on as many fresh ones: about a minute on two cores), in chunks, here or on Dask, and writes
+# `main()` runs the full sweep (10 values of $\rho_u$, $N = {{n_full}}$ scenarios of 2000 steps, a posterior
+# check on as many fresh ones; its time and numbers: docs/results.md), in chunks, here or on Dask, and writes
 # the two figures and `results.json`.
 
 # %%

@@ -165,12 +165,13 @@ def small_variant(system, u_train, y_train, u_val, epochs: int) -> dict:
 # system, computed, (u_train, y_train), u_val = setup(args.seed)
 # print(f"{len(args.drop_factors)} drop factors x {args.seeds} random starts, {args.epochs} epochs each")
 # picture(build_diagram(args.seed), "training_random: the LSTM, random weights in every gain")
+# keep(computed_error=validation_errors(computed, system, u_val)["norm_difference"])  # for the text below
 
 # %% [markdown]
 # ## Train: every drop factor from every random start
 #
 # Each run is named before it starts. The table: final training loss, validation norm of the
-# difference from the true system (the computed weights reach 0.007), and the Euclidean distance of
+# difference from the true system (the computed weights reach {{computed_error:.2g}}), and the Euclidean distance of
 # the trained weights from the computed ones.
 
 # %% active="ipynb"
@@ -189,11 +190,18 @@ def small_variant(system, u_train, y_train, u_val, epochs: int) -> dict:
 # %% active="ipynb"
 # random_loss({key: result.history for key, (_, result) in runs.items()},
 #             title="training from random weights: each start and drop factor finds its own minimum");
+# distances = [row["distance_from_computed"] for row in table]
+# F_share = [np.sum((result.params.F - computed.F) ** 2) / row["distance_from_computed"] ** 2  # of the squared distance
+#            for row, result in runs.values()]
+# keep(distance_lo=min(distances), distance_hi=max(distances),  # for the text below
+#      where=("mostly in the output weights $F$" if min(F_share) > 0.5 else
+#             f"the output weights $F$ taking {100 * min(F_share):.0f} to {100 * max(F_share):.0f} % "
+#             "of the squared distance"))
 
 # %% [markdown]
 # The loss falls steadily in every run, but to a different value: the same start with another drop
 # factor, or the same drop factor from another start, ends in another minimum. None comes near the
-# computed weights (distances of about 2000, mostly in the output weights $F$).
+# computed weights (distances from {{distance_lo:.0f}} to {{distance_hi:.0f}}, {{where}}).
 #
 # ## Compare: the best random start against the computed weights
 #

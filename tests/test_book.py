@@ -331,6 +331,7 @@ def test_the_students_site_holds_no_solution_text(tmp_path, monkeypatch, capsys)
         if len(words) >= 12:
             assert words not in text, f"the student's site shows: {words!r}"
     assert "BEGIN SOLUTION" not in text and "Solution 1" not in text
+    assert "{{" not in text and "the forget gate moves between about 0." in text  # the text's numbers, from the run
     driver = _browser(tmp_path)
     try:
         report = crawl(driver, site)

@@ -137,8 +137,13 @@ def test_student_edition_holds_none_of_the_teachers_solutions(name):
     assert pieces  # there is something to hide
     leaked = [p for p in pieces if p in text]
     assert not leaked, leaked[:3]
-    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text and "{{" not in text
-    assert not re.search(r"\bkeep\(", text)  # no kept values, no workings
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    # unexecuted, only the text's own places are left (lstmds notebook --student fills them from the run)
+    from lstmds_sim.io.exercise import PLACEHOLDER, prose_places
+
+    assert [m.group(1) for m in PLACEHOLDER.finditer(text)] == prose_places(source)
+    public = {c.source for c in source.cells if "solution" not in c.metadata.get("tags", [])}
+    assert all(c.source in public for c in student.cells if re.search(r"\bkeep\(", c.source))  # no workings
     assert not tagged(student, "solution", "code")
     assert not any(c.get("outputs") or c.get("execution_count") for c in student.cells if c.cell_type == "code")
     written = tagged(student, "solution", "markdown")
@@ -248,7 +253,11 @@ def test_notebook_command_writes_the_student_edition_without_executing(tmp_path,
     record = json.loads((tmp_path / "lstm_layer.notebook.json").read_text())
     assert record["edition"] == "student" and record["executed"] is False and record["checked"] is False
     assert record["solution_cells"] == 3 and record["files"] == ["lstm_layer.ipynb"]
-    assert capsys.readouterr().out.strip().endswith("(student's edition, unexecuted; not checked: --no-execute)")
+    captured = capsys.readouterr()
+    assert captured.out.strip().endswith("(student's edition, unexecuted; not checked: --no-execute)")
+    # nothing ran: the text's numbers stay places, and one line says so
+    assert captured.err.count("\n") == 1
+    assert "numbers its text quotes from the run are left as {{name}} places" in captured.err
     # the teacher's edition (the default) is an nbgrader source notebook, solutions and all
     teacher_dir = tmp_path / "teacher"
     assert cli.main(["notebook", "lstm_layer", "--no-execute", "--out", str(teacher_dir)]) == 0
@@ -274,18 +283,150 @@ def test_student_edition_without_nbgrader_says_what_to_install(tmp_path, capsys,
     assert not (tmp_path / "out").exists()
 
 
+def kept_names(source):
+    """The names a code cell's ``keep(name=...)`` calls keep (read from its source with ``ast``)."""
+    import ast
+
+    return [kw.arg for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "keep" for kw in node.keywords if kw.arg]
+
+
 @pytest.mark.parametrize("name", LABS)
-def test_numbers_filled_from_the_run_are_only_in_solutions(name):
-    """The student's edition is made from the unexecuted notebook, so a {{name}} place outside a solution
-    (which the student's edition replaces) would reach students unfilled."""
+def test_the_texts_numbers_are_kept_by_a_cell_outside_the_solutions_above_them(name):
+    """Every {{name}} place in a lab's own text (not a solution's) is a value a notebook cell above it keeps,
+    and not a solution's cell: the student's edition has no solutions, yet fills the text the same."""
     from lstmds_sim.io.exercise import PLACEHOLDER
     from lstmds_sim.io.notebook import lab_notebook
 
     nb = lab_notebook(name)
-    outside = [i for i, c in enumerate(nb.cells)
-               if c.cell_type == "markdown" and PLACEHOLDER.search(c.source) and "solution" not in c.metadata.get("tags", [])]
-    assert not outside, f"{name}: cells {outside} have {{{{...}}}} places outside a solution"
-    assert any(PLACEHOLDER.search(c.source) for c in nb.cells if "solution" in c.metadata.get("tags", []))  # can fail
+    kept, places = set(), 0
+    for index, cell in enumerate(nb.cells):
+        in_solution = "solution" in cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and not in_solution:
+            kept.update(kept_names(cell.source))
+        elif cell.cell_type == "markdown" and not in_solution:
+            for match in PLACEHOLDER.finditer(cell.source):
+                places += 1
+                assert match.group(1) in kept, f"{name}, cell {index + 1}: {match.group(0)} is kept by no cell above it"
+    assert places  # can fail: every lab quotes its run
+
+
+#: Decimal numbers and powers of ten a lab's own text may type: the settings it states and its code uses, the
+#: example it follows, never a result of its run (those are {{name}} places). Each with its reason.
+TYPED = {
+    "lstm_layer": {"0.1": "the sample time, TS", "0.99": "exercise 1's threshold for f",
+                   "10^{-7}": "MATLAB's example's difference (single precision), not this run's"},
+    "lstm_stack": {},
+    "lstm_vs_linear": {"10^{-3}": "the scale, SCALE", "5 \\cdot 10^5": "the reference system's gain",
+                       "0.01": "its sample time",
+                       "3 \\cdot 10^{-4}": "exercise 1's scale"},
+    "training_basin": {"10^{-3}": "the scale, and a learning rate", "10^{-4}": "learning rate and L2 settings",
+                       "10^{-2}": "a learning rate", "0.99": "the drop factor", "0.01": "the sample time",
+                       "10^{-5}": "exercise 2's rate", "10^{-6}": "exercise 2's rate"},
+    "training_random": {"0.04": "the learning rate", "0.979": "a drop factor", "0.98": "a drop factor",
+                        "0.981": "a drop factor", "0.9801": "exercise 3's drop factor",
+                        "1.0001": "exercise 3: the ratio of its two drop factors, 0.9801 / 0.98",
+                        "0.01": "exercise 3: (0.9801 / 0.98) - 1, the rates' difference after one drop",
+                        "0.03": "exercise 3: the same after three drops"},
+    "ph_plant": {"12.5": "the titration curve's range", "15.55": "the nominal base flow", "0.5": "a step",
+                 "1.45": "a step", "2.5": "the RK4 step, TS / SUBSTEPS", "0.01": "exercise 1's tolerance",
+                 "16.0": "exercise 1's step", "0.1": "exercise 2's step", "16.5": "exercise 2's flow",
+                 "10^{-6}": "exercise 3's tolerance"},
+    "ph_identification": {"12.5": "the input's range", "0.9": "exercise 3's gain limit", "0.1": "exercise 3's margin",
+                          "0.001": "the lab's margin"},
+    "scenario_safety": {"10^{-2}": "the full run's epsilon", "10^{-6}": "the full run's beta",
+                        "10^{-9}": "the diagram-matrix tolerance", "0.2": "the notebook's epsilon",
+                        "0.1": "the notebook's beta", "10^{-3}": "exercise 1's epsilon",
+                        "10^{-5}": "exercise 1's epsilon",
+                        "0.01": "exercise 3's epsilon"},
+}
+NUMBER = re.compile(r"\d+\s*\\cdot\s*10\^\{?-?\d+\}?|10\^\{?-?\d+\}?|\d+\.\d+|\d[eE]-?\d+")
+
+
+def typed_numbers(text):
+    """The decimal numbers and powers of ten in ``text``, less code spans and {{places}}."""
+    text = re.sub(r"`[^`]*`|\{\{[^}]*\}\}", " ", text)
+    return [re.sub(r"\s+", " ", m.group(0)) for m in NUMBER.finditer(text)]
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_the_labs_text_types_no_result_of_its_run(name):
+    """A decimal number or a power of ten in a lab's own text (outside its solutions) is a setting named in
+    TYPED with its reason; a result of the run is a {{name}} place, so a typed result cannot creep back."""
+    from lstmds_sim.io.notebook import lab_notebook
+
+    nb = lab_notebook(name)
+    text = "\n".join(c.source for c in nb.cells
+                     if c.cell_type == "markdown" and "solution" not in c.metadata.get("tags", []))
+    typed = set(typed_numbers(text))
+    assert typed <= set(TYPED[name]), f"{name}: typed {sorted(typed - set(TYPED[name]))}: keep them, or name them"
+    assert set(TYPED[name]) <= typed, f"{name}: no longer typed, drop from TYPED: {sorted(set(TYPED[name]) - typed)}"
+
+
+def test_typed_numbers_finds_what_a_result_looks_like():
+    assert typed_numbers("between about 0.06 and 0.98, of the order of $10^{-16}$, $2 \\cdot 10^9$, 1e-6") == [
+        "0.06", "0.98", "10^{-16}", "2 \\cdot 10^9", "1e-6"]
+    assert typed_numbers("`lstm_layer 0.5` {{x:.2f}} 3 units, lab 7") == []
+
+
+def fake_executed(nb, teacher_values, public_values):
+    """``nb`` as if run: each code cell that calls keep() shows the values it keeps (a solution's, from
+    ``teacher_values``) as keep() displays them."""
+    from lstmds_sim.io.exercise import VALUES_MIME
+
+    for cell in nb.cells:
+        if cell.cell_type == "code" and re.search(r"\bkeep\(", cell.source):
+            values = teacher_values if "solution" in cell.metadata.get("tags", []) else {
+                n: public_values.get(n, 1.0) for n in kept_names(cell.source)}
+            cell.outputs = [nbformat.v4.new_output("display_data", data={VALUES_MIME: values, "text/plain": ""})]
+    return nb
+
+
+def test_fill_writes_the_texts_numbers_in_both_editions_and_no_solutions_number():
+    from lstmds_sim.io.editions import mark_cells, student_edition
+    from lstmds_sim.io.exercise import SolutionTextError, fill, kept_values, prose_places
+
+    source = cells(("code", "keep(x=1.25, word='rises')", []), ("markdown", "x is {{x:.1f}}; it {{word}}.", []),
+                   ANSWER, CHECK, WORK, ("markdown", "**Solution 1.**\n\nIt is {{x}} and {{secret}}.", ["solution"],
+                                         {"jupyter": {"source_hidden": True}}))
+    mark_cells(source)
+    assert prose_places(source) == ["x", "word"]
+    teacher = fake_executed(copy.deepcopy(source), {"secret": 987654}, {"x": 1.25, "word": "rises"})
+    values = kept_values(teacher)
+    assert values == {"x": 1.25, "word": "rises"}  # the solution's secret is not among them
+    assert fill(teacher) == 4
+    assert teacher.cells[1].source == "x is 1.2; it rises." and "It is 1.25 and 987654." in teacher.cells[-1].source
+    student = student_edition(source)
+    assert fill(student, values=values) == 2
+    text = nbformat.writes(student)
+    assert student.cells[1].source == "x is 1.2; it rises." and "{{" not in text and "987654" not in text
+    # a text that quotes a solution's number cannot be filled in the student's edition: one clear error
+    leaky = copy.deepcopy(source)
+    leaky.cells[1].source = "x is {{secret}}"
+    with pytest.raises(SolutionTextError, match="secret"):
+        fill(student_edition(leaky), values=values)
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_student_edition_made_after_a_run_has_every_number_of_its_text(name, tmp_path, monkeypatch, capsys):
+    """lstmds notebook --student, with the teacher's run faked (every keep() shows 1.0, or the value below):
+    the student's text is filled from the cells outside the solutions, nothing is left as {{name}}."""
+    from lstmds_sim.io import notebook
+    from lstmds_sim.io.exercise import PLACEHOLDER
+
+    solution_names = {m.group(1) for c in notebook.lab_notebook(name).cells if c.cell_type == "markdown"
+                      for m in PLACEHOLDER.finditer(c.source)}
+
+    def fake_run(nb, **_):
+        fake_executed(nb, {n: 1.0 for n in solution_names}, {"worst_signal": "c", "meet": "never"})
+        return 1.5
+
+    monkeypatch.setattr(notebook, "run_notebook", fake_run)
+    assert cli.main(["notebook", name, "--student", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "the teacher's passed every check" in captured.out
+    text = nbformat.writes(nbformat.read(tmp_path / f"{name}.ipynb", as_version=4))
+    assert "{{" not in text and "YOUR ANSWER HERE" in text
 
 
 # ------------------------------------------------------------------ slow: the labs with autograded checks
@@ -429,3 +570,40 @@ def test_a_teachers_nbgrader_course_takes_the_teachers_edition_and_grades_the_st
                   for g in book.find_submission_notebook("lstm_layer", "lab1", "s1").grades}
     assert scores["check_1"] == (1, 1) and scores["check_2"] == (0, 1)
     assert all(scores[f"solution_{n}_text"] == (0, 1) for n in (1, 2, 3))  # left unwritten
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_no_cell_a_student_runs_needs_a_name_only_hidden_tests_define(name):
+    """The student's edition leaves a check's hidden tests out: a later cell the student runs (not a solution,
+    which the student's edition leaves out too) must not read a name only a hidden test defines."""
+    import ast
+
+    from lstmds_sim.io.notebook import lab_notebook
+
+    hidden = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS", re.MULTILINE | re.DOTALL)
+
+    def defined(source):
+        names = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+        return names
+
+    only_hidden, visible, found = set(), set(), []
+    for cell in lab_notebook(name).cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or "solution" in tags:
+            continue
+        source = cell.source.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "")
+        public = hidden.sub("", source)
+        read = {n.id for n in ast.walk(ast.parse(public)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        missing = read & only_hidden - visible - defined(public)
+        found += [(cell.source.splitlines()[0], sorted(missing))] if missing else []
+        visible |= defined(public)
+        for region in hidden.findall(source):
+            only_hidden |= defined(region) - visible
+    assert not found, f"{name}: cells that read names only hidden tests define: {found}"

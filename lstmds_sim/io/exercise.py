@@ -3,7 +3,10 @@
 A solution's prose never types a result. The solution's code cell computes it and hands it over with
 :func:`keep`; the markdown cell below writes ``{{name}}`` or ``{{name:.3f}}`` where the number goes, and
 ``lstmds notebook`` fills it in from the executed values (:func:`fill`), so the text and the run agree
-on every machine. An exercise whose answer is a number has an answer cell (the student's, an nbgrader
+on every machine. The lab's own text does the same: a number it quotes from the run is a ``{{name}}``
+place filled from a :func:`keep` in a notebook-only cell above it (never in a solution's cell, so that
+the student's edition, which has no solutions, can fill it too: :func:`kept_values`). An exercise whose
+answer is a number has an answer cell (the student's, an nbgrader
 solution region in the teacher's edition) and an autograded cell that calls :func:`check_answer` against a
 value the notebook computes itself.
 
@@ -15,7 +18,8 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "answered", "check_answer", "fill", "keep", "sci"]
+__all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "answered", "check_answer", "fill", "keep",
+           "kept_values", "prose_places", "sci"]
 
 #: The output type that carries kept values from the kernel to the writer (removed from the notebook it writes).
 VALUES_MIME = "application/vnd.lstmds.values+json"
@@ -109,15 +113,38 @@ def _format(value, spec: str | None) -> str:
     return str(value) if not spec else format(value, spec)
 
 
-def fill(nb) -> int:
+def _in_solution(cell) -> bool:
+    return "solution" in cell.metadata.get("tags", [])
+
+
+def kept_values(nb) -> dict:
+    """The values that ``nb``'s code cells outside the solutions kept (read from an executed notebook,
+    before :func:`fill` removes them): what the lab's own text may quote, in either edition."""
+    values: dict = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not _in_solution(cell):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "display_data" and VALUES_MIME in output.get("data", {}):
+                    values.update(output["data"][VALUES_MIME])
+    return values
+
+
+def prose_places(nb) -> list[str]:
+    """The names of the ``{{name}}`` places in ``nb``'s markdown outside the solutions, in order."""
+    return [match.group(1) for cell in nb.cells if cell.cell_type == "markdown" and not _in_solution(cell)
+            for match in PLACEHOLDER.finditer(cell.source)]
+
+
+def fill(nb, values: dict | None = None) -> int:
     """Fill every ``{{name[:format]}}`` in ``nb``'s markdown cells from the values kept above them.
 
     Walks the cells in order; a code cell's :data:`VALUES_MIME` outputs add to the values (a later
-    :func:`keep` of the same name wins) and are removed. Returns how many places were filled; a
-    place whose name nothing above kept, or whose format does not fit the value, raises
-    :class:`SolutionTextError` naming the cell.
+    :func:`keep` of the same name wins) and are removed. ``values``, if given, are known from the
+    start: the student's edition, which is not executed, is filled with the teacher's run's
+    :func:`kept_values`. Returns how many places were filled; a place whose name nothing above kept,
+    or whose format does not fit the value, raises :class:`SolutionTextError` naming the cell.
     """
-    values: dict = {}
+    values = dict(values or {})
     filled = 0
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":

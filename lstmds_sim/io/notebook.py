@@ -10,7 +10,10 @@ stops it: nothing is written, and the error is one line naming the cell.
 That notebook is the teacher's edition: its exercise cells carry nbgrader's metadata and its
 solutions are there, collapsed. ``--student`` writes the student's edition instead
 (:mod:`~lstmds_sim.io.editions`, with nbgrader's own preprocessors): no solution, no output; the
-teacher's edition is run first, so a lab whose checks fail on its own answers is never handed out.
+teacher's edition is run first, so a lab whose checks fail on its own answers is never handed out,
+and the numbers the lab's text quotes from the run (``{{name}}`` places outside the solutions) are
+filled from that run (:func:`~lstmds_sim.io.exercise.kept_values`). With ``--no-execute`` nothing ran:
+those places are left as they are, and a line on stderr says so.
 
 jupytext, nbclient, nbformat and ipykernel are the ``notebook`` extra; they are imported only
 when the command runs.
@@ -44,7 +47,9 @@ def register(sub) -> None:
                         help="folder (default: out/notebooks, or out/student with --student)")
     parser.add_argument("--timeout", type=positive_int, default=3600,
                         help="seconds a cell may run before the notebook is stopped (default: %(default)s)")
-    parser.add_argument("--no-execute", action="store_true", help="write the notebook without running it")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="write the notebook without running it (the numbers its text quotes from the run "
+                             "are left as {{name}} places)")
     parser.add_argument("--student", action="store_true",
                         help="write the student's edition: no solutions, unexecuted, made with nbgrader (the "
                              "teacher's edition is run first to check every answer, unless --no-execute)")
@@ -174,7 +179,7 @@ def _stop_kernel(client) -> None:
         pass
 
 
-def lab_edition(name: str, *, execute: bool = True, timeout: int = 3600, progress=None):
+def lab_edition(name: str, *, execute: bool = True, timeout: int = 3600, progress=None, kept: dict | None = None):
     """Lab ``name`` as the notebook ``lstmds notebook`` writes: ``(nb, seconds)``.
 
     The teacher's edition: its exercise cells carry nbgrader's metadata
@@ -183,10 +188,11 @@ def lab_edition(name: str, *, execute: bool = True, timeout: int = 3600, progres
     and its ``predict`` cells shown empty. Raises nbclient's errors when a cell raises (the notebook is
     on the error as ``err.nb``), :class:`~lstmds_sim.io.exercise.SolutionTextError` for a solution
     asking for a number nothing kept, and :class:`~lstmds_sim.io.editions.EditionError` for exercise
-    cells that break the convention (before anything runs).
+    cells that break the convention (before anything runs). ``kept``, a dict, receives the values the
+    cells outside the solutions kept (:func:`~lstmds_sim.io.exercise.kept_values`: what the text quotes).
     """
     from .editions import mark_cells
-    from .exercise import fill
+    from .exercise import fill, kept_values
 
     nb = lab_notebook(name)
     mark_cells(nb)  # the teacher's edition is an nbgrader source notebook; a broken convention stops here
@@ -197,6 +203,8 @@ def lab_edition(name: str, *, execute: bool = True, timeout: int = 3600, progres
     except Exception as err:
         err.nb = nb
         raise
+    if kept is not None:
+        kept.update(kept_values(nb))
     fill(nb)
     hide_predictions(nb)
     return nb, seconds
@@ -239,7 +247,7 @@ def cmd_notebook(args) -> int:
 
     from ..diagrams import quick
     from .editions import COURSE_HINT, EditionError, student_edition
-    from .exercise import SolutionTextError
+    from .exercise import SolutionTextError, fill, prose_places
     from .outdir import OutputDir
 
     name = args.name
@@ -255,9 +263,12 @@ def cmd_notebook(args) -> int:
     folder = args.out or ("out/student" if student else "out/notebooks")
     with OutputDir(folder, record=f"{name}.notebook.json", owner=f"notebook {name}") as out:
         try:
-            nb, seconds = lab_edition(name, execute=not args.no_execute, timeout=args.timeout)
-            if student:  # made from the unexecuted notebook; the run above only checked that every answer is right
+            kept: dict = {}
+            nb, seconds = lab_edition(name, execute=not args.no_execute, timeout=args.timeout, kept=kept)
+            if student:  # made from the unexecuted notebook; the run above checked that every answer is right
                 nb = student_edition(lab_edition(name, execute=False)[0])
+                if seconds is not None:
+                    fill(nb, values=kept)  # the text's numbers, from the teacher's run
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
             print(f"lstmds: error: notebook {name}: {_error_line(err, err.nb)}; nothing written "
                   f"(lstmds run {name} shows the traceback with LSTMDS_TRACEBACK=1)", file=sys.stderr)
@@ -265,6 +276,10 @@ def cmd_notebook(args) -> int:
         except (SolutionTextError, EditionError) as err:
             print(f"lstmds: error: notebook {name}: {err}; nothing written", file=sys.stderr)
             return 1
+        unfilled = prose_places(nb)
+        if unfilled:  # --no-execute: nothing ran to fill them
+            print(f"lstmds: note: notebook {name}: not executed, so the {len(unfilled)} numbers its text quotes from "
+                  f"the run are left as {{{{name}}}} places (run without --no-execute to fill them)", file=sys.stderr)
         text = nbformat.writes(nb)
         out.write_file(f"{name}.ipynb", text if text.endswith("\n") else text + "\n")  # as nbformat.write
         code = [c for c in nb.cells if c.cell_type == "code"]
