@@ -120,10 +120,17 @@ def test_ctrl_c_inside_an_extensions_start_up_is_still_an_interrupt(monkeypatch,
             raise ImportError("initialization failed")
         return command
 
+    # Python's own handler to start from, as in a terminal: a shell's background job (`cmd &`) inherits SIGINT
+    # ignored, and the command rightly leaves a handler someone else set alone
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     monkeypatch.setattr(cli, "cmd_list", extension_start_up(True))
-    assert cli.main(["list"]) == cli.INTERRUPTED == 130
+    try:
+        status = cli.main(["list"])
+    finally:
+        now = signal.signal(signal.SIGINT, previous)
+    assert status == cli.INTERRUPTED == 130
     assert capsys.readouterr().err == "lstmds: interrupted; the output folder keeps the files of the previous run\n"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert now is signal.default_int_handler  # the command put Python's handler back
     monkeypatch.setattr(cli, "cmd_list", extension_start_up(False))
     with pytest.raises(ImportError):
         cli.main(["list"])
