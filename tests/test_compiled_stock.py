@@ -169,7 +169,15 @@ def _headless(monkeypatch):
 # ----------------------------------------------------------------------- every stock block
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+#: The blocks the fast suite compiles (each a JAX compile, about 0.2 s): every kind of outcome, run as the
+#: interpreter, refused by the compiled backend (EVENT, SCOPE), refused by both (a pose block). CI's slow suite
+#: runs every stock block, and the docs table of all of them.
+FAST_CASES = {"CONSTANT", "GAIN", "SUM", "PROD", "INTEGRATOR", "LTI_SS", "ZOH", "WAVEFORM", "FUNCTION", "SCOPE",
+              "EVENT", "POSEINTEGRATOR"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in FAST_CASES else pytest.mark.slow)
+                                  for name in sorted(CASES)])
 def test_stock_block_runs_compiled_as_the_interpreter_or_is_refused_in_one_line(name):
     from lstmds_sim.core.compiled.registry import REFUSED
     from lstmds_sim.core.kernels import REFUSED as ENGINE_REFUSED
@@ -546,6 +554,7 @@ def documented_table() -> str:
     return (found.group(1) or "").rstrip("\n")
 
 
+@pytest.mark.slow  # every stock block on both backends (the fast suite runs FAST_CASES)
 def test_docs_table_of_stock_blocks_is_what_the_backends_do():
     assert documented_table() == generated_table(), (
         "docs/backends.md's table of stock blocks is out of date: rewrite it with "
