@@ -215,13 +215,10 @@ def plant_facts(gains) -> dict:
 # print_kv("pH neutralisation plant (Henson & Seborg):", plant_facts(static_gain(q3_grid)))
 # gains = static_gain(q3_grid)
 # moved = dict(zip(STEPS, ph[:, -1] - ph[:, STEP_AT - 1]))  # each step's change of pH, before to end
-# off = [np.nonzero(np.abs(row - row[-1]) > 0.01)[0] for row in ph]  # the samples still 0.01 pH or more away
-# settle = max(t[o[-1] + 1] for o in off if len(o)) - STEP_AT * TS
 # keep(ph_nominal=steady_state(Q3_NOMINAL).pH, up=moved[1.0], down=-moved[-1.0],  # for the text below
 #      steeper="above" if moved[1.0] > -moved[-1.0] else "below",
 #      gain_lo=gains.min(), gain_hi=gains.max(), gain_ratio=gains.max() / gains.min(),
-#      residence=residence_time(Q3_NOMINAL), level_tau=level_time_constant(Q3_NOMINAL),
-#      settle=settle, settle_ratio=settle / residence_time(Q3_NOMINAL))
+#      residence=residence_time(Q3_NOMINAL), level_tau=level_time_constant(Q3_NOMINAL))
 
 # %% [markdown]
 # Look at the two panels together: equal steps up and down do **not** give equal changes of pH.
@@ -231,8 +228,7 @@ def plant_facts(gains) -> dict:
 # to {{gain_hi:.2f}} pH per ml/s between 12.5 and 17 ml/s: a factor {{gain_ratio:.1f}}.
 #
 # The liquid stays in the tank {{residence:.0f}} s on average (the residence time), and the level settles
-# with a time constant of {{level_tau:.0f}} s. Every response is within 0.01 pH of its final value
-# {{settle:.0f}} s after the step, {{settle_ratio:.1f}} residence times.
+# with a time constant of {{level_tau:.0f}} s. How long a step takes to settle is exercise 1's question.
 #
 # ## Compare: the drawn tank, the sealed block, and an accurate solver
 #
