@@ -16,7 +16,6 @@ lab 1 holds none of the teacher's solution text.
 import html
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -147,7 +146,7 @@ def test_the_offline_check_finds_what_a_page_would_load_from_another_host():
 
 # --------------------------------------------------------------------------- the site, in a browser
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver")
+from browser import chromium  # tests/browser.py
 
 #: Raw LaTeX a reader must never see: display delimiters, environments, common commands, inline $...$.
 RAW_LATEX = re.compile(r"\$\$|\\begin\{|\\end\{|\\\(|\\\[|\\(?:frac|sigma|odot|tanh|mathbb|left|right|sum|le|ge|cdot)\b"
@@ -186,25 +185,7 @@ def test_the_raw_latex_check_sees_the_theorys_latex_and_passes_plain_text():
 
 
 def _browser(tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    if not (Path(CHROMIUM).exists() and CHROMEDRIVER):
-        pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--host-resolver-rules=MAP * ~NOTFOUND",  # no host name resolves: nothing can reach a network
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1400,1000"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.emulateNetworkConditions",
-                           {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-    return driver
+    return chromium(tmp_path, "1400,1000", offline=True)
 
 
 def _wait_for_mathjax(driver) -> None:

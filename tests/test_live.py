@@ -213,28 +213,10 @@ return out;
 """
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 def _browser(tmp_path, size="1600,1000"):
-    """Headless Chromium as the inspector's browser tests launch it."""
-    import shutil
+    from browser import chromium  # tests/browser.py
 
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium") or CHROMIUM, shutil.which("chromedriver")
-    if not (Path(chromium).exists() and driver):
-        pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
-    options = Options()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--window-size={size}"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver), options=options)
+    return chromium(tmp_path, size)
 
 
 def _wait(driver, script, timeout=60.0):
