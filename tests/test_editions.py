@@ -607,3 +607,13 @@ def test_no_cell_a_student_runs_needs_a_name_only_hidden_tests_define(name):
         for region in hidden.findall(source):
             only_hidden |= defined(region) - visible
     assert not found, f"{name}: cells that read names only hidden tests define: {found}"
+
+
+def test_the_course_errors_are_errors_of_lstmds_with_their_builtin_bases():
+    from lstmds_sim.core.errors import LSTMDSError
+    from lstmds_sim.io.editions import EditionError
+    from lstmds_sim.io.exercise import AnswerError, SolutionTextError
+
+    assert issubclass(EditionError, LSTMDSError) and issubclass(EditionError, ValueError)
+    assert issubclass(SolutionTextError, LSTMDSError) and issubclass(SolutionTextError, ValueError)
+    assert issubclass(AnswerError, LSTMDSError) and issubclass(AnswerError, AssertionError)  # nbgrader: a failed test

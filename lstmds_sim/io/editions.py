@@ -24,6 +24,8 @@ from __future__ import annotations
 import copy
 import re
 
+from ..core.errors import LSTMDSError
+
 __all__ = ["CODE_STUB", "COURSE_HINT", "EditionError", "mark_cells", "student_edition"]
 
 COURSE_HINT = "pip install 'lstmds-sim[course]'"
@@ -43,7 +45,7 @@ _GIVES_AWAY = re.compile(r"=|(?<![\w-])\d+(?:[.,]\d+)?(?![\w-])")
 _TASK = re.compile(r"^\*\*(\d+)\. ", re.MULTILINE)
 
 
-class EditionError(ValueError):
+class EditionError(LSTMDSError, ValueError):
     """A lab's exercise cells that do not follow the convention (one line naming the cell)."""
 
 

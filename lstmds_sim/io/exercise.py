@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import re
 
+from ..core.errors import LSTMDSError
+
 __all__ = ["VALUES_MIME", "AnswerError", "SolutionTextError", "answered", "check_answer", "fill", "keep",
            "kept_values", "prose_places", "sci"]
 
@@ -28,11 +30,11 @@ VALUES_MIME = "application/vnd.lstmds.values+json"
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::([^}]*))?\}\}")
 
 
-class AnswerError(AssertionError):
+class AnswerError(LSTMDSError, AssertionError):
     """An answer that is not the expected one (what nbgrader's autograder counts as a failed check)."""
 
 
-class SolutionTextError(ValueError):
+class SolutionTextError(LSTMDSError, ValueError):
     """A solution's text asks for a number that no cell above it kept."""
 
 
