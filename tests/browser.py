@@ -5,6 +5,7 @@ missing (Debian: apt-get install chromium chromium-driver; .ci/run installs them
 """
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,15 @@ def chromium(tmp_path, size: str = "1600,1000", *, offline: bool = False):
         driver.execute_cdp_cmd("Network.emulateNetworkConditions",
                                {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     return driver
+
+
+def wait_for(driver, script, timeout: float):
+    """Run ``script`` in the page every 50 ms until it returns something true (returned), or fail after
+    ``timeout`` seconds naming the script."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {script}")

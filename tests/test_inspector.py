@@ -460,13 +460,9 @@ return null;
 
 
 def _wait(driver, script, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {script}")
+    from browser import wait_for  # tests/browser.py
+
+    return wait_for(driver, script, timeout)
 
 
 def _click_wire(driver, selector):

@@ -220,13 +220,9 @@ def _browser(tmp_path, size="1600,1000"):
 
 
 def _wait(driver, script, timeout=60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {script}")
+    from browser import wait_for  # tests/browser.py
+
+    return wait_for(driver, script, timeout)
 
 
 @pytest.mark.slow

@@ -61,6 +61,17 @@ def keep(**values) -> None:
     display({VALUES_MIME: {name: _plain(value) for name, value in values.items()}, "text/plain": ""}, raw=True)
 
 
+def _written(name: str, answer) -> str:
+    """The student's ``answer`` as the check lines show it (a number to 6 digits); an unset one (None or
+    ``...``) raises :class:`AnswerError`."""
+    if answer is None or answer is Ellipsis:
+        raise AnswerError(f"{name} is not set yet: write your answer in the cell above")
+    try:
+        return f"{float(answer):.6g}"
+    except (TypeError, ValueError):
+        return repr(answer)
+
+
 def answered(name: str, answer) -> None:
     """The visible half of an autograded check: the student's ``answer`` (the variable ``name``) is written down.
 
@@ -69,13 +80,7 @@ def answered(name: str, answer) -> None:
     computation would give the answer away, and nbgrader's autograder puts it back. An unset answer
     raises :class:`AnswerError` (nbgrader: no points).
     """
-    if answer is None or answer is Ellipsis:
-        raise AnswerError(f"{name} is not set yet: write your answer in the cell above")
-    try:
-        shown = f"{float(answer):.6g}"
-    except (TypeError, ValueError):
-        shown = repr(answer)
-    print(f"{name} = {shown}: written down; the grader checks it against the run")
+    print(f"{name} = {_written(name, answer)}: written down; the grader checks it against the run")
 
 
 def check_answer(name: str, answer, expected, *, rtol: float = 1e-6, atol: float = 0.0) -> None:
@@ -84,14 +89,11 @@ def check_answer(name: str, answer, expected, *, rtol: float = 1e-6, atol: float
     Numbers compare with ``math.isclose(answer, expected, rel_tol=rtol, abs_tol=atol)``; anything else
     with ``==``. A wrong or missing answer raises :class:`AnswerError` (nbgrader: no points).
     """
-    if answer is None or answer is Ellipsis:
-        raise AnswerError(f"{name} is not set yet: write your answer in the cell above")
+    shown = _written(name, answer)
     try:
         right = math.isclose(float(answer), float(expected), rel_tol=rtol, abs_tol=atol)
-        shown = f"{float(answer):.6g}"
     except (TypeError, ValueError):
         right = answer == expected
-        shown = repr(answer)
     if not right:
         within = f" (within {rtol:g} relative{f', {atol:g} absolute' if atol else ''})" if rtol or atol else ""
         raise AnswerError(f"{name} = {shown} is not the answer{within}: look again at the cells above")
